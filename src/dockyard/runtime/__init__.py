@@ -1,0 +1,1 @@
+"""Runs user code: the model contract, the API service, batching, health, metrics, jobs."""

@@ -1,0 +1,80 @@
+"""Import the user's model class from the project directory and instantiate it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import ModelError
+from dockyard.runtime.contract import Model
+from dockyard.spec import Spec
+
+CHUNK = 1024 * 1024
+
+
+def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
+    """Import `module:Class` with the project directory first on sys.path."""
+    module_name, class_name = spec.model.entrypoint.split(":", 1)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ModelError(f"cannot import {module_name!r} from {root}: {type(exc).__name__}: {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Model):
+        raise ModelError(
+            f"{spec.model.entrypoint} must name a subclass of dockyard.Model (found {cls!r})"
+        )
+    return cls
+
+
+def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> dict[str, Path]:
+    """Where each artifact is: its container path inside an image, else relative to the project."""
+    if in_container is None:
+        in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
+    return {
+        a.name: Path(a.container_path) if in_container else (root / a.path).resolve()
+        for a in spec.artifacts
+    }
+
+
+def verify_artifacts(spec: Spec, paths: Mapping[str, Path], *, baked_too: bool = False) -> list[str]:
+    """Check volume (and optionally baked) artifacts exist and match their sha256; return problems."""
+    problems = []
+    for art in spec.artifacts:
+        if art.mode == "baked" and not baked_too:
+            continue
+        path = paths[art.name]
+        if not path.exists():
+            problems.append(f"artifact {art.name!r}: {path} does not exist (mount it or fix artifacts.path)")
+        elif art.sha256 and path.is_file() and sha256_of(path) != art.sha256:
+            problems.append(
+                f"artifact {art.name!r}: {path} has sha256 {sha256_of(path)[:12]}..., expected "
+                f"{art.sha256[:12]}... (wrong or corrupted file)"
+            )
+    return problems
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def instantiate(cls: type[Model[Any, Any]], artifacts: Mapping[str, Path]) -> Model[Any, Any]:
+    """Create the model and hand it its artifacts (setup is the caller's job: it may be slow)."""
+    try:
+        model = cls()
+    except Exception as exc:
+        raise ModelError(f"{cls.__name__}() failed: {type(exc).__name__}: {exc}") from exc
+    model.artifacts = dict(artifacts)
+    return model

@@ -1,0 +1,102 @@
+"""Read and validate a spec file, reporting every problem at once with file and key path."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dockyard.errors import SpecError, SpecProblem
+from dockyard.spec.model import Spec
+
+SPEC_FILE = "dockyard.toml"
+
+
+def find_spec_file(root: Path) -> Path:
+    """dockyard.toml, else a pyproject.toml with a [tool.dockyard] table."""
+    direct = root / SPEC_FILE
+    if direct.is_file():
+        return direct
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "dockyard" in _read_toml(pyproject).get("tool", {}):
+        return pyproject
+    raise SpecError(
+        [SpecProblem(str(direct), "(file)", "no such file", f"a {SPEC_FILE} (try `dockyard init`)")]
+    )
+
+
+def load_spec(root: Path | str) -> Spec:
+    """Load and validate the spec of the project in `root`."""
+    root = Path(root).resolve()
+    path = find_spec_file(root)
+    raw = _read_toml(path)
+    prefix = ""
+    if path.name == "pyproject.toml":
+        raw, prefix = raw["tool"]["dockyard"], "tool.dockyard."
+    return parse_spec(raw, root, str(path), prefix)
+
+
+def parse_spec(raw: Mapping[str, Any], root: Path, file: str, prefix: str = "") -> Spec:
+    """Validate raw TOML data; collect structural and file problems into one SpecError."""
+    problems: list[SpecProblem] = []
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_from_pydantic(exc, file, prefix))
+    problems.extend(_missing_files(raw, root, file, prefix))
+    if problems or spec is None:
+        raise SpecError(problems)
+    return spec
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([SpecProblem(str(path), "(syntax)", str(exc), "valid TOML")]) from exc
+    except OSError as exc:
+        raise SpecError([SpecProblem(str(path), "(file)", exc.strerror or str(exc), "a readable file")]) from exc
+
+
+def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[SpecProblem]:
+    for err in exc.errors(include_url=False):
+        key = prefix + ".".join(str(part) for part in err["loc"]) or "(root)"
+        if err["type"] == "missing":
+            yield SpecProblem(file, key, "nothing", "this key to be set")
+        elif err["type"] == "extra_forbidden":
+            yield SpecProblem(file, key, "an unknown key", "no such key (check the spelling)")
+        else:
+            expected = err["msg"].removeprefix("Value error, ")
+            yield SpecProblem(file, key, repr(err.get("input")), expected)
+
+
+def _missing_files(raw: Mapping[str, Any], root: Path, file: str, prefix: str) -> Iterator[SpecProblem]:
+    """Paths the spec names must exist; checked on the raw data so they join structural errors."""
+    candidates: list[tuple[str, object]] = [
+        ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
+        ("dependencies.lock", _get(raw, "dependencies", "lock")),
+        ("health.golden", _get(raw, "health", "golden")),
+    ]
+    artifacts = raw.get("artifacts", [])
+    if isinstance(artifacts, list):
+        for i, art in enumerate(artifacts):
+            # A volume artifact may legitimately be absent at build time; it is checked at start-up.
+            if isinstance(art, dict) and art.get("mode", "baked") == "baked":
+                candidates.append((f"artifacts.{i}.path", art.get("path")))
+    entry = _get(raw, "model", "entrypoint")
+    if isinstance(entry, str) and ":" in entry:
+        module = entry.split(":", 1)[0].replace(".", "/")
+        if not (root / f"{module}.py").is_file() and not (root / module / "__init__.py").is_file():
+            yield SpecProblem(file, prefix + "model.entrypoint", repr(entry), f"a module {module}.py in {root}")
+    for key, value in candidates:
+        if isinstance(value, str) and not (root / value).exists():
+            yield SpecProblem(file, prefix + key, repr(value), f"an existing path relative to {root}")
+
+
+def _get(raw: Mapping[str, Any], table: str, key: str) -> object:
+    section = raw.get(table)
+    return section.get(key) if isinstance(section, dict) else None

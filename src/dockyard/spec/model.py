@@ -1,0 +1,66 @@
+"""The whole spec: one frozen object that runtime, build and CLI all read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from dockyard.spec.base import Section
+from dockyard.spec.build import Build
+from dockyard.spec.jobs import Worker
+from dockyard.spec.project import Artifact, Dependencies, ModelEntry, Project
+from dockyard.spec.resources import Resources
+from dockyard.spec.serving import Health, Serving
+from dockyard.spec.stack import Stack
+
+
+class Spec(Section):
+    """A Dockyard project as declared in dockyard.toml (or [tool.dockyard] in pyproject.toml)."""
+
+    project: Project
+    model: ModelEntry
+    dependencies: Dependencies = Dependencies()
+    artifacts: tuple[Artifact, ...] = ()
+    serving: Serving = Serving()
+    health: Health = Health()
+    resources: Resources = Resources()
+    build: Build = Build()
+    worker: Worker = Worker()
+    stack: Stack = Stack()
+    secrets: tuple[str, ...] = Field(default=(), description="Names of secrets mounted as files")
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"secret names of letters, digits, '_' or '-' (got {name!r})")
+        return value
+
+    @field_validator("artifacts")
+    @classmethod
+    def _unique_artifacts(cls, value: tuple[Artifact, ...]) -> tuple[Artifact, ...]:
+        names = [a.name for a in value]
+        if len(names) != len(set(names)):
+            raise ValueError("artifact names to be unique")
+        return value
+
+    @property
+    def model_name(self) -> str:
+        """The name the model is served under (V2 protocol, metrics)."""
+        return self.model.name or self.project.name
+
+    def digest(self) -> str:
+        """A stable hash of the spec's content, recorded in image labels."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+
+def resolve(root: Path, relative: str) -> Path:
+    """A spec path, relative to the project directory."""
+    return (root / relative).resolve()

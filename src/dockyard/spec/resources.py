@@ -1,0 +1,18 @@
+"""Compute the deployment asks for; rendered into run flags, Compose and Kubernetes."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dockyard.spec.base import ByteSize, Section
+
+
+class Resources(Section):
+    """Limits (and reservations) for every container of the model."""
+
+    cpus: float = Field(default=1.0, gt=0, le=1024)
+    memory: ByteSize = Field(default=2 * 1024**3, ge=6 * 1024**2)
+    cpus_reservation: float | None = Field(default=None, gt=0)
+    memory_reservation: ByteSize | None = None
+    gpus: int = Field(default=0, ge=0, le=64)
+    shm: ByteSize = Field(default=64 * 1024**2, ge=0)
