@@ -1,10 +1,13 @@
-"""How images are built: base image, CUDA, system packages, the runtime user."""
+"""How images are built and gate-tested: base image, CUDA, system packages, the runtime user."""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Literal
 
-from dockyard.spec.base import Section
+from pydantic import Field, field_validator
+
+from dockyard.spec.base import ByteSize, Section
 
 # The official slim image for each Python version. The lock records the digest on first build.
 DEFAULT_BASES = {
@@ -14,6 +17,22 @@ DEFAULT_BASES = {
     "3.13": "python:3.13-slim-bookworm",
 }
 
+_CUDA = re.compile(r"^\d{2}\.\d(\.\d)?$")
+
+
+class Gate(Section):
+    """What `dockyard test` demands beyond golden parity (flags override each value)."""
+
+    eval_file: str | None = Field(
+        default=None, description='JSON Lines of {"input": ..., "label": ...} for the quality gate'
+    )
+    metric: Literal["accuracy", "mae"] = "accuracy"
+    label_key: str | None = Field(default=None, description="Output field compared with the label")
+    threshold: float | None = Field(default=None, description="accuracy >= it, or mae <= it")
+    latency_requests: int = Field(default=200, ge=1, le=100_000)
+    latency_concurrency: int = Field(default=4, ge=1, le=256)
+    latency_p95_ms: float | None = Field(default=None, gt=0)
+
 
 class Build(Section):
     """Image settings; `base_image` may be overridden per build (flag or DOCKYARD_BASE_IMAGE)."""
@@ -21,9 +40,25 @@ class Build(Section):
     base_image: str | None = None
     cuda: str | None = Field(default=None, description="CUDA runtime version when gpus > 0")
     system_packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = Field(
+        default=(), description="apt packages for the build stage only (compilers for sdists)"
+    )
     uid: int = Field(default=10001, ge=1000, le=2**31 - 1)
     python_path: str | None = Field(
         default=None, description="Interpreter in the base image; found automatically if unset"
     )
     include: tuple[str, ...] = Field(default=(), description="Extra paths copied into the image")
     exclude: tuple[str, ...] = Field(default=(), description="Extra .dockerignore patterns")
+    max_file_size: ByteSize = Field(
+        default=10 * 1024**2, ge=0, description="Larger undeclared files stay out of the image"
+    )
+    healthcheck_interval_s: float = Field(default=10.0, ge=1)
+    healthcheck_start_period_s: float = Field(default=60.0, ge=0)
+    gate: Gate = Gate()
+
+    @field_validator("cuda")
+    @classmethod
+    def _cuda(cls, value: str | None) -> str | None:
+        if value is not None and not _CUDA.match(value):
+            raise ValueError("a CUDA version such as '12.4.1'")
+        return value

@@ -1,0 +1,83 @@
+"""`dockyard serve` and `dockyard predict`: run the model locally, as the container will."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dockyard.errors import DockyardError, ModelError
+from dockyard.spec import load_spec
+
+Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add serve and predict."""
+    app.command()(serve)
+    app.command()(predict)
+
+
+def serve(
+    root: Dir = Path("."),
+    host: Annotated[str | None, typer.Option(help="Bind address (default: spec serving.host)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: spec serving.port)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (default: spec)")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log one JSON line per request")] = True,
+) -> None:
+    """Serve the model over HTTP: /predict, V2 protocol, /healthz, /readyz, /metrics, /docs."""
+    from dockyard.runtime.server import ServeOptions
+    from dockyard.runtime.server import serve as run_server
+
+    root = root.resolve()
+    spec = load_spec(root)
+    options = ServeOptions(
+        host=host or spec.serving.host,
+        port=port or spec.serving.port,
+        workers=workers or spec.serving.workers,
+        access_log=access_log and spec.serving.access_log,
+    )
+    run_server(spec, root, options)
+
+
+def predict(
+    root: Dir = Path("."),
+    input: Annotated[str, typer.Option("--input", "-i", help="One input as JSON, or @file.json")] = "",
+) -> None:
+    """Run one prediction locally through the model (setup, predict) and print the output."""
+    text = Path(input[1:]).read_text() if input.startswith("@") else input
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DockyardError(f"--input is not valid JSON: {exc}") from exc
+    typer.echo(json.dumps(predict_local(root.resolve(), [item])[0]))
+
+
+def predict_local(root: Path, items: list[Any]) -> list[Any]:
+    """Predict `items` with the project's model in this process, returning JSON-ready outputs."""
+    from pydantic import ValidationError
+
+    from dockyard.runtime.contract import signature_of
+    from dockyard.runtime.loader import artifact_paths, instantiate, load_model_class, verify_artifacts
+    from dockyard.runtime.runner import ModelRunner
+
+    spec = load_spec(root)
+    cls = load_model_class(spec, root)
+    sig = signature_of(cls)
+    try:
+        validated = [sig.inputs.validate_python(x) for x in items]
+    except ValidationError as exc:
+        raise ModelError(f"input does not match {cls.__name__}.predict's type: {exc}") from exc
+    paths = artifact_paths(spec, root, in_container=False)
+    if problems := verify_artifacts(spec, paths, baked_too=True):
+        raise ModelError("; ".join(problems))
+    model = instantiate(cls, paths)
+    model.setup()
+    runner = ModelRunner(model, sig)
+    try:
+        values = runner.predict_values(validated)
+    finally:
+        runner.close()
+    return [sig.outputs.dump_python(v, mode="json") for v in values]

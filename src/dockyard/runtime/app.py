@@ -1,0 +1,160 @@
+"""The ASGI application: hot prediction paths as plain ASGI, everything else as Starlette routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dockyard.runtime import openapi
+from dockyard.runtime.http import Receive, Scope, Send
+from dockyard.runtime.predict import PredictEndpoints
+from dockyard.runtime.service import Service
+from dockyard.spec import Spec, load_spec
+
+log = logging.getLogger("dockyard.app")
+
+
+class DockyardApp:
+    """Routes POST /predict and V2 infer straight to their handlers; the rest goes to Starlette."""
+
+    def __init__(self, service: Service, access_log: bool = True, jobs: Any = None) -> None:
+        self.service = service
+        self.endpoints = PredictEndpoints(service, access_log)
+        self.jobs = jobs
+        routes = _routes(service) + (list(jobs.routes) if jobs is not None else [])
+        self.routes = Starlette(
+            routes=routes,
+            lifespan=self._lifespan,
+            exception_handlers={HTTPException: _http_error, Exception: _server_error},  # type: ignore[dict-item]
+        )
+        self._infer_path = f"/v2/models/{service.spec.model_name}/infer"
+        self._infer_version_path = (
+            f"/v2/models/{service.spec.model_name}/versions/{service.spec.model.version}/infer"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == "/predict":
+                return await self.endpoints.predict(scope, receive, send)
+            if path in (self._infer_path, self._infer_version_path):
+                return await self.endpoints.v2_infer(scope, receive, send)
+        await self.routes(scope, receive, send)  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        await self.service.start()
+        if self.jobs is not None:
+            await self.jobs.startup()
+        yield
+        if self.jobs is not None:
+            await self.jobs.shutdown()
+        await self.service.stop(self.service.spec.serving.graceful_timeout_s)
+
+
+def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> DockyardApp:
+    """Build the whole service for a project (jobs routes too when the spec enables workers)."""
+    service = Service(spec, root)
+    jobs = None
+    if spec.worker.enabled:
+        from dockyard.runtime.jobs_api import JobsService  # loaded on use: only job stacks need it
+
+        jobs = JobsService(spec, root, service.signature)
+    return DockyardApp(service, spec.serving.access_log if access_log is None else access_log, jobs)
+
+
+def app_from_env() -> DockyardApp:
+    """Factory for multi-process serving: each worker process reads the project from the env."""
+    root = Path(os.environ["DOCKYARD_ROOT"])
+    access = os.environ.get("DOCKYARD_ACCESS_LOG")
+    return create_app(load_spec(root), root, None if access is None else access == "1")
+
+
+# ---- Starlette routes: probes, metrics, docs, V2 metadata -------------------------------------
+def _routes(service: Service) -> list[BaseRoute]:
+    h = _Handlers(service)
+    name = service.spec.model_name
+    return [
+        Route("/healthz", h.live),
+        Route("/readyz", h.ready),
+        Route("/metrics", h.metrics),
+        Route("/openapi.json", h.openapi),
+        Route("/docs", h.docs),
+        Route("/v2", h.v2_server),
+        Route("/v2/health/live", h.live),
+        Route("/v2/health/ready", h.ready),
+        Route(f"/v2/models/{name}", h.v2_model),
+        Route(f"/v2/models/{name}/versions/{{version}}", h.v2_model),
+        Route(f"/v2/models/{name}/ready", h.ready),
+        Route(f"/v2/models/{name}/versions/{{version}}/ready", h.ready),
+        Route("/v2/models/{other}", h.v2_unknown),
+        Route("/v2/models/{other}/{rest:path}", h.v2_unknown, methods=["GET", "POST"]),
+    ]
+
+
+class _Handlers:
+    """Route handlers as methods of one small object holding the service."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    async def live(self, _: Request) -> Response:
+        return JSONResponse({"status": "alive", "state": self.service.lifecycle.state.value})
+
+    async def ready(self, _: Request) -> Response:
+        ready, reason = self.service.readiness()
+        body = {"ready": ready, "state": self.service.lifecycle.state.value, "reason": reason}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(self, _: Request) -> Response:
+        self.service.metrics.queue_depth.set(self.service.batcher.depth)
+        body, content_type = self.service.metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    async def openapi(self, _: Request) -> Response:
+        return JSONResponse(openapi.document(self.service))
+
+    async def docs(self, _: Request) -> Response:
+        return HTMLResponse(openapi.DOCS_PAGE)
+
+    async def v2_server(self, _: Request) -> Response:
+        from dockyard import __version__
+
+        return JSONResponse({"name": "dockyard", "version": __version__, "extensions": []})
+
+    async def v2_model(self, request: Request) -> Response:
+        spec = self.service.spec
+        version = request.path_params.get("version")
+        if version is not None and version != spec.model.version:
+            return _error(404, "unknown_version", f"model {spec.model_name!r} has no version {version!r}")
+        endpoints = openapi.v2_tensors(self.service)
+        return JSONResponse({"name": spec.model_name, "versions": [spec.model.version], "platform": "dockyard",
+                             "inputs": endpoints[0], "outputs": endpoints[1]})
+
+    async def v2_unknown(self, request: Request) -> Response:
+        other = request.path_params["other"]
+        return _error(404, "unknown_model", f"no model {other!r}; this server serves {self.service.spec.model_name!r}")
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+
+
+async def _http_error(_: Request, exc: HTTPException) -> Response:
+    kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, kind, str(exc.detail), dict(exc.headers or {}))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+    return _error(500, "internal_error", f"{type(exc).__name__}: the error was logged")

@@ -1,0 +1,92 @@
+"""Runs the user's model on a batch in a worker thread, isolating inputs that make it raise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dockyard.runtime.batching import Outcome
+from dockyard.runtime.contract import Model, Signature
+
+log = logging.getLogger("dockyard.model")
+
+LABEL_FIELDS = ("label", "class", "class_name")
+CONFIDENCE_FIELDS = ("probability", "confidence", "score")
+
+
+class PredictionError(Exception):
+    """The model raised (or broke its contract) for this input; becomes a 500 with a request id."""
+
+
+class ModelRunner:
+    """Owns the model instance and the single thread that calls it (one replica, one batch at a time)."""
+
+    def __init__(self, model: Model[Any, Any], signature: Signature) -> None:
+        self.model = model
+        self.signature = signature
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-model")
+        self.classifier = classifier_fields(signature.output_type)
+
+    async def run(self, items: list[Any]) -> list[Outcome]:
+        """Predict `items` in the model thread without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.run_sync, items)
+
+    def run_sync(self, items: list[Any]) -> list[Outcome]:
+        """Predict a batch; if it raises, split it so only the offending inputs fail."""
+        try:
+            return [Outcome(value=v) for v in self.predict_values(items)]
+        except Exception as exc:
+            if len(items) == 1:
+                log.error("prediction failed", extra={"error": f"{type(exc).__name__}: {exc}"}, exc_info=exc)
+                return [Outcome(error=PredictionError(f"{type(exc).__name__}: {exc}"))]
+        middle = len(items) // 2
+        return self.run_sync(items[:middle]) + self.run_sync(items[middle:])
+
+    def predict_values(self, items: list[Any]) -> list[Any]:
+        """preprocess -> predict -> postprocess -> validate against the output type."""
+        model, sig = self.model, self.signature
+        batch = [model.preprocess(x) for x in items] if sig.has_preprocess else items
+        raw = model.predict(batch)
+        if not isinstance(raw, (list, tuple)) and hasattr(raw, "tolist"):
+            raw = raw.tolist()  # numpy arrays are a natural batch result
+        if len(raw) != len(items):
+            raise PredictionError(f"predict returned {len(raw)} outputs for {len(items)} inputs")
+        outputs = [model.postprocess(o) for o in raw] if sig.has_postprocess else raw
+        try:
+            return [sig.outputs.validate_python(o) for o in outputs]
+        except ValidationError as exc:
+            raise PredictionError(f"predict returned a value that does not match its type hint: {exc}") from exc
+
+    def classes_of(self, values: list[Any]) -> tuple[list[object], list[float]]:
+        """Labels and confidences of classifier outputs, for the prediction distribution."""
+        if self.classifier is None:
+            return [], []
+        label_field, conf_field = self.classifier
+        labels = [_field(v, label_field) for v in values]
+        confidences = [float(_field(v, conf_field)) for v in values] if conf_field else []
+        return labels, confidences
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def classifier_fields(output_type: Any) -> tuple[str, str | None] | None:
+    """(label field, confidence field) when outputs look like a classifier's, else None."""
+    names: set[str] = set()
+    if isinstance(output_type, type) and issubclass(output_type, BaseModel):
+        names = set(output_type.model_fields)
+    elif hasattr(output_type, "__annotations__") and hasattr(output_type, "__total__"):  # TypedDict
+        names = set(output_type.__annotations__)
+    label = next((f for f in LABEL_FIELDS if f in names), None)
+    if label is None:
+        return None
+    return label, next((f for f in CONFIDENCE_FIELDS if f in names), None)
+
+
+def _field(value: Any, name: str) -> Any:
+    return value[name] if isinstance(value, dict) else getattr(value, name)
