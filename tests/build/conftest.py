@@ -1,0 +1,51 @@
+"""Fixtures for the build tests: the fixture projects, golden files, a deterministic plan."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dockyard.build.plan import BuildPlan, Overrides, plan_for
+from dockyard.spec import Spec, load_spec
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+GOLDEN = HERE / "golden"
+
+OVERRIDES = Overrides(
+    revision="0123456789abcdef",
+    created="2026-01-01T00:00:00Z",
+    source="https://example.invalid/dockyard",
+    dockyard_version="0.1.0",
+    dockyard_wheel="dockyard-0.1.0-py3-none-any.whl",
+    pins=("numpy==2.4.6",),
+)
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/build/golden/NAME; DOCKYARD_UPDATE_GOLDEN=1 rewrites it instead."""
+    path = GOLDEN / name
+    if os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} changed; set DOCKYARD_UPDATE_GOLDEN=1"
+
+
+@pytest.fixture
+def linear_dir(tmp_path: Path) -> Path:
+    """A writable copy of the linear fixture project."""
+    dest = tmp_path / "linear"
+    shutil.copytree(FIXTURES / "linear", dest)
+    return dest
+
+
+@pytest.fixture
+def linear_spec() -> Spec:
+    return load_spec(FIXTURES / "linear")
+
+
+@pytest.fixture
+def linear_plan(linear_spec: Spec) -> BuildPlan:
+    return plan_for(linear_spec, FIXTURES / "linear", OVERRIDES)
