@@ -16,7 +16,9 @@ class Worker(Section):
     backend: Literal["sqlite", "redis", "memory"] = "sqlite"
     sqlite_path: str = "/data/jobs.sqlite3"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    batch_size: int | None = Field(default=None, ge=1, description="Default: serving.max_batch_size")
+    batch_size: int | None = Field(
+        default=None, ge=1, description="Default: serving.max_batch_size"
+    )
     concurrency: int = Field(default=1, ge=1, le=64)
     prefetch: int = Field(default=0, ge=0)
     lease_s: float = Field(default=60.0, gt=0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
+import itertools
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -118,13 +120,14 @@ class JobQueue(Protocol):
       return False and change nothing when the claim is stale (lease lost, job cancelled), so a
       duplicate execution can never record a second or different result.
     * `extend` renews leases still held and returns the ids it renewed.
+    * Delays are relative (`nack(..., delay_s)`), so callers never mix their clock with the queue's.
     * Times come from the queue's clock (injected, so tests can move it).
     """
 
     def put_many(self, jobs: Sequence[NewJob]) -> list[Job]: ...
     def claim(self, n: int, lease_s: float, worker: str) -> list[Claim]: ...
     def ack(self, claim: Claim, result: JSON) -> bool: ...
-    def nack(self, claim: Claim, error: str, retry_at: float) -> bool: ...
+    def nack(self, claim: Claim, error: str, delay_s: float) -> bool: ...
     def dead_letter(self, claim: Claim, error: str) -> bool: ...
     def release(self, claim: Claim) -> bool: ...
     def extend(self, claims: Sequence[Claim], lease_s: float) -> set[str]: ...
@@ -132,13 +135,16 @@ class JobQueue(Protocol):
     def retry_dead(self, job_ids: Sequence[str] | None = None) -> int: ...
     def get(self, job_id: str) -> Job | None: ...
     def list(
-        self, state: JobState | None = None, batch: str | None = None, limit: int = 100,
+        self,
+        state: JobState | None = None,
+        batch: str | None = None,
+        limit: int = 100,
         after: str | None = None,
-    ) -> list[Job]: ...
+    ) -> builtins.list[Job]: ...
     def stats(self) -> QueueStats: ...
     def purge_expired(self, retention_s: float) -> int: ...
-    def claim_webhooks(self, n: int, lease_s: float) -> list[Job]: ...
-    def record_webhook(self, job_id: str, error: str | None, next_at: float | None) -> None: ...
+    def claim_webhooks(self, n: int, lease_s: float) -> builtins.list[Job]: ...
+    def record_webhook(self, job_id: str, error: str | None, retry_in_s: float | None) -> None: ...
     def close(self) -> None: ...
 
 
@@ -147,9 +153,12 @@ def put(queue: JobQueue, job: NewJob) -> Job:
     return queue.put_many([job])[0]
 
 
+_SEQUENCE = itertools.count()
+
+
 def new_job_id(now: float) -> str:
-    """Time-ordered id (ms timestamp + randomness): sorting ids sorts by submission time."""
-    return f"{int(now * 1000):012x}{secrets.token_hex(8)}"
+    """Time-ordered id: ms timestamp, a per-process counter (order within a ms), randomness."""
+    return f"{int(now * 1000):012x}{next(_SEQUENCE) % 16**6:06x}{secrets.token_hex(5)}"
 
 
 def new_token() -> str:
@@ -166,8 +175,15 @@ LEASE_LOST = "lease expired: the worker died or stalled during attempt {attempts
 
 _ENUMS = {"state": JobState, "webhook_state": WebhookState}
 _INTS = {"attempts", "max_attempts", "webhook_attempts"}
-_FLOATS = {"created_at", "updated_at", "run_at", "started_at", "finished_at", "lease_expires_at",
-           "webhook_next_at"}
+_FLOATS = {
+    "created_at",
+    "updated_at",
+    "run_at",
+    "started_at",
+    "finished_at",
+    "lease_expires_at",
+    "webhook_next_at",
+}
 FIELDS = tuple(Job.__dataclass_fields__)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,9 +43,15 @@ class MemoryQueue:
         if new.idempotency_key and new.idempotency_key in self._keys:
             return self._jobs[self._keys[new.idempotency_key]]
         job = Job(
-            id=new_job_id(now), input=new.input, max_attempts=new.max_attempts,
-            idempotency_key=new.idempotency_key, batch=new.batch, webhook=new.webhook,
-            created_at=now, updated_at=now, run_at=now,
+            id=new_job_id(now),
+            input=new.input,
+            max_attempts=new.max_attempts,
+            idempotency_key=new.idempotency_key,
+            batch=new.batch,
+            webhook=new.webhook,
+            created_at=now,
+            updated_at=now,
+            run_at=now,
         )
         self._jobs[job.id] = job
         if new.idempotency_key:
@@ -66,16 +73,30 @@ class MemoryQueue:
             if job.state is not JobState.RUNNING or (job.lease_expires_at or 0) > now:
                 continue
             if job.attempts >= job.max_attempts:
-                self._finish(job, now, JobState.DEAD, error=LEASE_LOST.format(attempts=job.attempts))
+                self._finish(
+                    job, now, JobState.DEAD, error=LEASE_LOST.format(attempts=job.attempts)
+                )
             else:
-                self._set(job, state=JobState.QUEUED, run_at=now, lease_token=None,
-                          error=LEASE_LOST.format(attempts=job.attempts), updated_at=now)
+                self._set(
+                    job,
+                    state=JobState.QUEUED,
+                    run_at=now,
+                    lease_token=None,
+                    error=LEASE_LOST.format(attempts=job.attempts),
+                    updated_at=now,
+                )
 
     def _take(self, job: Job, now: float, lease_s: float, worker: str) -> Claim:
         token = new_token()
         taken = self._set(
-            job, state=JobState.RUNNING, attempts=job.attempts + 1, lease_token=token,
-            lease_expires_at=now + lease_s, worker=worker, started_at=now, updated_at=now,
+            job,
+            state=JobState.RUNNING,
+            attempts=job.attempts + 1,
+            lease_token=token,
+            lease_expires_at=now + lease_s,
+            worker=worker,
+            started_at=now,
+            updated_at=now,
         )
         return Claim(taken, token)
 
@@ -87,13 +108,20 @@ class MemoryQueue:
             self._finish(job, self.clock(), JobState.DONE, result=result, error=None)
             return True
 
-    def nack(self, claim: Claim, error: str, retry_at: float) -> bool:
+    def nack(self, claim: Claim, error: str, delay_s: float) -> bool:
         with self._lock:
-            job = self._held(claim)
+            job, now = self._held(claim), self.clock()
             if job is None:
                 return False
-            self._set(job, state=JobState.QUEUED, run_at=retry_at, error=error, lease_token=None,
-                      lease_expires_at=None, updated_at=self.clock())
+            self._set(
+                job,
+                state=JobState.QUEUED,
+                run_at=now + delay_s,
+                error=error,
+                lease_token=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
             return True
 
     def dead_letter(self, claim: Claim, error: str) -> bool:
@@ -109,8 +137,14 @@ class MemoryQueue:
             job = self._held(claim)
             if job is None:
                 return False
-            self._set(job, state=JobState.QUEUED, attempts=job.attempts - 1, lease_token=None,
-                      lease_expires_at=None, updated_at=self.clock())
+            self._set(
+                job,
+                state=JobState.QUEUED,
+                attempts=job.attempts - 1,
+                lease_token=None,
+                lease_expires_at=None,
+                updated_at=self.clock(),
+            )
             return True
 
     def extend(self, claims: Sequence[Claim], lease_s: float) -> set[str]:
@@ -128,20 +162,36 @@ class MemoryQueue:
                 raise JobError(f"no job {job_id!r}")
             if job.state.final:
                 raise JobError(f"job {job_id} is already {job.state.value}")
-            return self._set(job, state=JobState.CANCELLED, finished_at=self.clock(),
-                             lease_token=None, lease_expires_at=None, updated_at=self.clock())
+            return self._set(
+                job,
+                state=JobState.CANCELLED,
+                finished_at=self.clock(),
+                lease_token=None,
+                lease_expires_at=None,
+                updated_at=self.clock(),
+            )
 
     def retry_dead(self, job_ids: Sequence[str] | None = None) -> int:
         with self._lock:
             now = self.clock()
-            chosen = self._jobs.values() if job_ids is None else [
-                self._jobs[i] for i in job_ids if i in self._jobs
-            ]
+            chosen = (
+                self._jobs.values()
+                if job_ids is None
+                else [self._jobs[i] for i in job_ids if i in self._jobs]
+            )
             dead = [j for j in chosen if j.state is JobState.DEAD]
             for job in dead:
-                self._set(job, state=JobState.QUEUED, attempts=0, run_at=now, finished_at=None,
-                          webhook_state=None, webhook_attempts=0, webhook_next_at=None,
-                          updated_at=now)
+                self._set(
+                    job,
+                    state=JobState.QUEUED,
+                    attempts=0,
+                    run_at=now,
+                    finished_at=None,
+                    webhook_state=None,
+                    webhook_attempts=0,
+                    webhook_next_at=None,
+                    updated_at=now,
+                )
             return len(dead)
 
     def get(self, job_id: str) -> Job | None:
@@ -149,16 +199,21 @@ class MemoryQueue:
             return self._jobs.get(job_id)
 
     def list(
-        self, state: JobState | None = None, batch: str | None = None, limit: int = 100,
+        self,
+        state: JobState | None = None,
+        batch: str | None = None,
+        limit: int = 100,
         after: str | None = None,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         with self._lock:
             found = sorted(self._matching(state, batch, after), key=lambda j: j.id)
             return found[:limit]
 
-    def _matching(self, state: JobState | None, batch: str | None, after: str | None) -> Iterator[Job]:
+    def _matching(
+        self, state: JobState | None, batch: str | None, after: str | None
+    ) -> Iterator[Job]:
         for job in self._jobs.values():
-            if state and job.state is not state or batch and job.batch != batch:
+            if (state and job.state is not state) or (batch and job.batch != batch):
                 continue
             if after is None or job.id > after:
                 yield job
@@ -175,32 +230,49 @@ class MemoryQueue:
     def purge_expired(self, retention_s: float) -> int:
         with self._lock:
             cutoff = self.clock() - retention_s
-            old = [j for j in self._jobs.values() if j.state.final and (j.finished_at or 0) < cutoff]
+            old = [
+                j for j in self._jobs.values() if j.state.final and (j.finished_at or 0) < cutoff
+            ]
             for job in old:
                 del self._jobs[job.id]
                 if job.idempotency_key:
                     self._keys.pop(job.idempotency_key, None)
             return len(old)
 
-    def claim_webhooks(self, n: int, lease_s: float) -> list[Job]:
+    def claim_webhooks(self, n: int, lease_s: float) -> builtins.list[Job]:
         with self._lock:
             now = self.clock()
             due = sorted(
-                (j for j in self._jobs.values() if j.webhook_state is WebhookState.PENDING
-                 and (j.webhook_next_at or 0) <= now),
+                (
+                    j
+                    for j in self._jobs.values()
+                    if j.webhook_state is WebhookState.PENDING and (j.webhook_next_at or 0) <= now
+                ),
                 key=lambda j: (j.webhook_next_at or 0, j.id),
             )
             return [self._set(j, webhook_next_at=now + lease_s) for j in due[:n]]
 
-    def record_webhook(self, job_id: str, error: str | None, next_at: float | None) -> None:
+    def record_webhook(self, job_id: str, error: str | None, retry_in_s: float | None) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
                 return
-            state = (WebhookState.DELIVERED if error is None
-                     else WebhookState.PENDING if next_at is not None else WebhookState.FAILED)
-            self._set(job, webhook_state=state, webhook_error=error, webhook_next_at=next_at,
-                      webhook_attempts=job.webhook_attempts + 1)
+            retry = error is not None and retry_in_s is not None
+            state = (
+                WebhookState.DELIVERED
+                if error is None
+                else WebhookState.PENDING
+                if retry
+                else WebhookState.FAILED
+            )
+            next_at = self.clock() + (retry_in_s or 0) if retry else None
+            self._set(
+                job,
+                webhook_state=state,
+                webhook_error=error,
+                webhook_next_at=next_at,
+                webhook_attempts=job.webhook_attempts + 1,
+            )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -213,9 +285,17 @@ class MemoryQueue:
 
     def _finish(self, job: Job, now: float, state: JobState, **changes: Any) -> Job:
         webhook = WebhookState.PENDING if job.webhook and state is not JobState.CANCELLED else None
-        return self._set(job, state=state, finished_at=now, updated_at=now, lease_token=None,
-                         lease_expires_at=None, webhook_state=webhook,
-                         webhook_next_at=now if webhook else None, **changes)
+        return self._set(
+            job,
+            state=state,
+            finished_at=now,
+            updated_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+            webhook_state=webhook,
+            webhook_next_at=now if webhook else None,
+            **changes,
+        )
 
     def _set(self, job: Job, **changes: Any) -> Job:
         new = replace(job, **changes)

@@ -7,6 +7,7 @@ cannot overwrite the result recorded by the worker that took the job over.
 
 from __future__ import annotations
 
+import builtins
 import sqlite3
 import threading
 import time
@@ -71,7 +72,11 @@ class SqliteQueue:
         )
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={int(timeout_s * 1000)}"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            f"busy_timeout={int(timeout_s * 1000)}",
+        ):
             self._db.execute(f"PRAGMA {pragma}")
         with self._tx() as db:
             for statement in _SCHEMA:
@@ -109,9 +114,15 @@ class SqliteQueue:
             if found:
                 return from_fields(dict(found))
         job = Job(
-            id=new_job_id(now), input=new.input, max_attempts=new.max_attempts,
-            idempotency_key=new.idempotency_key, batch=new.batch, webhook=new.webhook,
-            created_at=now, updated_at=now, run_at=now,
+            id=new_job_id(now),
+            input=new.input,
+            max_attempts=new.max_attempts,
+            idempotency_key=new.idempotency_key,
+            batch=new.batch,
+            webhook=new.webhook,
+            created_at=now,
+            updated_at=now,
+            run_at=now,
         )
         fields = to_fields(job)
         db.execute(
@@ -140,11 +151,13 @@ class SqliteQueue:
         expired = "state = 'running' AND lease_expires_at <= :now"
         db.execute(
             f"UPDATE jobs SET state = 'dead', error = {lost}, {_FINISH} "
-            f"WHERE {expired} AND attempts >= max_attempts", params,
+            f"WHERE {expired} AND attempts >= max_attempts",
+            params,
         )
         db.execute(
             f"UPDATE jobs SET state = 'queued', run_at = :now, updated_at = :now, "
-            f"lease_token = NULL, lease_expires_at = NULL, error = {lost} WHERE {expired}", params,
+            f"lease_token = NULL, lease_expires_at = NULL, error = {lost} WHERE {expired}",
+            params,
         )
 
     def ack(self, claim: Claim, result: JSON) -> bool:
@@ -155,24 +168,41 @@ class SqliteQueue:
 
     def _finish_held(self, claim: Claim, state: str, **values: Any) -> bool:
         sets = ", ".join(f"{k} = :{k}" for k in values)
-        params = {**values, "now": self.clock(), "state": state, "id": claim.id, "token": claim.token}
-        return 1 == self._one(
-            f"UPDATE jobs SET state = :state, {sets}, {_FINISH} "
-            "WHERE id = :id AND state = 'running' AND lease_token = :token", params,
+        params = {
+            **values,
+            "now": self.clock(),
+            "state": state,
+            "id": claim.id,
+            "token": claim.token,
+        }
+        return (
+            self._one(
+                f"UPDATE jobs SET state = :state, {sets}, {_FINISH} "
+                "WHERE id = :id AND state = 'running' AND lease_token = :token",
+                params,
+            )
+            == 1
         )
 
-    def nack(self, claim: Claim, error: str, retry_at: float) -> bool:
-        return 1 == self._one(
-            "UPDATE jobs SET state = 'queued', run_at = ?, error = ?, lease_token = NULL, "
-            f"lease_expires_at = NULL, updated_at = ? WHERE {_HELD}",
-            (retry_at, error, self.clock(), claim.id, claim.token),
+    def nack(self, claim: Claim, error: str, delay_s: float) -> bool:
+        now = self.clock()
+        return (
+            self._one(
+                "UPDATE jobs SET state = 'queued', run_at = ?, error = ?, lease_token = NULL, "
+                f"lease_expires_at = NULL, updated_at = ? WHERE {_HELD}",
+                (now + delay_s, error, now, claim.id, claim.token),
+            )
+            == 1
         )
 
     def release(self, claim: Claim) -> bool:
-        return 1 == self._one(
-            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_token = NULL, "
-            f"lease_expires_at = NULL, updated_at = ? WHERE {_HELD}",
-            (self.clock(), claim.id, claim.token),
+        return (
+            self._one(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_token = NULL, "
+                f"lease_expires_at = NULL, updated_at = ? WHERE {_HELD}",
+                (self.clock(), claim.id, claim.token),
+            )
+            == 1
         )
 
     def extend(self, claims: Sequence[Claim], lease_s: float) -> set[str]:
@@ -180,7 +210,9 @@ class SqliteQueue:
             now = self.clock()
             sql = f"UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE {_HELD}"
             return {
-                c.id for c in claims if db.execute(sql, (now + lease_s, now, c.id, c.token)).rowcount
+                c.id
+                for c in claims
+                if db.execute(sql, (now + lease_s, now, c.id, c.token)).rowcount
             }
 
     def cancel(self, job_id: str) -> Job:
@@ -193,7 +225,8 @@ class SqliteQueue:
             now = self.clock()
             db.execute(
                 "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, "
-                "lease_token = NULL, lease_expires_at = NULL WHERE id = ?", (now, now, job_id),
+                "lease_token = NULL, lease_expires_at = NULL WHERE id = ?",
+                (now, now, job_id),
             )
             found = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             return from_fields(dict(found))
@@ -212,12 +245,18 @@ class SqliteQueue:
         return found[0] if found else None
 
     def list(
-        self, state: JobState | None = None, batch: str | None = None, limit: int = 100,
+        self,
+        state: JobState | None = None,
+        batch: str | None = None,
+        limit: int = 100,
         after: str | None = None,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         where, params = ["1 = 1"], []
-        for column, op, value in (("state", "=", state and state.value), ("batch", "=", batch),
-                                  ("id", ">", after)):
+        for column, op, value in (
+            ("state", "=", state and state.value),
+            ("batch", "=", batch),
+            ("id", ">", after),
+        ):
             if value is not None:
                 where.append(f"{column} {op} ?")
                 params.append(value)
@@ -240,21 +279,25 @@ class SqliteQueue:
             (self.clock() - retention_s,),
         )
 
-    def claim_webhooks(self, n: int, lease_s: float) -> list[Job]:
+    def claim_webhooks(self, n: int, lease_s: float) -> builtins.list[Job]:
         now = self.clock()
         with self._tx() as db:
             rows = db.execute(
                 "UPDATE jobs SET webhook_next_at = ? WHERE id IN (SELECT id FROM jobs WHERE "
                 "webhook_state = 'pending' AND webhook_next_at <= ? ORDER BY webhook_next_at "
-                "LIMIT ?) RETURNING *", (now + lease_s, now, n),
+                "LIMIT ?) RETURNING *",
+                (now + lease_s, now, n),
             ).fetchall()
         return sorted((from_fields(dict(r)) for r in rows), key=lambda j: j.id)
 
-    def record_webhook(self, job_id: str, error: str | None, next_at: float | None) -> None:
-        state = "delivered" if error is None else "pending" if next_at is not None else "failed"
+    def record_webhook(self, job_id: str, error: str | None, retry_in_s: float | None) -> None:
+        retry = error is not None and retry_in_s is not None
+        state = "delivered" if error is None else "pending" if retry else "failed"
+        next_at = self.clock() + (retry_in_s or 0) if retry else None
         self._one(
             "UPDATE jobs SET webhook_state = ?, webhook_error = ?, webhook_next_at = ?, "
-            "webhook_attempts = webhook_attempts + 1 WHERE id = ?", (state, error, next_at, job_id),
+            "webhook_attempts = webhook_attempts + 1 WHERE id = ?",
+            (state, error, next_at, job_id),
         )
 
     def close(self) -> None:

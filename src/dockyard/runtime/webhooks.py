@@ -1,0 +1,111 @@
+"""Completion webhooks: signed (HMAC-SHA256 over the body), retried with backoff, recorded.
+
+Delivery state lives on the job in the queue, so a webhook owed by a crashed worker is sent by
+another one. Delivery is at-least-once: receivers dedupe on the `X-Dockyard-Job` header.
+Verify a delivery with `verify(secret, body, request.headers[SIGNATURE_HEADER])`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from dockyard.runtime.queue import Job, JobQueue, backoff
+
+log = logging.getLogger("dockyard.webhooks")
+
+SIGNATURE_HEADER = "X-Dockyard-Signature"
+JOB_HEADER = "X-Dockyard-Job"
+SECRETS_DIR = Path("/run/secrets")
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header's value for `body`."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: bytes, body: bytes, signature: str) -> bool:
+    """True when `signature` was made with `secret` over exactly `body` (constant time)."""
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+def payload(job: Job) -> bytes:
+    """The body sent: the event and the job as `GET /jobs/{id}` shows it."""
+    return json.dumps({"event": f"job.{job.state.value}", "job": job.public()}).encode()
+
+
+def read_secret(
+    name: str | None, environ: Mapping[str, str], secrets_dir: Path = SECRETS_DIR
+) -> bytes | None:
+    """A secret's value: env DOCKYARD_SECRET_<NAME>, else the mounted file /run/secrets/<name>."""
+    if name is None:
+        return None
+    value = environ.get("DOCKYARD_SECRET_" + name.upper().replace("-", "_"))
+    if value is not None:
+        return value.encode()
+    path = secrets_dir / name
+    return path.read_bytes().strip() if path.is_file() else None
+
+
+class WebhookDispatcher:
+    """Claims due deliveries from the queue, posts them, records the outcome or the next try."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        secret: bytes | None,
+        *,
+        max_attempts: int = 8,
+        backoff_s: float = 1.0,
+        backoff_max_s: float = 300.0,
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.queue, self.secret, self.max_attempts = queue, secret, max_attempts
+        self.backoff_s, self.backoff_max_s, self.timeout_s = backoff_s, backoff_max_s, timeout_s
+        self.client = client or httpx.Client(timeout=timeout_s)
+
+    def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
+        """Deliver until `stop` is set."""
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+            except Exception as exc:  # queue down: try again later
+                log.warning("webhook poll failed", extra={"error": repr(exc)})
+                sent = 0
+            if not sent:
+                stop.wait(poll_s)
+
+    def run_once(self, n: int = 16) -> int:
+        """Deliver the due webhooks (at most `n`); return how many were attempted."""
+        jobs = self.queue.claim_webhooks(n, lease_s=2 * self.timeout_s + 1)
+        for job in jobs:
+            self.deliver(job)
+        return len(jobs)
+
+    def deliver(self, job: Job) -> None:
+        """Post one job's webhook and record what happened."""
+        error = self._post(job)
+        attempt = job.webhook_attempts + 1
+        retry = error is not None and attempt < self.max_attempts
+        delay = backoff(attempt, self.backoff_s, self.backoff_max_s) if retry else None
+        self.queue.record_webhook(job.id, error, delay)
+        log.info("webhook", extra={"job_id": job.id, "attempt": attempt, "error": error})
+
+    def _post(self, job: Job) -> str | None:
+        body = payload(job)
+        headers = {"Content-Type": "application/json", JOB_HEADER: job.id}
+        if self.secret is not None:
+            headers[SIGNATURE_HEADER] = sign(self.secret, body)
+        try:
+            response = self.client.post(job.webhook or "", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if response.is_success else f"HTTP {response.status_code}"

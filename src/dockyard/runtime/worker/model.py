@@ -1,0 +1,63 @@
+"""Load the user's model for a worker and adapt it to `Execute`: stored JSON in, Results out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dockyard.errors import ModelError
+from dockyard.runtime.contract import Signature, signature_of
+from dockyard.runtime.loader import artifact_paths, instantiate, load_model_class, verify_artifacts
+from dockyard.runtime.queue.base import JSON
+from dockyard.runtime.runner import ModelRunner
+from dockyard.runtime.worker.loop import Result
+from dockyard.spec import Spec
+
+
+class ModelExecutor:
+    """Validates stored inputs, runs the model (splitting failing batches), dumps JSON outputs."""
+
+    def __init__(self, runner: ModelRunner) -> None:
+        self.runner = runner
+        self.signature: Signature = runner.signature
+
+    def __call__(self, inputs: list[JSON]) -> Sequence[Result]:
+        results: list[Result | None] = [None] * len(inputs)
+        valid: list[tuple[int, Any]] = []
+        for i, raw in enumerate(inputs):
+            try:
+                valid.append((i, self.signature.inputs.validate_python(raw)))
+            except (
+                ValidationError
+            ) as exc:  # the schema changed since submission: retrying won't help
+                results[i] = Result(error=f"invalid input: {exc}", permanent=True)
+        outcomes = self.runner.run_sync([value for _, value in valid]) if valid else []
+        for (i, _), outcome in zip(valid, outcomes, strict=True):
+            results[i] = self._result(outcome.value, outcome.error)
+        return [r or Result(error="no result") for r in results]
+
+    def _result(self, value: Any, error: BaseException | None) -> Result:
+        if error is not None:
+            return Result(error=str(error))
+        try:
+            return Result(value=self.signature.outputs.dump_python(value, mode="json"))
+        except Exception as exc:
+            return Result(error=f"output not serialisable: {exc}")
+
+
+def load_executor(spec: Spec, root: Path) -> ModelExecutor:
+    """Import, instantiate and set up the model (slow: weights load here)."""
+    cls = load_model_class(spec, root)
+    paths = artifact_paths(spec, root)
+    problems = verify_artifacts(spec, paths)
+    if problems:
+        raise ModelError("; ".join(problems))
+    model = instantiate(cls, paths)
+    try:
+        model.setup()
+    except Exception as exc:
+        raise ModelError(f"{cls.__name__}.setup() failed: {type(exc).__name__}: {exc}") from exc
+    return ModelExecutor(ModelRunner(model, signature_of(cls)))
