@@ -1,0 +1,15 @@
+"""Renderers: findings in, text out (text for people, JSON for scripts, SARIF for code scanning)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dockyard.doctor.report.json import render_json
+from dockyard.doctor.report.sarif import render_sarif
+from dockyard.doctor.report.text import render_text
+from dockyard.doctor.runner import Report
+
+Renderer = Callable[[Report], str]
+RENDERERS: dict[str, Renderer] = {"text": render_text, "json": render_json, "sarif": render_sarif}
+
+__all__ = ["RENDERERS", "Renderer", "render_json", "render_sarif", "render_text"]
