@@ -27,6 +27,7 @@ class Entry:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def app_files(plan: BuildPlan, root: Path) -> AppFiles:
 
 def stage(
     plan: BuildPlan, root: Path, app: AppFiles, wheels: Iterable[tuple[str, Path]], dockyard_wheel: bytes,
-    lock_text: str, dockerfile: str,
+    lock_text: str, dockerfile: str, dependency_files: Iterable[str] = (),
 ) -> tuple[Entry, ...]:
     """Every entry of the context, in the layout the rendered Dockerfile expects."""
     entries = [
@@ -66,7 +67,19 @@ def stage(
     entries += [Entry(f"wheels/{rel}", path=path) for rel, path in wheels]
     entries += [Entry(f"models/{a.name}", path=_existing(root / a.source)) for a in plan.baked]
     entries += [Entry(f"app/{rel}", path=root / rel) for rel in app.files]
+    entries += _spec_paths(plan, dependency_files)
     return tuple(entries)
+
+
+def _spec_paths(plan: BuildPlan, dependency_files: Iterable[str]) -> list[Entry]:
+    """Keep every path the spec names resolvable under /app without copying it twice.
+
+    The spec loader checks that artifacts and requirement files exist: baked artifacts become
+    links to their layer, requirement files (which may hold index credentials) become stubs.
+    """
+    stub = b"# installed from dockyard.lock at build time; the original stays on the host\n"
+    entries = [Entry(f"app/{a.source.strip('/')}", link=a.dest) for a in plan.baked]
+    return entries + [Entry(f"app/{name}", data=stub) for name in dependency_files]
 
 
 def _existing(path: Path) -> Path:
@@ -79,7 +92,9 @@ def write_tar(entries: Iterable[Entry], out: IO[bytes]) -> None:
     """A deterministic tar of the entries (directories recursed for directory artifacts)."""
     with tarfile.open(fileobj=out, mode="w") as tar:
         for entry in entries:
-            if entry.data is not None:
+            if entry.link is not None:
+                _add_link(tar, entry.name, entry.link)
+            elif entry.data is not None:
                 _add_bytes(tar, entry.name, entry.data)
             elif entry.path is not None and entry.path.is_dir():
                 for sub in sorted(p for p in entry.path.rglob("*") if p.is_file()):
@@ -94,6 +109,12 @@ def _info(name: str, size: int, mode: int) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
     return info
+
+
+def _add_link(tar: tarfile.TarFile, name: str, target: str) -> None:
+    info = _info(name, 0, 0o777)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    tar.addfile(info)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:

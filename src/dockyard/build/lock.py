@@ -98,12 +98,12 @@ def parse_lock(text: str) -> Lock:
     sha = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if match := _HEADER.match(line):
-            header[match.group(1)] = match.group(2)
+        if line.startswith("# file: "):
+            entries.append(entry_for(line.removeprefix("# file: "), sha))
         elif line.startswith("--hash=sha256:"):
             sha = line.removeprefix("--hash=sha256:")
-        elif line.startswith("# file: "):
-            entries.append(entry_for(line.removeprefix("# file: "), sha))
+        elif match := _HEADER.match(line):
+            header[match.group(1)] = match.group(2)
     if "inputs-sha256" not in header:
         raise ValueError("not a dockyard lock (no inputs-sha256 header)")
     return Lock(header["inputs-sha256"], header.get("python", ""), tuple(entries), header.get("base"))
