@@ -1,0 +1,205 @@
+"""The Jobs API under /jobs: submit (validated against the model's schema), get, list, cancel.
+
+Inputs are validated on submit, so bad input is refused (422) before it is queued; what is
+stored is the validated input dumped back to JSON, which the worker validates again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dockyard.errors import JobError
+from dockyard.runtime.contract import Signature
+from dockyard.runtime.queue import JobQueue, JobState, NewJob, open_queue
+from dockyard.spec import Spec
+
+MAX_LIST = 1000
+
+
+class ApiError(Exception):
+    """Answered as `{"error": {"type", "message"}}` with `status`."""
+
+    def __init__(self, status: int, kind: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.details = status, kind, message, details
+
+    def response(self) -> JSONResponse:
+        error: dict[str, Any] = {"type": self.kind, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _answers_errors(handler: Handler) -> Handler:
+    """Turn ApiError and JobError raised by a handler into JSON error responses."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+        except JobError as exc:
+            status = 404 if str(exc).startswith("no job") else 409
+            return ApiError(
+                status, "not_found" if status == 404 else "conflict", str(exc)
+            ).response()
+
+    return wrapped
+
+
+class JobsService:
+    """The /jobs routes and the queue connection they share; started by the app's lifespan."""
+
+    def __init__(self, spec: Spec, root: Path, signature: Signature) -> None:
+        self.spec, self.root, self.signature = spec, root, signature
+        self._queue: JobQueue | None = None
+        self.routes: list[BaseRoute] = [
+            Route("/jobs", _answers_errors(self.submit), methods=["POST"]),
+            Route("/jobs", _answers_errors(self.list), methods=["GET"]),
+            Route("/jobs/stats", _answers_errors(self.stats), methods=["GET"]),
+            Route("/jobs/dead/retry", _answers_errors(self.retry_dead), methods=["POST"]),
+            Route("/jobs/{job_id}", _answers_errors(self.get), methods=["GET"]),
+            Route("/jobs/{job_id}/cancel", _answers_errors(self.cancel), methods=["POST"]),
+        ]
+
+    async def startup(self) -> None:
+        """Open the queue (creating the SQLite file or connecting to Redis)."""
+        self._queue = await run_in_threadpool(open_queue, self.spec.worker, self.root)
+
+    async def shutdown(self) -> None:
+        """Close the queue connection."""
+        if self._queue is not None:
+            await run_in_threadpool(self._queue.close)
+            self._queue = None
+
+    @property
+    def queue(self) -> JobQueue:
+        if self._queue is None:
+            raise ApiError(503, "unavailable", "the jobs service is not started")
+        return self._queue
+
+    async def submit(self, request: Request) -> Response:
+        """POST /jobs: `{"input": x}` or `{"inputs": [...]}`, optional key, webhook, batch."""
+        body = await _json_object(request)
+        key = body.get("idempotency_key") or request.headers.get("idempotency-key")
+        new = self.new_jobs(body, key)
+        jobs = await run_in_threadpool(self.queue.put_many, new)
+        if "inputs" in body:
+            return JSONResponse({"batch": new[0].batch, "jobs": [j.public() for j in jobs]}, 202)
+        return JSONResponse(jobs[0].public(), 202)
+
+    def new_jobs(self, body: dict[str, Any], key: str | None) -> list[NewJob]:
+        """Validate a submission into the jobs to queue; raises ApiError(422) on any bad input."""
+        single = "input" in body
+        if single == ("inputs" in body):
+            raise ApiError(422, "invalid_request", 'send exactly one of "input" or "inputs"')
+        items = [body["input"]] if single else body["inputs"]
+        if not isinstance(items, list) or not items:
+            raise ApiError(422, "invalid_request", '"inputs" must be a non-empty list')
+        webhook = _webhook(body.get("webhook"))
+        batch = None if single else str(body.get("batch") or key or uuid.uuid4().hex)
+        keys = [key] if single else [f"{key}:{i}" if key else None for i in range(len(items))]
+        inputs = self._validated(items)
+        attempts = self.spec.worker.max_attempts
+        return [NewJob(x, k, webhook, batch, attempts) for x, k in zip(inputs, keys, strict=True)]
+
+    def _validated(self, items: list[Any]) -> list[Any]:
+        adapter, problems, out = self.signature.inputs, [], []
+        for i, item in enumerate(items):
+            try:
+                out.append(adapter.dump_python(adapter.validate_python(item), mode="json"))
+            except ValidationError as exc:
+                problems.append(
+                    {"index": i, "errors": exc.errors(include_url=False, include_context=False)}
+                )
+        if problems:
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"{len(problems)} input(s) do not match the model's schema",
+                problems,
+            )
+        return out
+
+    async def get(self, request: Request) -> Response:
+        """GET /jobs/{id}: status, and the result or last error."""
+        job = await run_in_threadpool(self.queue.get, request.path_params["job_id"])
+        if job is None:
+            raise ApiError(404, "not_found", f"no job {request.path_params['job_id']!r}")
+        return JSONResponse(job.public())
+
+    async def list(self, request: Request) -> Response:
+        """GET /jobs?state=&batch=&limit=&after=: oldest first, `next` is the cursor."""
+        q = request.query_params
+        state = _state(q.get("state"))
+        limit = _limit(q.get("limit", "100"))
+        jobs = await run_in_threadpool(
+            self.queue.list, state, q.get("batch"), limit, q.get("after")
+        )
+        cursor = jobs[-1].id if len(jobs) == limit else None
+        return JSONResponse({"jobs": [j.public() for j in jobs], "next": cursor})
+
+    async def cancel(self, request: Request) -> Response:
+        """POST /jobs/{id}/cancel: a queued or running job ends cancelled, its result discarded."""
+        job = await run_in_threadpool(self.queue.cancel, request.path_params["job_id"])
+        return JSONResponse(job.public())
+
+    async def retry_dead(self, request: Request) -> Response:
+        """POST /jobs/dead/retry: requeue dead-lettered jobs (`{"ids": [...]}` or all)."""
+        body = await _json_object(request) if await request.body() else {}
+        ids = body.get("ids")
+        count = await run_in_threadpool(self.queue.retry_dead, ids)
+        return JSONResponse({"retried": count})
+
+    async def stats(self, _: Request) -> Response:
+        """GET /jobs/stats: counts per state, oldest queued job, webhooks pending."""
+        stats = await run_in_threadpool(self.queue.stats)
+        return JSONResponse({
+            "counts": {s.value: stats.count(s) for s in JobState},
+            "oldest_queued_at": stats.oldest_queued_at,
+            "webhooks_pending": stats.webhooks_pending,
+        })  # fmt: skip
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_request", "the body must be a JSON object")
+    return body
+
+
+def _webhook(url: object) -> str | None:
+    if url is None:
+        return None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ApiError(422, "invalid_request", '"webhook" must be an http(s) URL')
+    return url
+
+
+def _state(value: str | None) -> JobState | None:
+    try:
+        return JobState(value) if value else None
+    except ValueError:
+        names = ", ".join(s.value for s in JobState)
+        raise ApiError(422, "invalid_request", f"state must be one of {names}") from None
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIST:
+        raise ApiError(422, "invalid_request", f"limit must be 1..{MAX_LIST}")
+    return int(value)
