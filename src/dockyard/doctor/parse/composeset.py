@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import PurePath
 
 from dockyard.doctor.parse.compose import ComposeFile
 from dockyard.doctor.parse.yamlsrc import YMap, as_map
@@ -31,7 +32,7 @@ class Variant:
 
     @property
     def label(self) -> str:
-        return self.layers[-1].path
+        return PurePath(self.layers[-1].path).name
 
     def services(self) -> set[str]:
         return {s.name for layer in self.layers for s in layer.services}

@@ -18,6 +18,7 @@ _LACKS = {"curl": NO_CURL_IMAGE, "wget": NO_WGET_IMAGE, "nc": NO_WGET_IMAGE}
 
 def tools_used(command: str) -> list[str]:
     """The probe tools a health command runs."""
+    command = re.sub(r"^\s*(CMD-SHELL|CMD)\s+", "", command)
     return [w[0] for w in simple_commands(command) if w[0] in _LACKS]
 
 
@@ -36,7 +37,7 @@ def _compose(compose: ComposeFile) -> Iterator[Hit]:
     for service in compose.services:
         test = as_map(service.get("healthcheck")).get("test")
         text = " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
-        for tool in tools_used(re.sub(r"^(CMD-SHELL|CMD)\s+", "", text)):
+        for tool in tools_used(text):
             if service.image and not service.get("build") and _LACKS[tool].search(service.image):
                 yield Hit(service.line_of("healthcheck"), f"service {service.name}'s "
                           f"healthcheck runs {tool}, which {service.image} does not ship")
