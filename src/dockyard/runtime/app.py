@@ -84,7 +84,10 @@ def app_from_env() -> DockyardApp:
 def _routes(service: Service) -> list[BaseRoute]:
     h = _Handlers(service)
     name = service.spec.model_name
+    posted = ["POST"]  # served on the hot path; listed so other methods get a JSON 405
     return [
+        Route("/predict", h.not_here, methods=posted),
+        Route(f"/v2/models/{name}/infer", h.not_here, methods=posted),
         Route("/healthz", h.live),
         Route("/readyz", h.ready),
         Route("/metrics", h.metrics),
@@ -107,6 +110,9 @@ class _Handlers:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+
+    async def not_here(self, _: Request) -> Response:
+        raise AssertionError("POST to a hot path is answered before routing")  # pragma: no cover
 
     async def live(self, _: Request) -> Response:
         return JSONResponse({"status": "alive", "state": self.service.lifecycle.state.value})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -15,6 +16,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+# A random per-process prefix plus a counter: unique ids without a syscall per request.
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -35,7 +39,7 @@ def request_id_of(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id" and _REQUEST_ID.match(value):
             return str(value.decode("ascii"))
-    return os.urandom(8).hex()
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:

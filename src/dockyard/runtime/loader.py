@@ -18,7 +18,13 @@ CHUNK = 1024 * 1024
 
 
 def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
-    """Import `module:Class` with the project directory first on sys.path."""
+    """Import `module:Class` with the project directory first on sys.path.
+
+    The spec's [env] is applied first (without overriding the real environment), because
+    libraries such as tokenizers and torch read their settings at import time.
+    """
+    for key, value in spec.env.items():
+        os.environ.setdefault(key, value)
     module_name, class_name = spec.model.entrypoint.split(":", 1)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

@@ -14,6 +14,9 @@ REF = "#/components/schemas/{model}"
 def _schema(adapter: Any, defs: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
     schema: dict[str, Any] = adapter.json_schema(ref_template=REF, mode=mode)
     defs.update(schema.pop("$defs", {}))
+    if schema.get("type") == "object" and "title" in schema:  # a named model: share it by reference
+        defs[schema["title"]] = schema
+        return {"$ref": REF.format(model=schema["title"])}
     return schema
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,17 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> None:
         from dockyard.runtime.app import create_app
 
         config = uvicorn.Config(create_app(spec, root, options.access_log), **common)  # type: ignore[arg-type]
+        # uvicorn re-raises the caught signal after its graceful shutdown, which would end the
+        # process as "killed by SIGTERM" (143); a finished drain is a clean exit, so we absorb it.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _drained)
         _Server(config).run()
         return
     _serve_many(root, options, common)
+
+
+def _drained(sig: int, frame: FrameType | None) -> None:
+    """Absorb the signal uvicorn re-raises once shutdown has completed."""
 
 
 def _serve_many(root: Path, options: ServeOptions, common: dict[str, object]) -> None:
@@ -75,7 +84,8 @@ def _serve_many(root: Path, options: ServeOptions, common: dict[str, object]) ->
     os.environ["DOCKYARD_ROOT"] = str(root)
     os.environ["DOCKYARD_ACCESS_LOG"] = "1" if options.access_log else "0"
     config = uvicorn.Config("dockyard.runtime.app:app_from_env", factory=True, workers=options.workers, **common)  # type: ignore[arg-type]
-    server = _Server(config)
     sock = config.bind_socket()
     log.info("serving with several processes", extra={"workers": options.workers, "metrics_dir": shared})
-    Multiprocess(config, target=server.run, sockets=[sock]).run()
+    # uvicorn's supervisor creates each child's Server itself, so children turn DRAINING at
+    # lifespan shutdown rather than at the signal; the supervisor restarts children that die.
+    Multiprocess(config, sockets=[sock]).run()

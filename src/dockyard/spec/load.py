@@ -80,6 +80,7 @@ def _missing_files(raw: Mapping[str, Any], root: Path, file: str, prefix: str) -
         ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
         ("dependencies.lock", _get(raw, "dependencies", "lock")),
         ("health.golden", _get(raw, "health", "golden")),
+        ("gate.eval", _get(raw, "gate", "eval")),
     ]
     artifacts = raw.get("artifacts", [])
     if isinstance(artifacts, list):

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from dockyard.spec.base import Section
 from dockyard.spec.build import Build
+from dockyard.spec.gate import Gate
 from dockyard.spec.jobs import Worker
 from dockyard.spec.project import Artifact, Dependencies, ModelEntry, Project
 from dockyard.spec.resources import Resources
@@ -30,6 +31,7 @@ class Spec(Section):
     build: Build = Build()
     worker: Worker = Worker()
     stack: Stack = Stack()
+    gate: Gate = Gate()
     secrets: tuple[str, ...] = Field(default=(), description="Names of secrets mounted as files")
     env: dict[str, str] = Field(default_factory=dict)
 

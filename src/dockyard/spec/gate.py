@@ -1,0 +1,21 @@
+"""The CI gate of `dockyard test`: quality and latency bars the container must meet."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dockyard.spec.base import Section
+
+
+class Gate(Section):
+    """Bars for `dockyard test`; parity with local code and non-root are always checked."""
+
+    eval: str | None = Field(default=None, description='JSON Lines of {"input": ..., "label": ...}')
+    metric: Literal["accuracy", "mae"] = "accuracy"
+    field: str | None = Field(default="label", description="Output field compared with the label")
+    threshold: float | None = None
+    latency_p95_ms: float | None = Field(default=None, gt=0)
+    latency_requests: int = Field(default=200, ge=1)
+    latency_concurrency: int = Field(default=8, ge=1)

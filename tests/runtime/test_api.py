@@ -1,0 +1,229 @@
+"""The API service over real HTTP against real server processes built from fixture models."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Server
+from tests.fixtures.projects import make_project
+
+Serve = type[Server]
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """One sample's value from /metrics, parsed with prometheus_client's own parser."""
+    text = httpx.get(url + "/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def test_predict_echo_and_request_id(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "echo", golden=[{"input": "a", "output": "a"}]))
+    server.wait("/readyz")
+    response = httpx.post(server.url + "/predict", json={"inputs": ["x", "y"]}, headers={"X-Request-ID": "abc-1"})
+    assert response.status_code == 200
+    assert response.json() == {"outputs": ["x", "y"]}
+    assert response.headers["x-request-id"] == "abc-1"
+    assert httpx.post(server.url + "/predict", json={"inputs": []}).json() == {"outputs": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "kind"),
+    [
+        (b'{"inputs": ["a"', 400, "invalid_json"),
+        (b"not json at all", 400, "invalid_json"),
+        (b'{"inputs": [1, 2]}', 422, "invalid_input"),
+        (b'{"input": ["a"]}', 422, "invalid_input"),
+        (b'{"inputs": "a"}', 422, "invalid_input"),
+        (b'{"inputs": ["a"], "extra": 1}', 422, "invalid_input"),
+        (b"[]", 422, "invalid_input"),
+        (b"", 400, "invalid_json"),
+    ],
+)
+def test_bad_input_is_a_4xx_json_error(tmp_path: Path, serve: Serve, body: bytes, status: int, kind: str) -> None:
+    server = serve(make_project(tmp_path, "echo"))
+    server.wait("/readyz")
+    response = httpx.post(server.url + "/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["type"] == kind and error["message"] and error["request_id"]
+
+
+def test_body_size_limit_gives_413(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "echo", serving={"max_body_bytes": 1024}))
+    server.wait("/readyz")
+    response = httpx.post(server.url + "/predict", json={"inputs": ["x" * 2000]})
+    assert response.status_code == 413
+    assert "max_body_bytes" in response.json()["error"]["message"]
+
+
+def test_model_exception_fails_only_its_request(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "raises_on", serving={"max_batch_wait_ms": 50}))
+    server.wait("/readyz")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        bodies = [{"inputs": ["boom"]} if i == 3 else {"inputs": [f"ok{i}"]} for i in range(8)]
+        responses = list(pool.map(lambda b: httpx.post(server.url + "/predict", json=b, timeout=10), bodies))
+    statuses = [r.status_code for r in responses]
+    assert statuses == [200, 200, 200, 500, 200, 200, 200, 200]
+    error = responses[3].json()["error"]
+    assert error["type"] == "prediction_failed" and "cannot handle boom" in error["message"]
+    assert responses[3].headers["x-request-id"] == error["request_id"]
+    assert responses[0].json() == {"outputs": ["OK0"]}
+    assert "prediction failed" in server.log.read_text()
+    assert metric(server.url, "dockyard_model_errors_total") == 1
+    assert metric(server.url, "dockyard_batch_size_count") >= 1  # batches were shared
+    assert httpx.post(server.url + "/predict", json={"inputs": ["still"]}).json() == {"outputs": ["STILL"]}
+
+
+def test_overload_answers_503_with_retry_after_never_hangs(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "slow", serving={"queue_size": 2, "max_batch_size": 1}))
+    server.wait("/readyz")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.5]}, timeout=20)
+                   for _ in range(8)]
+        statuses = sorted(f.result().status_code for f in futures)
+        rejected = next(f.result() for f in futures if f.result().status_code == 503)
+    assert statuses.count(200) >= 2 and statuses.count(503) >= 4
+    assert rejected.headers["retry-after"] == "1"
+    assert rejected.json()["error"]["type"] == "overloaded"
+    assert metric(server.url, "dockyard_rejected_total", reason="queue_full") >= 4
+
+
+def test_request_timeout_gives_504(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "slow", serving={"timeout_s": 0.3}))
+    server.wait("/readyz")
+    started = time.monotonic()
+    response = httpx.post(server.url + "/predict", json={"inputs": [2.0]}, timeout=10)
+    assert response.status_code == 504 and time.monotonic() - started < 1.5
+    assert response.json()["error"]["type"] == "timeout"
+
+
+def test_client_gone_is_dropped_before_the_model(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "slow"))
+    server.wait("/readyz")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        busy = pool.submit(httpx.post, server.url + "/predict", json={"inputs": [1.0]}, timeout=10)
+        time.sleep(0.2)  # the model is now busy for a second
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(server.url + "/predict", json={"inputs": [0.25]}, timeout=0.3)
+        assert busy.result().status_code == 200
+    time.sleep(0.5)
+    assert metric(server.url, "dockyard_batch_size_sum") == 1, "the abandoned input never reached the model"
+
+
+def test_setup_failure_keeps_it_alive_but_unready(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "setup_fails"))
+    server.wait("/readyz", status=503)
+    ready = httpx.get(server.url + "/readyz").json()
+    assert ready["state"] == "failed" and "weights file is corrupt" in ready["reason"]
+    assert httpx.get(server.url + "/healthz").status_code == 200
+    response = httpx.post(server.url + "/predict", json={"inputs": ["a"]})
+    assert response.status_code == 503 and response.json()["error"]["type"] == "not_ready"
+    assert metric(server.url, "dockyard_state", state="failed") == 1
+
+
+def test_wrong_canary_output_keeps_it_unready_and_says_why(tmp_path: Path, serve: Serve) -> None:
+    golden = [{"input": 1.0, "output": 3.0}]
+    server = serve(make_project(tmp_path, "wrong_canary", golden=golden))
+    server.wait("/readyz", status=503)
+    reason = httpx.get(server.url + "/readyz").json()["reason"]
+    assert "canary failed: sample 1: output: got 2.0, expected 3.0" in reason
+    assert metric(server.url, "dockyard_canary_ok") == 0
+
+
+def test_passing_canary_is_ready(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "wrong_canary", golden=[{"input": 1.5, "output": 3.0}]))
+    server.wait("/readyz")
+    assert metric(server.url, "dockyard_canary_ok") == 1
+    assert metric(server.url, "dockyard_state", state="ready") == 1
+    assert metric(server.url, "dockyard_model_load_seconds") >= 0
+
+
+def test_metrics_parse_and_count_classes(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "classifier"))
+    server.wait("/readyz")
+    for row in ([1.0, 1.0], [0.1, 0.1], [0.2, 0.2]):
+        assert httpx.post(server.url + "/predict", json={"inputs": [row]}).status_code == 200
+    httpx.post(server.url + "/predict", content=b"{")
+    assert metric(server.url, "dockyard_predictions_total", label="big") == 1
+    assert metric(server.url, "dockyard_predictions_total", label="small") == 2
+    assert metric(server.url, "dockyard_prediction_confidence_count") == 3
+    assert metric(server.url, "dockyard_requests_total", route="/predict", status="200") == 3
+    assert metric(server.url, "dockyard_requests_total", route="/predict", status="400") == 1
+    assert metric(server.url, "dockyard_request_duration_seconds_count", route="/predict") == 4
+    assert metric(server.url, "dockyard_queue_wait_seconds_count") == 3
+    for name in ("dockyard_queue_depth", "dockyard_inflight_requests", "dockyard_model_duration_seconds_count"):
+        assert name in httpx.get(server.url + "/metrics").text
+
+
+def test_metrics_add_up_across_processes(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "echo"), "--workers", "2")
+    server.wait("/readyz")
+    time.sleep(1.0)  # both processes are up (each answers readiness once its model is loaded)
+    with httpx.Client() as client:  # new connections spread over the processes
+        for i in range(40):
+            assert httpx.post(server.url + "/predict", json={"inputs": [str(i)]}).status_code == 200
+    totals = [metric(server.url, "dockyard_requests_total", route="/predict", status="200") for _ in range(6)]
+    assert totals == [40.0] * 6, "every scrape, whichever process answers it, sees the sum"
+
+
+def test_openapi_and_docs(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "classifier"))
+    server.wait("/readyz")
+    doc = httpx.get(server.url + "/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    schemas = doc["components"]["schemas"]
+    assert schemas["PredictRequest"]["properties"]["inputs"]["items"] == {"items": {"type": "number"}, "type": "array"}
+    assert schemas["Label"]["properties"]["label"]["type"] == "string"
+    assert "/predict" in doc["paths"] and "/readyz" in doc["paths"]
+    page = httpx.get(server.url + "/docs")
+    assert page.status_code == 200 and "openapi.json" in page.text
+
+
+def test_unknown_route_and_method_are_json_4xx(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "echo"))
+    server.wait("/readyz")
+    missing = httpx.get(server.url + "/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
+    wrong = httpx.get(server.url + "/predict")
+    assert wrong.status_code == 405 and wrong.json()["error"]["type"] == "method_not_allowed"
+
+
+def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "slow", serving={"max_batch_size": 1}))
+    server.wait("/readyz")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.4]}, timeout=20)
+                   for _ in range(4)]
+        time.sleep(0.3)  # one input is in the model, three are queued
+        server.proc.send_signal(signal.SIGTERM)
+        statuses = [f.result().status_code for f in futures]
+    assert statuses == [200, 200, 200, 200]
+    assert server.proc.wait(20) == 0
+    logs = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    assert any("Shutting down" in entry["message"] for entry in logs)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.url + "/healthz")
+
+
+def test_access_log_is_structured_without_payloads(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "echo"))
+    server.wait("/readyz")
+    httpx.post(server.url + "/predict", json={"inputs": ["secret-payload"]}, headers={"X-Request-ID": "rid-7"})
+    time.sleep(0.2)
+    text = server.log.read_text()
+    assert "secret-payload" not in text
+    entry = next(json.loads(line) for line in text.splitlines() if '"rid-7"' in line)
+    assert entry["status"] == 200 and entry["path"] == "/predict" and entry["level"] == "info"
+    assert entry["service"] == "echo" and "duration_ms" in entry
