@@ -79,7 +79,7 @@ class Signature:
 def signature_of(model_cls: type[Model[Any, Any]]) -> Signature:
     """Read `predict(self, batch: list[In]) -> list[Out]` into a Signature."""
     try:
-        hints = typing.get_type_hints(model_cls.predict)
+        hints = typing.get_type_hints(model_cls.predict, include_extras=True)  # keep Field constraints
     except Exception as exc:  # any NameError/TypeError in user annotations
         raise ModelError(f"{model_cls.__name__}.predict has unresolvable type hints: {exc}") from exc
     params = [p for p in hints if p != "return"]
@@ -100,6 +100,12 @@ def signature_of(model_cls: type[Model[Any, Any]]) -> Signature:
 
 
 def _item_type(hint: Any, what: str) -> Any:
+    hint = strip_annotated(hint)
     if typing.get_origin(hint) not in (list, typing.get_origin(list[int])) or not typing.get_args(hint):
         raise ModelError(f"{what} must be annotated as list[Item], got {hint!r}")
     return typing.get_args(hint)[0]
+
+
+def strip_annotated(hint: Any) -> Any:
+    """`Annotated[T, ...]` -> T; other hints unchanged."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint

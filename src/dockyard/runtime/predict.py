@@ -19,7 +19,17 @@ from dockyard.runtime.batching import ClientGone, QueueFull
 from dockyard.runtime.http import HTTPError, Receive, Scope, Send, read_body, request_id_of, send_bytes
 from dockyard.runtime.runner import PredictionError
 from dockyard.runtime.service import Service
-from dockyard.runtime.v2 import TensorError, codec_for, decode_inputs, encode_outputs
+from dockyard.runtime.v2 import (
+    HEADER_LENGTH,
+    TensorError,
+    attach_binary,
+    codec_for,
+    decode_inputs,
+    encode_outputs,
+    pack_binary,
+    split_binary,
+    wants_binary,
+)
 
 log = logging.getLogger("dockyard.access")
 
@@ -68,13 +78,16 @@ class PredictEndpoints:
         if self.in_codec is None or self.out_codec is None:
             raise HTTPError(400, "unsupported", "this model's types cannot be expressed as V2 tensors; use /predict")
         body = await read_body(scope, receive, self.limit)
+        header_length = _header(scope, HEADER_LENGTH.encode())
         try:
+            body, raw = split_binary(body, int(header_length)) if header_length else (body, b"")
             request = from_json(body)
-        except ValueError as exc:
+        except (TensorError, ValueError) as exc:
             raise HTTPError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
         if not isinstance(request, dict):
             raise HTTPError(400, "invalid_request", "the body must be a JSON object with 'inputs'")
         try:
+            attach_binary(request.get("inputs"), raw)
             rows = decode_inputs(self.in_codec, request.get("inputs"))
             items = [self.service.signature.inputs.validate_python(r) for r in rows]
         except TensorError as exc:
@@ -92,7 +105,12 @@ class PredictEndpoints:
                     "outputs": outputs}
         if "id" in request:
             response["id"] = request["id"]
-        return to_json(response)
+        if not wants_binary(request):
+            return to_json(response)
+        trailer = pack_binary(outputs)
+        header = to_json(response)
+        scope["dockyard.headers"] = {HEADER_LENGTH: str(len(header))}
+        return header + trailer
 
     # ---- shared ------------------------------------------------------------------------------
     async def _serve(self, route: str, scope: Scope, receive: Receive, send: Send, handler: Any) -> None:
@@ -118,7 +136,8 @@ class PredictEndpoints:
         finally:
             metrics.inflight.dec()
         if status != 499:  # nobody is listening to a gone client
-            await send_bytes(send, status, body, request_id, headers)
+            extra = scope.get("dockyard.headers") if status == 200 else None
+            await send_bytes(send, status, body, request_id, headers or extra)
         elapsed = time.perf_counter() - started
         metrics.requests.labels(route, "POST", str(status)).inc()
         metrics.latency.labels(route).observe(elapsed)
@@ -147,6 +166,13 @@ class PredictEndpoints:
             for future in futures:  # after one input failed, the others are no longer wanted
                 if not future.done():
                     future.cancel()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def invalid(exc: ValidationError) -> HTTPError:

@@ -8,11 +8,14 @@ field, named after the field. Other types are not expressible as V2 tensors.
 from __future__ import annotations
 
 import math
+import struct
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+
+from dockyard.runtime.contract import strip_annotated
 
 SCALARS: dict[type, str] = {bool: "BOOL", int: "INT64", float: "FP64", str: "BYTES"}
 INT_TYPES = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
@@ -46,6 +49,7 @@ class Codec:
 
 def codec_for(item_type: Any, default_name: str) -> Codec | None:
     """The tensor layout of an item type, or None when it has none."""
+    item_type = strip_annotated(item_type)
     if isinstance(item_type, type) and issubclass(item_type, BaseModel):
         specs = [_tensor(name, f.annotation) for name, f in item_type.model_fields.items()]
         if any(s is None for s in specs):
@@ -56,6 +60,7 @@ def codec_for(item_type: Any, default_name: str) -> Codec | None:
 
 
 def _tensor(name: str, hint: Any) -> TensorSpec | None:
+    hint = strip_annotated(hint)
     if hint in SCALARS:
         return TensorSpec(name, SCALARS[hint], is_list=False)
     args = typing.get_args(hint)
@@ -129,3 +134,72 @@ def _tensor_of(spec: TensorSpec, column: list[Any]) -> dict[str, Any]:
         raise TensorError(f"output {spec.name!r} has rows of different lengths; not a tensor")
     data = [x for row in column for x in row]
     return {"name": spec.name, "datatype": spec.datatype, "shape": [len(column), width], "data": data}
+
+
+# ---- the binary tensor data extension (what tritonclient sends by default) ----------------------
+_CODES = {"INT8": "b", "UINT8": "B", "INT16": "h", "UINT16": "H", "INT32": "i", "UINT32": "I",
+          "INT64": "q", "UINT64": "Q", "FP16": "e", "FP32": "f", "FP64": "d"}
+HEADER_LENGTH = "inference-header-content-length"
+
+
+def split_binary(body: bytes, header_length: int) -> tuple[bytes, bytes]:
+    """Split a binary-extension body into its JSON header and the raw tensor bytes."""
+    if header_length < 0 or header_length > len(body):
+        raise TensorError(f"Inference-Header-Content-Length {header_length} exceeds the body")
+    return body[:header_length], body[header_length:]
+
+
+def attach_binary(inputs: Any, raw: bytes) -> None:
+    """Replace each input's `binary_data_size` bytes by decoded `data`, in order."""
+    offset = 0
+    for tensor in inputs if isinstance(inputs, list) else []:
+        size = (tensor.get("parameters") or {}).get("binary_data_size") if isinstance(tensor, dict) else None
+        if size is None:
+            continue
+        if not isinstance(size, int) or offset + size > len(raw):
+            raise TensorError(f"tensor {tensor.get('name')!r}: binary_data_size {size} exceeds the data sent")
+        tensor["data"] = _unpack(tensor.get("datatype"), raw[offset : offset + size], tensor.get("name"))
+        offset += size
+
+
+def _unpack(datatype: Any, chunk: bytes, name: Any) -> list[Any]:
+    if datatype == "BYTES":
+        values, pos = [], 0
+        while pos < len(chunk):
+            length = int.from_bytes(chunk[pos : pos + 4], "little")
+            values.append(chunk[pos + 4 : pos + 4 + length].decode("utf-8", errors="strict"))
+            pos += 4 + length
+        return values
+    if datatype == "BOOL":
+        return [bool(b) for b in chunk]
+    code = _CODES.get(datatype) if isinstance(datatype, str) else None
+    if code is None:
+        raise TensorError(f"tensor {name!r}: binary datatype {datatype!r} is not supported")
+    width = struct.calcsize(code)
+    if len(chunk) % width:
+        raise TensorError(f"tensor {name!r}: {len(chunk)} bytes is not a whole number of {datatype}")
+    return list(struct.unpack(f"<{len(chunk) // width}{code}", chunk))
+
+
+def pack_binary(outputs: list[dict[str, Any]]) -> bytes:
+    """Move each output's data into trailing bytes, as the binary extension asks; returns them."""
+    parts = []
+    for tensor in outputs:
+        data, datatype = tensor.pop("data"), tensor["datatype"]
+        if datatype == "BYTES":
+            raw = b"".join(len(b := str(v).encode()).to_bytes(4, "little") + b for v in data)
+        elif datatype == "BOOL":
+            raw = bytes(bool(v) for v in data)
+        else:
+            raw = struct.pack(f"<{len(data)}{_CODES[datatype]}", *data)
+        tensor["parameters"] = {"binary_data_size": len(raw)}
+        parts.append(raw)
+    return b"".join(parts)
+
+
+def wants_binary(request: dict[str, Any]) -> bool:
+    """Did the client ask for binary outputs (globally or per requested output)?"""
+    if (request.get("parameters") or {}).get("binary_data_output"):
+        return True
+    return any(isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data")
+               for o in request.get("outputs") or [])

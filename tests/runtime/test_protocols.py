@@ -1,0 +1,110 @@
+"""Wire protocols against a running server: KServe V2 via the official tritonclient, and the
+OpenAPI schema fuzzed by schemathesis with zero 5xx answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import schemathesis
+import tritonclient.http as triton
+from hypothesis import HealthCheck, settings
+from tritonclient.utils import InferenceServerException
+
+from tests.conftest import Server
+from tests.fixtures.projects import make_project
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(make_project(tmp_path_factory.mktemp("clf"), "classifier"))
+    server.wait("/readyz")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def digits() -> Iterator[Server]:
+    server = Server(EXAMPLES / "digits", "--no-access-log")
+    server.wait("/readyz")
+    yield server
+    server.stop()
+
+
+def client(server: Server) -> triton.InferenceServerClient:
+    return triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+
+
+def test_v2_health_and_metadata(digits: Server) -> None:
+    c = client(digits)
+    assert c.is_server_live() and c.is_server_ready()
+    assert c.is_model_ready("digits") and c.is_model_ready("digits", "1")
+    assert c.get_server_metadata()["name"] == "dockyard"
+    meta = c.get_model_metadata("digits")
+    assert meta["inputs"] == [{"name": "input-0", "datatype": "FP64", "shape": [-1, -1]}]
+    assert {o["name"] for o in meta["outputs"]} == {"label", "probability"}
+    with pytest.raises(InferenceServerException):
+        c.get_model_metadata("no-such-model")
+
+
+def test_v2_infer_digits_matches_predict(digits: Server) -> None:
+    rows = np.asarray([[float((i * j) % 17) for j in range(64)] for i in range(3)], dtype=np.float32)
+    tensor = triton.InferInput("input-0", list(rows.shape), "FP32")
+    tensor.set_data_from_numpy(rows)
+    result = client(digits).infer("digits", [tensor], outputs=[triton.InferRequestedOutput("label")])
+    labels = result.as_numpy("label")
+    assert result.as_numpy("probability") is None, "only the requested output is returned"
+    expected = httpx.post(digits.url + "/predict", json={"inputs": rows.tolist()}).json()["outputs"]
+    assert labels.tolist() == [o["label"] for o in expected]
+
+
+def test_v2_infer_by_version_and_all_outputs(digits: Server) -> None:
+    rows = np.zeros((2, 64), dtype=np.float64)
+    tensor = triton.InferInput("input-0", [2, 64], "FP64")
+    tensor.set_data_from_numpy(rows)
+    result = client(digits).infer("digits", [tensor], model_version="1")
+    assert result.as_numpy("label").shape == (2,)
+    assert result.as_numpy("probability").dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": [1.0] * 10}]}, "needs 64 values"),
+        ({"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": [1.0] * 3}]}, "at least 64"),
+        ({"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64}]}, "datatype"),
+        ({"inputs": []}, "non-empty"),
+        ({"inputs": [{"name": "x", "shape": "1", "datatype": "FP32", "data": []}]}, "shape"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_v2_bad_tensors_are_400(digits: Server, body: Any, fragment: str) -> None:
+    response = httpx.post(digits.url + "/v2/models/digits/infer", json=body)
+    assert response.status_code in (400, 422), response.text
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_v2_unknown_model_is_404(digits: Server) -> None:
+    response = httpx.post(digits.url + "/v2/models/other/infer", json={"inputs": []})
+    assert response.status_code == 404 and response.json()["error"]["type"] == "unknown_model"
+
+
+@pytest.fixture(scope="module")
+def api_schema(classifier: Server) -> Any:
+    return schemathesis.openapi.from_url(classifier.url + "/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_fuzzed_requests_never_get_a_5xx(case: Any) -> None:
+    response = case.call()
+    assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text}"
