@@ -176,13 +176,33 @@ def _check_file(path: Path, kind: Kind, selection: Selection, report: Report,
     name = str(path)
     try:
         text = path.read_text()
-        report.findings += check_text(kind, text, name, selection)
+        findings = check_text(kind, text, name, selection)
         if kind == "compose":
-            composes.setdefault(path.parent, []).append(parse_compose(text, name))
+            compose = parse_compose(text, name)
+            composes.setdefault(path.parent, []).append(compose)
+            if is_overlay(path):
+                findings = _overlay_findings(compose, findings)
+        report.findings += findings
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         report.skipped.append((name, f"cannot read: {exc}".splitlines()[0]))
         return
     report.sources[name] = text
+
+
+def is_overlay(path: Path) -> bool:
+    """`compose.dev.yaml` next to a `compose.yaml`: a partial file, merged onto the base."""
+    return path.name not in _COMPOSE_BASES and any(
+        fnmatch.fnmatch(path.name, p) for p in _COMPOSE_NAMES) and any(
+        (path.parent / base).exists() for base in _COMPOSE_BASES)
+
+
+def _overlay_findings(compose: ComposeFile, findings: list[Finding]) -> list[Finding]:
+    """An overlay is partial: keep what it sets, drop "missing X" findings (the base has X).
+
+    Rules report an absence on the service's own key line, and a bad value on the value's line.
+    """
+    service_lines = {s.line for s in compose.services}
+    return [f for f in findings if f.line not in service_lines]
 
 
 def _compose_groups(composes: dict[Path, list[ComposeFile]],
