@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.doctor.knowledge import SECRET_FILE
-from dockyard.doctor.secrets import find_in_command
+from dockyard.doctor.secrets import find_in_command, find_in_text
 from dockyard.errors import EngineError
 
 _SCAN_MAX = 512 * 1024  # bytes of a file read for secrets
@@ -27,6 +27,11 @@ DIGEST_MIN = 1024 * 1024  # files at least this big get a digest (for duplicate 
 _SKIP = re.compile(
     r"^(usr/share/(doc|man|locale|zoneinfo|common-licenses|ca-certificates|i18n|info)/|"
     r"etc/ssl/certs/|var/lib/dpkg/|usr/include/|usr/lib/python3[.\d]*/test/|proc/|sys/)"
+)
+
+_CONFIG_FILE = re.compile(
+    r"(^|/)(\.env[^/]*|[^/]*\.(env|cfg|ini|conf|toml|ya?ml|json|properties|sh)|\.netrc|"
+    r"\.npmrc|\.pypirc|\.git-credentials|credentials|token)$"
 )
 
 
@@ -143,7 +148,9 @@ def _secrets(path: str, data: bytes) -> tuple[str, ...]:
     if b"\0" in data[:1024]:
         return ()
     text = data.decode("utf-8", "replace")
-    found = [f"{hit.kind} {hit.shown}" for hit in find_in_command(text)]
+    # Name-based detection reads `NAME=value` files only; in source code it mistakes code for keys.
+    finder = find_in_command if _CONFIG_FILE.search(path) else find_in_text
+    found = [f"{hit.kind} {hit.shown}" for hit in finder(text)]
     if not found and SECRET_FILE.search("/" + path) and text.strip():
         found.append("a secret file by name")
     return tuple(dict.fromkeys(found))

@@ -41,6 +41,8 @@ _KEY_QUALIFIERS = frozenset({"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "E
 # Words that turn a secret-like name into a pointer to one (a path, a mount, a ref).
 _NOT_VALUE_WORDS = frozenset({"FILE", "PATH", "DIR", "ENDPOINT", "URL", "ID", "TYPE", "NAME",
                               "HEADER", "LENGTH", "SIZE", "EXPIRY", "TTL", "REF"})
+_TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_+/=.~:@!#%^*-]+$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _PLACEHOLDER = re.compile(r"^(?:<.*>|\$.*|\{\{.*\}\}|x+|\*+|\.+|changeme|change-me|none|null|"
                           r"your[-_].*|.*[-_]here|example.*|dummy.*|placeholder|redacted)$",
@@ -94,7 +96,10 @@ def looks_random(value: str) -> bool:
         return False
     if value.startswith(("/", "./", "~", "file:", "http://", "https://")) and "@" not in value:
         return False
-    return entropy(value) >= 3.0
+    if not _TOKEN_CHARS.match(value) or _DOTTED_NAME.match(value):
+        return False  # code (`self.password`, `get(x)`), not a credential
+    has_digit = any(c.isdigit() for c in value)
+    return has_digit and any(c.isalpha() for c in value) and entropy(value) >= 3.0
 
 
 def find_in_text(text: str) -> Iterator[SecretHit]:
@@ -124,7 +129,7 @@ def check_value(name: str, value: str) -> SecretHit | None:
 
 _ASSIGN = re.compile(r"(?:^|[\s;&|\"'(])(?:export\s+)?([A-Za-z_][\w.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
 _FLAG_VALUE = re.compile(r"--?([A-Za-z][\w-]*)[= ](\"[^\"]*\"|'[^']*'|[^\s;&|-][^\s;&|]*)")
-_BEARER = re.compile(r"(?i)\b(?:bearer|token)\s+([A-Za-z0-9._~+/=-]{16,})")
+_BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,})")
 
 
 def find_in_command(text: str) -> Iterator[SecretHit]:

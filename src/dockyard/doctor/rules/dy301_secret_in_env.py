@@ -20,7 +20,7 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
         for name, value in pairs:
             hit = check_value(name, value)
             if hit:
-                yield Hit(ins.line, f"{ins.keyword} {name} holds a {hit.kind} ({hit.shown})")
+                yield Hit(ins.line, f"{ins.keyword} {name} holds a secret, {hit.kind} ({hit.shown})")
 
 
 RULE = Rule(

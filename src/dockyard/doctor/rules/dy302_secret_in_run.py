@@ -14,7 +14,7 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
         if ins.keyword != "RUN":
             continue
         for hit in find_in_command(ins.command):
-            yield Hit(ins.line, f"RUN contains a {hit.kind} ({hit.shown})")
+            yield Hit(ins.line, f"RUN contains a secret, {hit.kind} ({hit.shown})")
 
 
 RULE = Rule(

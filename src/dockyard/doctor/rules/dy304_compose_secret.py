@@ -22,7 +22,7 @@ def _check(compose: ComposeFile) -> Iterator[Hit]:
         for name, value, line in _pairs(service):
             hit = check_value(name, value)
             if hit:
-                yield Hit(line, f"service {service.name}: {name} holds a {hit.kind} "
+                yield Hit(line, f"service {service.name}: {name} holds a secret, {hit.kind} "
                           f"({hit.shown})")
 
 

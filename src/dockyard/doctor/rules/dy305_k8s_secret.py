@@ -18,7 +18,7 @@ def _env_hits(manifest: Manifest) -> Iterator[Hit]:
                 hit = check_value(name, str(value)) if value is not None else None
                 if hit:
                     yield Hit(item.line_of("value"), f"{pod.kind} {pod.name}: env {name} holds "
-                              f"a {hit.kind} ({hit.shown})")
+                              f"a secret, {hit.kind} ({hit.shown})")
 
 
 def _configmap_hits(manifest: Manifest) -> Iterator[Hit]:
@@ -27,7 +27,7 @@ def _configmap_hits(manifest: Manifest) -> Iterator[Hit]:
         for name, value in data.items():
             hit = check_value(name, str(value))
             if hit:
-                yield Hit(data.line_of(name), f"ConfigMap key {name} holds a {hit.kind} "
+                yield Hit(data.line_of(name), f"ConfigMap key {name} holds a secret, {hit.kind} "
                           f"({hit.shown})")
 
 

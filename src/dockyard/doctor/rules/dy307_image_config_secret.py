@@ -14,14 +14,14 @@ def _check(image: Image) -> Iterator[Hit]:
         name, _, value = str(entry).partition("=")
         hit = check_value(name, value)
         if hit:
-            yield Hit(0, f"ENV {name} holds a {hit.kind} ({hit.shown})")
+            yield Hit(0, f"ENV {name} holds a secret, {hit.kind} ({hit.shown})")
     for name, value in (image.config.get("Labels") or {}).items():
         hit = check_value(name, str(value))
         if hit:
-            yield Hit(0, f"label {name} holds a {hit.kind} ({hit.shown})")
+            yield Hit(0, f"label {name} holds a secret, {hit.kind} ({hit.shown})")
     for step, entry in enumerate(image.history):
         for hit in find_in_command(str(entry.get("created_by", ""))):
-            yield Hit(0, f"history step {step} holds a {hit.kind} ({hit.shown})")
+            yield Hit(0, f"history step {step} holds a secret, {hit.kind} ({hit.shown})")
 
 
 RULE = Rule(
