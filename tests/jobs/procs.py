@@ -1,0 +1,67 @@
+"""Real processes for the jobs tests: a project on disk and `python -m dockyard.runtime worker`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+MODELS = Path(__file__).parent / "models"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def make_project(root: Path, model: str, cls: str, **worker: Any) -> Path:
+    """A project directory holding the fixture model `model` and a spec with `[worker]` settings."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MODELS / f"{model}.py", root / f"{model}.py")
+    settings = {"enabled": True, "metrics_port": 0, **worker}
+    lines = [
+        "[project]", 'name = "jobs-test"', "", "[model]", f'entrypoint = "{model}:{cls}"', "",
+        "[worker]", *(f"{k} = {_toml(v)}" for k, v in settings.items()),
+    ]  # fmt: skip
+    (root / "dockyard.toml").write_text("\n".join(lines) + "\n")
+    return root
+
+
+class WorkerProcess:
+    """One `python -m dockyard.runtime worker DIR`, logging to its own file."""
+
+    def __init__(self, root: Path, name: str, env: dict[str, str] | None = None) -> None:
+        self.log = root / f"{name}.log"
+        self.heartbeat = root / f"{name}.heartbeat"
+        extra = {"DOCKYARD_HEARTBEAT_FILE": str(self.heartbeat), "DOCKYARD_WORKER_ID": name}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dockyard.runtime", "worker", str(root)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **extra, **(env or {})},
+            )
+
+    def kill(self) -> None:
+        """kill -9: no drain, no release; its leases must expire."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
