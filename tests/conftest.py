@@ -33,16 +33,30 @@ class Server:
         self.log = root / "server.log"
         self._log_file = self.log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.runtime", "serve", str(root), "--host", "127.0.0.1",
-             "--port", str(self.port), *args],
-            stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            [
+                sys.executable,
+                "-m",
+                "dockyard.runtime",
+                "serve",
+                str(root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
 
     def wait(self, path: str = "/healthz", timeout: float = 30.0, status: int = 200) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited {self.proc.returncode}:\n{self.log.read_text()}")
+                raise AssertionError(
+                    f"server exited {self.proc.returncode}:\n{self.log.read_text()}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + path, timeout=1).status_code == status:
                     return

@@ -28,4 +28,6 @@ class DigitsModel(Model[Pixels, Prediction]):
         best = proba.argmax(axis=1)
         labels = self.clf.classes_[best].tolist()
         probs = proba[np.arange(len(best)), best].tolist()
-        return [Prediction(label=label, probability=p) for label, p in zip(labels, probs, strict=True)]
+        return [
+            Prediction(label=label, probability=p) for label, p in zip(labels, probs, strict=True)
+        ]

@@ -20,7 +20,9 @@ def main() -> None:
     outputs = predict(HERE, SENTENCES)
     with (HERE / "golden.jsonl").open("w") as golden:
         for sentence, vector in zip(SENTENCES, outputs, strict=True):
-            golden.write(json.dumps({"input": sentence, "output": [round(x, 6) for x in vector]}) + "\n")
+            golden.write(
+                json.dumps({"input": sentence, "output": [round(x, 6) for x in vector]}) + "\n"
+            )
 
 
 if __name__ == "__main__":

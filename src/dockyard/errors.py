@@ -1,13 +1,13 @@
 """Dockyard's exception tree; each class carries the CLI exit code it maps to.
 
-    DockyardError                 (exit 1)
-    ├── SpecError                 (exit 2)  the spec is invalid: every problem, each with file and key
-    ├── ModelError                (exit 3)  the user's model class cannot be loaded or misbehaves
-    ├── BuildError                (exit 4)  rendering or building an image failed
-    ├── EngineError               (exit 5)  the container engine is missing or refused a request
-    ├── GateError                 (exit 6)  `dockyard test` ran and a gate failed
-    ├── JobError                  (exit 7)  a job or queue operation was refused
-    └── DoctorFindings            (exit 8)  the doctor found problems at or above --fail-on
+DockyardError                 (exit 1)
+├── SpecError                 (exit 2)  the spec is invalid: every problem, each with file and key
+├── ModelError                (exit 3)  the user's model class cannot be loaded or misbehaves
+├── BuildError                (exit 4)  rendering or building an image failed
+├── EngineError               (exit 5)  the container engine is missing or refused a request
+├── GateError                 (exit 6)  `dockyard test` ran and a gate failed
+├── JobError                  (exit 7)  a job or queue operation was refused
+└── DoctorFindings            (exit 8)  the doctor found problems at or above --fail-on
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ def check_golden(root: Path | str) -> list[str]:
     samples = load_golden(root / spec.health.golden)
     outputs = predict(root, [s.input for s in samples])
     tol = spec.health.tolerance
-    found = (mismatch(out, s.output, tol.atol, tol.rtol, f"sample {i}") for i, (s, out) in
-             enumerate(zip(samples, outputs, strict=True), 1))
+    found = (
+        mismatch(out, s.output, tol.atol, tol.rtol, f"sample {i}")
+        for i, (s, out) in enumerate(zip(samples, outputs, strict=True), 1)
+    )
     return [p for p in found if p]

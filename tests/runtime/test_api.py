@@ -31,7 +31,9 @@ def metric(url: str, name: str, **labels: str) -> float:
 def test_predict_echo_and_request_id(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "echo", golden=[{"input": "a", "output": "a"}]))
     server.wait("/readyz")
-    response = httpx.post(server.url + "/predict", json={"inputs": ["x", "y"]}, headers={"X-Request-ID": "abc-1"})
+    response = httpx.post(
+        server.url + "/predict", json={"inputs": ["x", "y"]}, headers={"X-Request-ID": "abc-1"}
+    )
     assert response.status_code == 200
     assert response.json() == {"outputs": ["x", "y"]}
     assert response.headers["x-request-id"] == "abc-1"
@@ -51,10 +53,14 @@ def test_predict_echo_and_request_id(tmp_path: Path, serve: Serve) -> None:
         (b"", 400, "invalid_json"),
     ],
 )
-def test_bad_input_is_a_4xx_json_error(tmp_path: Path, serve: Serve, body: bytes, status: int, kind: str) -> None:
+def test_bad_input_is_a_4xx_json_error(
+    tmp_path: Path, serve: Serve, body: bytes, status: int, kind: str
+) -> None:
     server = serve(make_project(tmp_path, "echo"))
     server.wait("/readyz")
-    response = httpx.post(server.url + "/predict", content=body, headers={"content-type": "application/json"})
+    response = httpx.post(
+        server.url + "/predict", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == status
     error = response.json()["error"]
     assert error["type"] == kind and error["message"] and error["request_id"]
@@ -73,7 +79,9 @@ def test_model_exception_fails_only_its_request(tmp_path: Path, serve: Serve) ->
     server.wait("/readyz")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         bodies = [{"inputs": ["boom"]} if i == 3 else {"inputs": [f"ok{i}"]} for i in range(8)]
-        responses = list(pool.map(lambda b: httpx.post(server.url + "/predict", json=b, timeout=10), bodies))
+        responses = list(
+            pool.map(lambda b: httpx.post(server.url + "/predict", json=b, timeout=10), bodies)
+        )
     statuses = [r.status_code for r in responses]
     assert statuses == [200, 200, 200, 500, 200, 200, 200, 200]
     error = responses[3].json()["error"]
@@ -83,15 +91,19 @@ def test_model_exception_fails_only_its_request(tmp_path: Path, serve: Serve) ->
     assert "prediction failed" in server.log.read_text()
     assert metric(server.url, "dockyard_model_errors_total") == 1
     assert metric(server.url, "dockyard_batch_size_count") >= 1  # batches were shared
-    assert httpx.post(server.url + "/predict", json={"inputs": ["still"]}).json() == {"outputs": ["STILL"]}
+    assert httpx.post(server.url + "/predict", json={"inputs": ["still"]}).json() == {
+        "outputs": ["STILL"]
+    }
 
 
 def test_overload_answers_503_with_retry_after_never_hangs(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "slow", serving={"queue_size": 2, "max_batch_size": 1}))
     server.wait("/readyz")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.5]}, timeout=20)
-                   for _ in range(8)]
+        futures = [
+            pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.5]}, timeout=20)
+            for _ in range(8)
+        ]
         statuses = sorted(f.result().status_code for f in futures)
         rejected = next(f.result() for f in futures if f.result().status_code == 503)
     assert statuses.count(200) >= 2 and statuses.count(503) >= 4
@@ -119,7 +131,9 @@ def test_client_gone_is_dropped_before_the_model(tmp_path: Path, serve: Serve) -
             httpx.post(server.url + "/predict", json={"inputs": [0.25]}, timeout=0.3)
         assert busy.result().status_code == 200
     time.sleep(0.5)
-    assert metric(server.url, "dockyard_batch_size_sum") == 1, "the abandoned input never reached the model"
+    assert metric(server.url, "dockyard_batch_size_sum") == 1, (
+        "the abandoned input never reached the model"
+    )
 
 
 def test_setup_failure_keeps_it_alive_but_unready(tmp_path: Path, serve: Serve) -> None:
@@ -163,7 +177,11 @@ def test_metrics_parse_and_count_classes(tmp_path: Path, serve: Serve) -> None:
     assert metric(server.url, "dockyard_requests_total", route="/predict", status="400") == 1
     assert metric(server.url, "dockyard_request_duration_seconds_count", route="/predict") == 4
     assert metric(server.url, "dockyard_queue_wait_seconds_count") == 3
-    for name in ("dockyard_queue_depth", "dockyard_inflight_requests", "dockyard_model_duration_seconds_count"):
+    for name in (
+        "dockyard_queue_depth",
+        "dockyard_inflight_requests",
+        "dockyard_model_duration_seconds_count",
+    ):
         assert name in httpx.get(server.url + "/metrics").text
 
 
@@ -171,10 +189,12 @@ def test_metrics_add_up_across_processes(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "echo"), "--workers", "2")
     server.wait("/readyz")
     time.sleep(1.0)  # both processes are up (each answers readiness once its model is loaded)
-    with httpx.Client() as client:  # new connections spread over the processes
-        for i in range(40):
-            assert httpx.post(server.url + "/predict", json={"inputs": [str(i)]}).status_code == 200
-    totals = [metric(server.url, "dockyard_requests_total", route="/predict", status="200") for _ in range(6)]
+    for i in range(40):  # a new connection each time, spread over the processes
+        assert httpx.post(server.url + "/predict", json={"inputs": [str(i)]}).status_code == 200
+    totals = [
+        metric(server.url, "dockyard_requests_total", route="/predict", status="200")
+        for _ in range(6)
+    ]
     assert totals == [40.0] * 6, "every scrape, whichever process answers it, sees the sum"
 
 
@@ -184,7 +204,10 @@ def test_openapi_and_docs(tmp_path: Path, serve: Serve) -> None:
     doc = httpx.get(server.url + "/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     schemas = doc["components"]["schemas"]
-    assert schemas["PredictRequest"]["properties"]["inputs"]["items"] == {"items": {"type": "number"}, "type": "array"}
+    assert schemas["PredictRequest"]["properties"]["inputs"]["items"] == {
+        "items": {"type": "number"},
+        "type": "array",
+    }
     assert schemas["Label"]["properties"]["label"]["type"] == "string"
     assert "/predict" in doc["paths"] and "/readyz" in doc["paths"]
     page = httpx.get(server.url + "/docs")
@@ -204,14 +227,18 @@ def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve)
     server = serve(make_project(tmp_path, "slow", serving={"max_batch_size": 1}))
     server.wait("/readyz")
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.4]}, timeout=20)
-                   for _ in range(4)]
+        futures = [
+            pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.4]}, timeout=20)
+            for _ in range(4)
+        ]
         time.sleep(0.3)  # one input is in the model, three are queued
         server.proc.send_signal(signal.SIGTERM)
         statuses = [f.result().status_code for f in futures]
     assert statuses == [200, 200, 200, 200]
     assert server.proc.wait(20) == 0
-    logs = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    logs = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
     assert any("Shutting down" in entry["message"] for entry in logs)
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/healthz")
@@ -220,7 +247,11 @@ def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve)
 def test_access_log_is_structured_without_payloads(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "echo"))
     server.wait("/readyz")
-    httpx.post(server.url + "/predict", json={"inputs": ["secret-payload"]}, headers={"X-Request-ID": "rid-7"})
+    httpx.post(
+        server.url + "/predict",
+        json={"inputs": ["secret-payload"]},
+        headers={"X-Request-ID": "rid-7"},
+    )
     time.sleep(0.2)
     text = server.log.read_text()
     assert "secret-payload" not in text

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from dockyard import Model
 from dockyard.errors import ModelError
 from dockyard.runtime.contract import signature_of
+from dockyard.runtime.loader import artifact_paths, load_model_class, verify_artifacts
 from dockyard.runtime.runner import ModelRunner, PredictionError
 from dockyard.spec import load_spec
-from dockyard.runtime.loader import load_model_class, verify_artifacts, artifact_paths
 from tests.fixtures.projects import make_project
 
 
@@ -62,7 +62,9 @@ def test_runner_isolates_the_failing_input() -> None:
     outcomes = runner.run_sync([1, 2, 3, 4, 5])
     runner.close()
     assert [o.value for o in outcomes] == [10, 20, None, 40, 50]
-    assert isinstance(outcomes[2].error, PredictionError) and "three is bad" in str(outcomes[2].error)
+    assert isinstance(outcomes[2].error, PredictionError) and "three is bad" in str(
+        outcomes[2].error
+    )
 
 
 def test_runner_rejects_wrong_output_count_and_type() -> None:
@@ -100,7 +102,7 @@ def test_hooks_run_around_predict() -> None:
 def test_loader_errors_name_the_problem(tmp_path: Path) -> None:
     root = make_project(tmp_path, "echo")
     (root / "echo.py").write_text("import nonexistent_package\n")
-    with pytest.raises(ModelError, match="cannot import 'echo'.*nonexistent_package"):
+    with pytest.raises(ModelError, match=r"cannot import 'echo'.*nonexistent_package"):
         load_model_class(load_spec(root), root)
 
 
@@ -108,8 +110,10 @@ def test_volume_artifact_checksum_mismatch(tmp_path: Path) -> None:
     root = make_project(tmp_path, "echo")
     (root / "w.bin").write_bytes(b"corrupted")
     spec_file = root / "dockyard.toml"
-    spec_file.write_text(spec_file.read_text() + '\n[[artifacts]]\nname = "w"\npath = "w.bin"\nmode = "volume"\n'
-                         'sha256 = "' + "0" * 64 + '"\n')
+    spec_file.write_text(
+        spec_file.read_text() + '\n[[artifacts]]\nname = "w"\npath = "w.bin"\nmode = "volume"\n'
+        'sha256 = "' + "0" * 64 + '"\n'
+    )
     spec = load_spec(root)
     problems = verify_artifacts(spec, artifact_paths(spec, root, in_container=False))
     assert len(problems) == 1 and "expected 000000000000" in problems[0]

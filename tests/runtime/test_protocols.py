@@ -54,10 +54,14 @@ def test_v2_health_and_metadata(digits: Server) -> None:
 
 
 def test_v2_infer_digits_matches_predict(digits: Server) -> None:
-    rows = np.asarray([[float((i * j) % 17) for j in range(64)] for i in range(3)], dtype=np.float32)
+    rows = np.asarray(
+        [[float((i * j) % 17) for j in range(64)] for i in range(3)], dtype=np.float32
+    )
     tensor = triton.InferInput("input-0", list(rows.shape), "FP32")
     tensor.set_data_from_numpy(rows)
-    result = client(digits).infer("digits", [tensor], outputs=[triton.InferRequestedOutput("label")])
+    result = client(digits).infer(
+        "digits", [tensor], outputs=[triton.InferRequestedOutput("label")]
+    )
     labels = result.as_numpy("label")
     assert result.as_numpy("probability") is None, "only the requested output is returned"
     expected = httpx.post(digits.url + "/predict", json={"inputs": rows.tolist()}).json()["outputs"]
@@ -76,9 +80,30 @@ def test_v2_infer_by_version_and_all_outputs(digits: Server) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": [1.0] * 10}]}, "needs 64 values"),
-        ({"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": [1.0] * 3}]}, "at least 64"),
-        ({"inputs": [{"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64}]}, "datatype"),
+        (
+            {
+                "inputs": [
+                    {"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": [1.0] * 10}
+                ]
+            },
+            "needs 64 values",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": [1.0] * 3}
+                ]
+            },
+            "at least 64",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64}
+                ]
+            },
+            "datatype",
+        ),
         ({"inputs": []}, "non-empty"),
         ({"inputs": [{"name": "x", "shape": "1", "datatype": "FP32", "data": []}]}, "shape"),
         ([1, 2], "JSON object"),
@@ -107,4 +132,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_fuzzed_requests_never_get_a_5xx(case: Any) -> None:
     response = case.call()
-    assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.path} -> {response.status_code}: {response.text}"
+    )

@@ -71,8 +71,13 @@ golden = "missing.jsonl"
         load_spec(write(tmp_path, bad))
     problems = {p.key: p for p in caught.value.problems}
     assert set(problems) >= {
-        "project.name", "project.python", "model.entrypoint", "serving.port",
-        "serving.max_batch_sise", "resources.memory", "health.golden",
+        "project.name",
+        "project.python",
+        "model.entrypoint",
+        "serving.port",
+        "serving.max_batch_sise",
+        "resources.memory",
+        "health.golden",
     }
     assert all(p.file.endswith("dockyard.toml") for p in problems.values())
     assert "'module:Class'" in problems["model.entrypoint"].expected
@@ -90,7 +95,9 @@ def test_missing_required_keys(tmp_path: Path) -> None:
 
 
 def test_missing_model_module_is_reported(tmp_path: Path) -> None:
-    (tmp_path / "dockyard.toml").write_text('[project]\nname="x"\n[model]\nentrypoint="nowhere:M"\n')
+    (tmp_path / "dockyard.toml").write_text(
+        '[project]\nname="x"\n[model]\nentrypoint="nowhere:M"\n'
+    )
     with pytest.raises(SpecError, match=r"model.entrypoint.*nowhere.py"):
         load_spec(tmp_path)
 
@@ -106,15 +113,23 @@ def test_no_spec_file_suggests_init(tmp_path: Path) -> None:
 
 
 def test_pyproject_tool_table(tmp_path: Path) -> None:
-    text = GOOD.replace("[project]", "[tool.dockyard.project]").replace("[model]", "[tool.dockyard.model]")
-    text = text.replace("[serving]", "[tool.dockyard.serving]").replace("[resources]", "[tool.dockyard.resources]")
+    text = GOOD.replace("[project]", "[tool.dockyard.project]").replace(
+        "[model]", "[tool.dockyard.model]"
+    )
+    text = text.replace("[serving]", "[tool.dockyard.serving]").replace(
+        "[resources]", "[tool.dockyard.resources]"
+    )
     spec = load_spec(write(tmp_path, text, "pyproject.toml"))
     assert spec.project.name == "demo"
 
 
 def test_pyproject_errors_carry_the_tool_prefix(tmp_path: Path) -> None:
-    write(tmp_path, "[tool.dockyard.project]\nname='x'\n[tool.dockyard.model]\nentrypoint='model:M'\n"
-          "[tool.dockyard.serving]\nport='http'\n", "pyproject.toml")
+    write(
+        tmp_path,
+        "[tool.dockyard.project]\nname='x'\n[tool.dockyard.model]\nentrypoint='model:M'\n"
+        "[tool.dockyard.serving]\nport='http'\n",
+        "pyproject.toml",
+    )
     with pytest.raises(SpecError) as caught:
         load_spec(tmp_path)
     assert caught.value.problems[0].key == "tool.dockyard.serving.port"
@@ -134,8 +149,16 @@ def test_volume_artifact_may_be_absent_at_load(tmp_path: Path) -> None:
     assert spec.artifacts[0].container_path == "/models/w"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("512m", 512 * 1024**2), ("2g", 2 * 1024**3),
-                                                 ("1.5GiB", int(1.5 * 1024**3)), (1000, 1000), ("64k", 65536)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("512m", 512 * 1024**2),
+        ("2g", 2 * 1024**3),
+        ("1.5GiB", int(1.5 * 1024**3)),
+        (1000, 1000),
+        ("64k", 65536),
+    ],
+)
 def test_sizes(text: str | int, expected: int) -> None:
     assert parse_size(text) == expected
 

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def init(
     root: Annotated[Path, typer.Argument(help="Directory to create (or fill, if empty)")],
-    name: Annotated[str | None, typer.Option(help="Project name (default: the directory's name)")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Project name (default: the directory's name)")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing files")] = False,
 ) -> None:
     """Create a working project: spec, model class, golden samples and a test."""

@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     root: Dir = Path("."),
-    host: Annotated[str | None, typer.Option(help="Bind address (default: spec serving.host)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default: spec serving.host)")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: spec serving.port)")] = None,
     workers: Annotated[int | None, typer.Option(help="Server processes (default: spec)")] = None,
     access_log: Annotated[bool, typer.Option(help="Log one JSON line per request")] = True,
@@ -44,7 +46,9 @@ def serve(
 
 def predict(
     root: Dir = Path("."),
-    input: Annotated[str, typer.Option("--input", "-i", help="One input as JSON, or @file.json")] = "",
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="One input as JSON, or @file.json")
+    ] = "",
 ) -> None:
     """Run one prediction locally through the model (setup, predict) and print the output."""
     text = Path(input[1:]).read_text() if input.startswith("@") else input
@@ -60,7 +64,12 @@ def predict_local(root: Path, items: list[Any]) -> list[Any]:
     from pydantic import ValidationError
 
     from dockyard.runtime.contract import signature_of
-    from dockyard.runtime.loader import artifact_paths, instantiate, load_model_class, verify_artifacts
+    from dockyard.runtime.loader import (
+        artifact_paths,
+        instantiate,
+        load_model_class,
+        verify_artifacts,
+    )
     from dockyard.runtime.runner import ModelRunner
 
     spec = load_spec(root)

@@ -29,7 +29,9 @@ def _options(spec: Spec, args: argparse.Namespace) -> ServeOptions:
         host=args.host or env.get("DOCKYARD_HOST") or spec.serving.host,
         port=int(args.port or env.get("DOCKYARD_PORT") or spec.serving.port),
         workers=int(args.workers or env.get("DOCKYARD_WORKERS") or spec.serving.workers),
-        access_log=spec.serving.access_log and not args.no_access_log and env.get("DOCKYARD_ACCESS_LOG") != "0",
+        access_log=spec.serving.access_log
+        and not args.no_access_log
+        and env.get("DOCKYARD_ACCESS_LOG") != "0",
         log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
     )
 
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--no-access-log", action="store_true")
-    parser.add_argument("--worker", action="store_true", help="healthcheck a worker instead of the API")
+    parser.add_argument(
+        "--worker", action="store_true", help="healthcheck a worker instead of the API"
+    )
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     try:

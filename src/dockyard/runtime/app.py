@@ -49,7 +49,7 @@ class DockyardApp:
                 return await self.endpoints.predict(scope, receive, send)
             if path in (self._infer_path, self._infer_version_path):
                 return await self.endpoints.v2_infer(scope, receive, send)
-        await self.routes(scope, receive, send)  # type: ignore[arg-type]
+        await self.routes(scope, receive, send)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
@@ -131,7 +131,7 @@ class _Handlers:
         return JSONResponse(openapi.document(self.service))
 
     async def docs(self, _: Request) -> Response:
-        return HTMLResponse(openapi.DOCS_PAGE)
+        return HTMLResponse(openapi.docs_page())
 
     async def v2_server(self, _: Request) -> Response:
         from dockyard import __version__
@@ -142,18 +142,35 @@ class _Handlers:
         spec = self.service.spec
         version = request.path_params.get("version")
         if version is not None and version != spec.model.version:
-            return _error(404, "unknown_version", f"model {spec.model_name!r} has no version {version!r}")
+            return _error(
+                404, "unknown_version", f"model {spec.model_name!r} has no version {version!r}"
+            )
         endpoints = openapi.v2_tensors(self.service)
-        return JSONResponse({"name": spec.model_name, "versions": [spec.model.version], "platform": "dockyard",
-                             "inputs": endpoints[0], "outputs": endpoints[1]})
+        return JSONResponse(
+            {
+                "name": spec.model_name,
+                "versions": [spec.model.version],
+                "platform": "dockyard",
+                "inputs": endpoints[0],
+                "outputs": endpoints[1],
+            }
+        )
 
     async def v2_unknown(self, request: Request) -> Response:
         other = request.path_params["other"]
-        return _error(404, "unknown_model", f"no model {other!r}; this server serves {self.service.spec.model_name!r}")
+        return _error(
+            404,
+            "unknown_model",
+            f"no model {other!r}; this server serves {self.service.spec.model_name!r}",
+        )
 
 
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+def _error(
+    status: int, kind: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"type": kind, "message": message}}, status_code=status, headers=headers
+    )
 
 
 async def _http_error(_: Request, exc: HTTPException) -> Response:

@@ -8,6 +8,7 @@ batch a little longer to grow it. The queue is bounded: a full queue refuses wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -98,10 +99,8 @@ class Batcher:
             delay = next_batch(self.queue, self.clock(), self.max_batch, self.max_wait)
             if delay is None or delay > 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
-                except TimeoutError:
-                    pass
                 continue
             batch = self._take()
             if batch:

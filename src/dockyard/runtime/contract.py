@@ -79,13 +79,18 @@ class Signature:
 def signature_of(model_cls: type[Model[Any, Any]]) -> Signature:
     """Read `predict(self, batch: list[In]) -> list[Out]` into a Signature."""
     try:
-        hints = typing.get_type_hints(model_cls.predict, include_extras=True)  # keep Field constraints
+        hints = typing.get_type_hints(
+            model_cls.predict, include_extras=True
+        )  # keep Field constraints
     except Exception as exc:  # any NameError/TypeError in user annotations
-        raise ModelError(f"{model_cls.__name__}.predict has unresolvable type hints: {exc}") from exc
+        raise ModelError(
+            f"{model_cls.__name__}.predict has unresolvable type hints: {exc}"
+        ) from exc
     params = [p for p in hints if p != "return"]
     if not params or "return" not in hints:
         raise ModelError(
-            f"{model_cls.__name__}.predict needs type hints: predict(self, batch: list[In]) -> list[Out]"
+            f"{model_cls.__name__}.predict needs type hints: "
+            "predict(self, batch: list[In]) -> list[Out]"
         )
     input_type = _item_type(hints[params[0]], f"{model_cls.__name__}.predict's batch argument")
     output_type = _item_type(hints["return"], f"{model_cls.__name__}.predict's return type")
@@ -101,7 +106,9 @@ def signature_of(model_cls: type[Model[Any, Any]]) -> Signature:
 
 def _item_type(hint: Any, what: str) -> Any:
     hint = strip_annotated(hint)
-    if typing.get_origin(hint) not in (list, typing.get_origin(list[int])) or not typing.get_args(hint):
+    if typing.get_origin(hint) not in (list, typing.get_origin(list[int])) or not typing.get_args(
+        hint
+    ):
         raise ModelError(f"{what} must be annotated as list[Item], got {hint!r}")
     return typing.get_args(hint)[0]
 

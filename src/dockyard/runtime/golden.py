@@ -23,9 +23,11 @@ def load_golden(path: Path) -> list[GoldenSample]:
     """Read JSON Lines of {"input": ..., "output": ...} (a JSON list of the same is accepted)."""
     text = path.read_text(encoding="utf-8")
     try:
-        rows = json.loads(text) if text.lstrip().startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()
-        ]
+        rows = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
     samples = []
@@ -38,7 +40,9 @@ def load_golden(path: Path) -> list[GoldenSample]:
     return samples
 
 
-def mismatch(actual: Any, expected: Any, atol: float, rtol: float, where: str = "output") -> str | None:
+def mismatch(
+    actual: Any, expected: Any, atol: float, rtol: float, where: str = "output"
+) -> str | None:
     """Describe the first difference beyond tolerance, or None when they match."""
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
         return None if actual == expected else f"{where}: got {actual!r}, expected {expected!r}"
@@ -57,12 +61,17 @@ def mismatch(actual: Any, expected: Any, atol: float, rtol: float, where: str = 
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or set(actual) != set(expected):
-            return f"{where}: got keys {sorted(actual) if isinstance(actual, dict) else _short(actual)}, expected {sorted(expected)}"
+            found = sorted(actual) if isinstance(actual, dict) else _short(actual)
+            return f"{where}: got keys {found}, expected {sorted(expected)}"
         for key, e in expected.items():
             if problem := mismatch(actual[key], e, atol, rtol, f"{where}.{key}"):
                 return problem
         return None
-    return None if actual == expected else f"{where}: got {_short(actual)}, expected {_short(expected)}"
+    return (
+        None
+        if actual == expected
+        else f"{where}: got {_short(actual)}, expected {_short(expected)}"
+    )
 
 
 def _short(value: Any) -> str:

@@ -25,13 +25,17 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 class HTTPError(Exception):
     """An error answered as `{"error": {"type", "message", "request_id"}}` with its status."""
 
-    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, kind: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.kind, self.message = status, kind, message
         self.headers = headers or {}
 
     def body(self, request_id: str) -> bytes:
-        return to_json({"error": {"type": self.kind, "message": self.message, "request_id": request_id}})
+        return to_json(
+            {"error": {"type": self.kind, "message": self.message, "request_id": request_id}}
+        )
 
 
 def request_id_of(scope: Scope) -> str:
@@ -63,14 +67,20 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 
 def too_large(limit: int) -> HTTPError:
-    return HTTPError(413, "body_too_large", f"the request body exceeds {limit} bytes (serving.max_body_bytes)")
+    return HTTPError(
+        413, "body_too_large", f"the request body exceeds {limit} bytes (serving.max_body_bytes)"
+    )
 
 
 async def send_bytes(
     send: Send, status: int, body: bytes, request_id: str, headers: dict[str, str] | None = None
 ) -> None:
     """Send a complete JSON response with its request id."""
-    raw = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), (b"x-request-id", request_id.encode())]
+    raw = [
+        *JSON_HEADERS,
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
     if headers:
         raw.extend((k.lower().encode(), v.encode()) for k, v in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw})

@@ -31,7 +31,9 @@ def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
-        raise ModelError(f"cannot import {module_name!r} from {root}: {type(exc).__name__}: {exc}") from exc
+        raise ModelError(
+            f"cannot import {module_name!r} from {root}: {type(exc).__name__}: {exc}"
+        ) from exc
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not issubclass(cls, Model):
         raise ModelError(
@@ -50,15 +52,19 @@ def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> 
     }
 
 
-def verify_artifacts(spec: Spec, paths: Mapping[str, Path], *, baked_too: bool = False) -> list[str]:
-    """Check volume (and optionally baked) artifacts exist and match their sha256; return problems."""
+def verify_artifacts(
+    spec: Spec, paths: Mapping[str, Path], *, baked_too: bool = False
+) -> list[str]:
+    """Check that volume (optionally baked) artifacts exist and match their sha256."""
     problems = []
     for art in spec.artifacts:
         if art.mode == "baked" and not baked_too:
             continue
         path = paths[art.name]
         if not path.exists():
-            problems.append(f"artifact {art.name!r}: {path} does not exist (mount it or fix artifacts.path)")
+            problems.append(
+                f"artifact {art.name!r}: {path} does not exist (mount it or fix artifacts.path)"
+            )
         elif art.sha256 and path.is_file() and sha256_of(path) != art.sha256:
             problems.append(
                 f"artifact {art.name!r}: {path} has sha256 {sha256_of(path)[:12]}..., expected "

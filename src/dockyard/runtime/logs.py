@@ -8,8 +8,13 @@ import sys
 import time
 from typing import Any
 
-# Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
+# Attributes every LogRecord has; anything else came through `extra=` and is logged as a field.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

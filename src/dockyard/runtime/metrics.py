@@ -23,7 +23,23 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from dockyard.runtime.lifecycle import State
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
@@ -37,24 +53,86 @@ class Metrics:
     """Every metric the service exports, in its own registry (tests create many services)."""
 
     def __init__(self, model: str) -> None:
-        disable_created_metrics()  # *_created series double the exposition and no dashboard uses them
+        # *_created series double the exposition and no dashboard uses them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self.model = model
         r = self.registry
-        self.requests = Counter("dockyard_requests", "HTTP requests by route and status", ["route", "method", "status"], registry=r)
-        self.latency = Histogram("dockyard_request_duration_seconds", "End-to-end request latency", ["route"], buckets=LATENCY_BUCKETS, registry=r)
-        self.queue_wait = Histogram("dockyard_queue_wait_seconds", "Time an input waited for its batch", buckets=LATENCY_BUCKETS, registry=r)
-        self.model_time = Histogram("dockyard_model_duration_seconds", "Time of one predict(batch) call", buckets=LATENCY_BUCKETS, registry=r)
-        self.batch_size = Histogram("dockyard_batch_size", "Inputs per predict(batch) call", buckets=BATCH_BUCKETS, registry=r)
-        self.queue_depth = Gauge("dockyard_queue_depth", "Inputs waiting for the model", registry=r, multiprocess_mode="livesum")
-        self.inflight = Gauge("dockyard_inflight_requests", "Requests being served", registry=r, multiprocess_mode="livesum")
-        self.load_seconds = Gauge("dockyard_model_load_seconds", "Seconds setup() took", registry=r, multiprocess_mode="max")
-        self.canary_ok = Gauge("dockyard_canary_ok", "1 when the golden-sample canary matched", registry=r, multiprocess_mode="min")
-        self.state = Gauge("dockyard_state", "1 for the current lifecycle state", ["state"], registry=r, multiprocess_mode="max")
+        self.requests = Counter(
+            "dockyard_requests",
+            "HTTP requests by route and status",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "dockyard_request_duration_seconds",
+            "End-to-end request latency",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.queue_wait = Histogram(
+            "dockyard_queue_wait_seconds",
+            "Time an input waited for its batch",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.model_time = Histogram(
+            "dockyard_model_duration_seconds",
+            "Time of one predict(batch) call",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "dockyard_batch_size",
+            "Inputs per predict(batch) call",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "dockyard_queue_depth",
+            "Inputs waiting for the model",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.inflight = Gauge(
+            "dockyard_inflight_requests",
+            "Requests being served",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.load_seconds = Gauge(
+            "dockyard_model_load_seconds",
+            "Seconds setup() took",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.canary_ok = Gauge(
+            "dockyard_canary_ok",
+            "1 when the golden-sample canary matched",
+            registry=r,
+            multiprocess_mode="min",
+        )
+        self.state = Gauge(
+            "dockyard_state",
+            "1 for the current lifecycle state",
+            ["state"],
+            registry=r,
+            multiprocess_mode="max",
+        )
         self.errors = Counter("dockyard_model_errors", "Inputs whose prediction raised", registry=r)
-        self.rejected = Counter("dockyard_rejected", "Inputs refused before the model", ["reason"], registry=r)
-        self.classes = Counter("dockyard_predictions", "Predictions per class (classifiers)", ["label"], registry=r)
-        self.confidence = Histogram("dockyard_prediction_confidence", "Confidence of classifier outputs", buckets=CONFIDENCE_BUCKETS, registry=r)
+        self.rejected = Counter(
+            "dockyard_rejected", "Inputs refused before the model", ["reason"], registry=r
+        )
+        self.classes = Counter(
+            "dockyard_predictions", "Predictions per class (classifiers)", ["label"], registry=r
+        )
+        self.confidence = Histogram(
+            "dockyard_prediction_confidence",
+            "Confidence of classifier outputs",
+            buckets=CONFIDENCE_BUCKETS,
+            registry=r,
+        )
         self.set_state(State.STARTING)
 
     def set_state(self, current: State) -> None:
@@ -74,6 +152,6 @@ class Metrics:
         shared = multiprocess_dir()
         if shared:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=shared)
+            MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

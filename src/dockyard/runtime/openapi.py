@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import TYPE_CHECKING, Any
-
 
 if TYPE_CHECKING:
     from dockyard.runtime.service import Service
@@ -23,9 +23,17 @@ def _schema(adapter: Any, defs: dict[str, Any], mode: str = "validation") -> dic
 def _error_schema() -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"error": {"type": "object", "properties": {
-            "type": {"type": "string"}, "message": {"type": "string"}, "request_id": {"type": "string"}},
-            "required": ["type", "message"]}},
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"},
+                    "message": {"type": "string"},
+                    "request_id": {"type": "string"},
+                },
+                "required": ["type", "message"],
+            }
+        },
         "required": ["error"],
     }
 
@@ -35,10 +43,18 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Malformed JSON or tensors", 413: "Body too large", 422: "Input does not match the schema",
-            500: "The model raised for this input", 503: "Not ready or overloaded (see Retry-After)",
-            504: "No answer within serving.timeout_s"}
-    return {str(c): {"description": text[c], **_json({"$ref": REF.format(model="Error")})} for c in codes}
+    text = {
+        400: "Malformed JSON or tensors",
+        413: "Body too large",
+        422: "Input does not match the schema",
+        500: "The model raised for this input",
+        503: "Not ready or overloaded (see Retry-After)",
+        504: "No answer within serving.timeout_s",
+    }
+    return {
+        str(c): {"description": text[c], **_json({"$ref": REF.format(model="Error")})}
+        for c in codes
+    }
 
 
 def document(service: Service) -> dict[str, Any]:
@@ -47,30 +63,64 @@ def document(service: Service) -> dict[str, Any]:
     defs: dict[str, Any] = {"Error": _error_schema()}
     item_in = _schema(sig.inputs, defs)
     item_out = _schema(sig.outputs, defs, mode="serialization")
-    defs["PredictRequest"] = {"type": "object", "additionalProperties": False, "required": ["inputs"],
-                              "properties": {"inputs": {"type": "array", "items": item_in}}}
-    defs["PredictResponse"] = {"type": "object", "required": ["outputs"],
-                               "properties": {"outputs": {"type": "array", "items": item_out}}}
+    defs["PredictRequest"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["inputs"],
+        "properties": {"inputs": {"type": "array", "items": item_in}},
+    }
+    defs["PredictResponse"] = {
+        "type": "object",
+        "required": ["outputs"],
+        "properties": {"outputs": {"type": "array", "items": item_out}},
+    }
     plain = {"200": {"description": "OK", **_json({"type": "object"})}}
     paths: dict[str, Any] = {
-        "/predict": {"post": {
-            "summary": f"Predict with {spec.model_name}", "operationId": "predict",
-            "requestBody": {"required": True, **_json({"$ref": REF.format(model="PredictRequest")})},
-            "responses": {"200": {"description": "One output per input, in order",
-                                  **_json({"$ref": REF.format(model="PredictResponse")})},
-                          **_errors(400, 413, 422, 500, 503, 504)},
-        }},
+        "/predict": {
+            "post": {
+                "summary": f"Predict with {spec.model_name}",
+                "operationId": "predict",
+                "requestBody": {
+                    "required": True,
+                    **_json({"$ref": REF.format(model="PredictRequest")}),
+                },
+                "responses": {
+                    "200": {
+                        "description": "One output per input, in order",
+                        **_json({"$ref": REF.format(model="PredictResponse")}),
+                    },
+                    **_errors(400, 413, 422, 500, 503, 504),
+                },
+            }
+        },
         "/healthz": {"get": {"summary": "Liveness", "operationId": "live", "responses": plain}},
-        "/readyz": {"get": {"summary": "Readiness: model loaded and canary matched", "operationId": "ready",
-                            "responses": {**plain, **_errors(503)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
-                             "responses": {"200": {"description": "Text exposition",
-                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: model loaded and canary matched",
+                "operationId": "ready",
+                "responses": {**plain, **_errors(503)},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "operationId": "metrics",
+                "responses": {
+                    "200": {
+                        "description": "Text exposition",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": spec.project.name, "version": spec.project.version,
-                 "description": spec.project.description or f"Dockyard service for {spec.model_name}"},
+        "info": {
+            "title": spec.project.name,
+            "version": spec.project.version,
+            "description": spec.project.description or f"Dockyard service for {spec.model_name}",
+        },
         "paths": paths,
         "components": {"schemas": defs},
     }
@@ -81,40 +131,16 @@ def v2_tensors(service: Service) -> tuple[list[dict[str, Any]], list[dict[str, A
     from dockyard.runtime.v2 import codec_for
 
     sig = service.signature
-    codec_in, codec_out = codec_for(sig.input_type, "input-0"), codec_for(sig.output_type, "output-0")
+    codec_in, codec_out = (
+        codec_for(sig.input_type, "input-0"),
+        codec_for(sig.output_type, "output-0"),
+    )
     return (
         [t.metadata() for t in codec_in.tensors] if codec_in else [],
         [t.metadata() for t in codec_out.tensors] if codec_out else [],
     )
 
 
-# A self-contained page (no CDN: images are often air-gapped) that lists the API and lets you try it.
-DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Dockyard API</title>
-<style>body{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-pre,textarea{background:#f5f5f5;padding:.6rem;border-radius:4px;width:100%;box-sizing:border-box;overflow:auto}
-h2{border-bottom:1px solid #ddd}.op{margin:1rem 0}.m{font-weight:bold;text-transform:uppercase}</style></head>
-<body><h1 id="title">Dockyard API</h1><p id="desc"></p>
-<h2>Try /predict</h2><textarea id="body" rows="6">{"inputs": []}</textarea>
-<button onclick="send()">Send</button><pre id="out"></pre>
-<h2>Endpoints</h2><div id="ops"></div><h2>Schemas</h2><pre id="schemas"></pre>
-<script>
-fetch('openapi.json').then(r => r.json()).then(doc => {
-  document.getElementById('title').textContent = doc.info.title + ' ' + doc.info.version;
-  document.getElementById('desc').textContent = doc.info.description || '';
-  const ops = document.getElementById('ops');
-  for (const [path, item] of Object.entries(doc.paths)) for (const [m, op] of Object.entries(item)) {
-    const d = document.createElement('div'); d.className = 'op';
-    d.innerHTML = '<span class="m"></span> <code></code> <span></span>';
-    d.children[0].textContent = m; d.children[1].textContent = path; d.children[2].textContent = op.summary || '';
-    ops.appendChild(d);
-  }
-  document.getElementById('schemas').textContent = JSON.stringify(doc.components.schemas, null, 2);
-});
-function send() {
-  fetch('predict', {method: 'POST', headers: {'content-type': 'application/json'},
-    body: document.getElementById('body').value})
-    .then(async r => document.getElementById('out').textContent = r.status + '\\n' + await r.text());
-}
-</script></body></html>
-"""
+def docs_page() -> str:
+    """A self-contained page (no CDN: images are often air-gapped) to browse and try the API."""
+    return (resources.files("dockyard.runtime") / "docs.html").read_text(encoding="utf-8")

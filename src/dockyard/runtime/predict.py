@@ -16,7 +16,15 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic_core import from_json, to_json
 
 from dockyard.runtime.batching import ClientGone, QueueFull
-from dockyard.runtime.http import HTTPError, Receive, Scope, Send, read_body, request_id_of, send_bytes
+from dockyard.runtime.http import (
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    request_id_of,
+    send_bytes,
+)
 from dockyard.runtime.runner import PredictionError
 from dockyard.runtime.service import Service
 from dockyard.runtime.v2 import (
@@ -50,7 +58,7 @@ class PredictEndpoints:
             __config__=ConfigDict(extra="forbid"),
             inputs=(list[sig.input_type], ...),  # type: ignore[name-defined]
         )
-        self.request = TypeAdapter(request_model)
+        self.request: TypeAdapter[Any] = TypeAdapter(request_model)
         self.outputs = service.outputs_json
         self.in_codec = codec_for(sig.input_type, "input-0")
         self.out_codec = codec_for(sig.output_type, "output-0")
@@ -76,7 +84,11 @@ class PredictEndpoints:
 
     async def _v2_infer(self, scope: Scope, receive: Receive, request_id: str) -> bytes:
         if self.in_codec is None or self.out_codec is None:
-            raise HTTPError(400, "unsupported", "this model's types cannot be expressed as V2 tensors; use /predict")
+            raise HTTPError(
+                400,
+                "unsupported",
+                "this model's types cannot be expressed as V2 tensors; use /predict",
+            )
         body = await read_body(scope, receive, self.limit)
         header_length = _header(scope, HEADER_LENGTH.encode())
         try:
@@ -96,13 +108,16 @@ class PredictEndpoints:
             raise invalid(exc) from None
         values = await self._infer(items, receive, request_id)
         dumped = self.outputs.dump_python(values, mode="json")
-        wanted = {o.get("name") for o in request.get("outputs") or [] if isinstance(o, dict)} or None
+        wanted = {str(o.get("name")) for o in request.get("outputs") or [] if isinstance(o, dict)}
         try:
-            outputs = encode_outputs(self.out_codec, dumped, wanted)
+            outputs = encode_outputs(self.out_codec, dumped, wanted or None)
         except TensorError as exc:
             raise PredictionError(str(exc)) from exc
-        response = {"model_name": self.service.spec.model_name, "model_version": self.service.spec.model.version,
-                    "outputs": outputs}
+        response = {
+            "model_name": self.service.spec.model_name,
+            "model_version": self.service.spec.model.version,
+            "outputs": outputs,
+        }
         if "id" in request:
             response["id"] = request["id"]
         if not wants_binary(request):
@@ -113,7 +128,9 @@ class PredictEndpoints:
         return header + trailer
 
     # ---- shared ------------------------------------------------------------------------------
-    async def _serve(self, route: str, scope: Scope, receive: Receive, send: Send, handler: Any) -> None:
+    async def _serve(
+        self, route: str, scope: Scope, receive: Receive, send: Send, handler: Any
+    ) -> None:
         started = time.perf_counter()
         request_id = request_id_of(scope)
         metrics = self.service.metrics
@@ -129,7 +146,12 @@ class PredictEndpoints:
         except ClientGone:
             status, body = 499, b""
         except RequestTimeout:
-            status, body = 504, HTTPError(504, "timeout", f"no answer within {self.timeout}s (serving.timeout_s)").body(request_id)
+            status, body = (
+                504,
+                HTTPError(
+                    504, "timeout", f"no answer within {self.timeout}s (serving.timeout_s)"
+                ).body(request_id),
+            )
         except PredictionError as exc:
             log.error("prediction failed", extra={"request_id": request_id, "error": str(exc)})
             status, body = 500, HTTPError(500, "prediction_failed", str(exc)).body(request_id)
@@ -142,8 +164,16 @@ class PredictEndpoints:
         metrics.requests.labels(route, "POST", str(status)).inc()
         metrics.latency.labels(route).observe(elapsed)
         if self.access_log:
-            log.info("request", extra={"request_id": request_id, "method": "POST", "path": scope["path"],
-                                       "status": status, "duration_ms": round(elapsed * 1000, 3)})
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": "POST",
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
 
     async def _infer(self, items: Sequence[Any], receive: Receive, request_id: str) -> list[Any]:
         """Queue inputs, wait for them within the deadline, and drop them if the client leaves."""
@@ -151,7 +181,12 @@ class PredictEndpoints:
             futures = self.service.batcher.submit(items, request_id)
         except QueueFull as exc:
             self.service.metrics.rejected.labels("queue_full").inc(len(items))
-            raise HTTPError(503, "overloaded", f"server is at capacity: {exc}; retry later", {"Retry-After": "1"}) from None
+            raise HTTPError(
+                503,
+                "overloaded",
+                f"server is at capacity: {exc}; retry later",
+                {"Retry-After": "1"},
+            ) from None
         self.service.metrics.queue_depth.set(self.service.batcher.depth)
         loop = asyncio.get_running_loop()
         deadline = loop.call_later(self.timeout, _fail, futures, RequestTimeout)
@@ -180,7 +215,9 @@ def invalid(exc: ValidationError) -> HTTPError:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return HTTPError(400, "invalid_json", f"the body is not valid JSON: {errors[0]['msg']}")
-    details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:10])
+    details = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors[:10]
+    )
     return HTTPError(422, "invalid_input", details)
 
 

