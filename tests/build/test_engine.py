@@ -148,7 +148,7 @@ def test_code_change_reuses_dependency_layers(engine: Engine, project: Path, ima
     buffer.seek(0)
     engine.build(buffer, image, steps.append)
     cached = {s.instruction.split(" ")[0] + " " + s.instruction.split(" ")[1] for s in steps if s.cached}
-    assert {"COPY wheels/", "COPY --from=build"} <= cached
+    assert {"COPY wheels/", "COPY --from=build", "COPY models/"} <= cached
     assert not any(s.cached and s.instruction.startswith("COPY app/") for s in steps)
 
 

@@ -42,8 +42,9 @@ def test_classic_builder_syntax_only(linear_plan: BuildPlan) -> None:
 
 def test_layers_order_dependencies_before_code(linear_plan: BuildPlan) -> None:
     text = render_dockerfile(linear_plan)
-    order = ["COPY wheels/", "COPY dockyard/", "COPY models/", "COPY --from=build /opt/venv",
-             "COPY --from=build /build/models/weights", "COPY app/", "LABEL"]
+    order = ["COPY wheels/", "COPY models/", "COPY dockyard/", "COPY --from=build /opt/venv",
+             "COPY --from=build /build/models/weights", "COPY --from=build /build/dockyard-site/",
+             "COPY app/", "LABEL"]
     positions = [text.index(marker) for marker in order]
     assert positions == sorted(positions)
 
