@@ -1,4 +1,4 @@
-"""Build a `docker save`-style tar from a small JSON description, so image rules run without an engine.
+"""Build a `docker save`-style tar from a JSON description: image rules run without an engine.
 
 Description: {"config": {...}, "history": [...], "layers": [{"files": {path: text | {"size": n}}}]}.
 A file given as {"size": n} is n bytes of one repeated character.

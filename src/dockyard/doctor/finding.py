@@ -22,7 +22,7 @@ def severity_rank(severity: str) -> int:
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One mistake: which rule, where (path and 1-based line, 0 when there is no line), what, how to fix.
+    """One mistake: which rule, where (path; 1-based line, 0 if none), what, and how to fix it.
 
     The message never holds a secret in full; rules redact before they build it.
     """

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Known formats; the first that matches names the kind. Order matters (Anthropic before OpenAI).
 FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -80,7 +81,7 @@ def is_secret_name(name: str) -> bool:
         return False
     if any(w in _SECRET_WORDS for w in words):
         return True
-    return any(a in _KEY_QUALIFIERS and b == "KEY" for a, b in zip(words, words[1:], strict=False))
+    return any(a in _KEY_QUALIFIERS and b == "KEY" for a, b in pairwise(words))
 
 
 def entropy(value: str) -> float:
@@ -127,7 +128,9 @@ def check_value(name: str, value: str) -> SecretHit | None:
     return None
 
 
-_ASSIGN = re.compile(r"(?:^|[\s;&|\"'(])(?:export\s+)?([A-Za-z_][\w.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)")
+_ASSIGN = re.compile(
+    r"(?:^|[\s;&|\"'(])(?:export\s+)?([A-Za-z_][\w.-]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s;&|]+)"
+)
 _FLAG_VALUE = re.compile(r"--?([A-Za-z][\w-]*)[= ](\"[^\"]*\"|'[^']*'|[^\s;&|-][^\s;&|]*)")
 _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{16,})")
 
@@ -140,10 +143,10 @@ def find_in_command(text: str) -> Iterator[SecretHit]:
         yield hit
     for pattern in (_ASSIGN, _FLAG_VALUE):
         for match in pattern.finditer(text):
-            hit = check_value(match.group(1), match.group(2))
-            if hit and hit.value not in seen and not hit.value.startswith("$"):
-                seen.add(hit.value)
-                yield SecretHit(hit.kind, match.start(2), match.end(2), hit.value)
+            found = check_value(match.group(1), match.group(2))
+            if found and found.value not in seen and not found.value.startswith("$"):
+                seen.add(found.value)
+                yield SecretHit(found.kind, match.start(2), match.end(2), found.value)
     for match in _BEARER.finditer(text):
         value = match.group(1)
         if value not in seen and not value.startswith("$") and looks_random(value):

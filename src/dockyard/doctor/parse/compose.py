@@ -69,7 +69,8 @@ def wants_gpu(service: Service) -> bool:
     """Whether the service asks for a GPU (device reservation, `gpus:` or the nvidia runtime)."""
     if service.get("gpus") or service.get("runtime") == "nvidia":
         return True
-    reservations = as_map(as_map(as_map(service.get("deploy")).get("resources")).get("reservations"))
+    resources = as_map(as_map(service.get("deploy")).get("resources"))
+    reservations = as_map(resources.get("reservations"))
     for device in as_list(reservations.get("devices")):
         caps = [str(c) for c in as_list(as_map(device).get("capabilities"))]
         if "gpu" in caps or "nvidia" in str(as_map(device).get("driver", "")):

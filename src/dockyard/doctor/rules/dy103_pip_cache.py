@@ -13,7 +13,8 @@ _OFF_ENV = {"pip": "PIP_NO_CACHE_DIR", "uv": "UV_NO_CACHE"}
 
 
 def _check(df: Dockerfile) -> Iterator[Hit]:
-    env = {k for ins in df.instructions if ins.keyword in ("ENV", "ARG") for k, _ in key_values(ins)}
+    env = {k for ins in df.instructions if ins.keyword in ("ENV", "ARG")
+           for k, _ in key_values(ins)}
     for ins in shipped(df, "RUN"):
         if "/.cache" in ins.flags.get("mount", "") or "rm -rf /root/.cache" in ins.command:
             continue

@@ -1,4 +1,4 @@
-"""DY204: PyTorch-style workloads (DataLoader workers, NCCL, vLLM) with the default 64 MB /dev/shm."""
+"""DY204: PyTorch-style work (DataLoader workers, NCCL, vLLM) with the default 64 MB /dev/shm."""
 
 from __future__ import annotations
 

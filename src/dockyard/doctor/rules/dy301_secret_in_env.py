@@ -20,7 +20,8 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
         for name, value in pairs:
             hit = check_value(name, value)
             if hit:
-                yield Hit(ins.line, f"{ins.keyword} {name} holds a secret, {hit.kind} ({hit.shown})")
+                yield Hit(ins.line, f"{ins.keyword} {name} holds a secret, {hit.kind} "
+                          f"({hit.shown})")
 
 
 RULE = Rule(
