@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
-from dockyard.runtime.http import Receive, Scope, Send
+from dockyard.runtime.http import Message, Receive, Scope, Send
 from dockyard.runtime.predict import PredictEndpoints
 from dockyard.runtime.service import Service
 from dockyard.spec import Spec, load_spec
@@ -49,7 +49,25 @@ class DockyardApp:
                 return await self.endpoints.predict(scope, receive, send)
             if path in (self._infer_path, self._infer_version_path):
                 return await self.endpoints.v2_infer(scope, receive, send)
-        await self.routes(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.routes(scope, receive, send)
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a non-hot route and count it by route template (never by raw path)."""
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.routes(scope, receive, send_status)
+        finally:
+            route = _template(scope) if status != 404 else "unmatched"
+            self.service.metrics.requests.labels(route, scope["method"], str(status)).inc()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
@@ -60,6 +78,14 @@ class DockyardApp:
         if self.jobs is not None:
             await self.jobs.shutdown()
         await self.service.stop(self.service.spec.serving.graceful_timeout_s)
+
+
+def _template(scope: Scope) -> str:
+    """The matched route's template: each path parameter's value put back as {name}."""
+    path: str = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
 
 
 def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> DockyardApp:

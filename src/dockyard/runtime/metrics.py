@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from dockyard.runtime.drift import DriftMonitor
 from dockyard.runtime.lifecycle import State
 
 LATENCY_BUCKETS = (
@@ -133,6 +134,13 @@ class Metrics:
             buckets=CONFIDENCE_BUCKETS,
             registry=r,
         )
+        self.drift = Gauge(
+            "dockyard_prediction_drift_psi",
+            "Population stability index of recent predicted classes vs the first window",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.drift_monitor = DriftMonitor()
         self.set_state(State.STARTING)
 
     def set_state(self, current: State) -> None:
@@ -146,6 +154,11 @@ class Metrics:
             self.classes.labels(str(label)).inc()
         for value in confidences:
             self.confidence.observe(value)
+        if labels:
+            self.drift_monitor.observe(labels)
+            psi = self.drift_monitor.psi()
+            if psi is not None:
+                self.drift.set(psi)
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition; summed over processes in multiprocess mode."""
