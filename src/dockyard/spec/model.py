@@ -12,8 +12,11 @@ from dockyard.spec.base import Section
 from dockyard.spec.build import Build
 from dockyard.spec.gate import Gate
 from dockyard.spec.jobs import Worker
+from dockyard.spec.pipeline import Pipeline
 from dockyard.spec.project import Artifact, Dependencies, ModelEntry, Project
 from dockyard.spec.resources import Resources
+from dockyard.spec.router import Router
+from dockyard.spec.schedule import ScheduledJob
 from dockyard.spec.serving import Health, Serving
 from dockyard.spec.stack import Stack
 
@@ -32,6 +35,9 @@ class Spec(Section):
     worker: Worker = Worker()
     stack: Stack = Stack()
     gate: Gate = Gate()
+    pipeline: Pipeline = Pipeline()
+    router: Router = Router()
+    schedules: tuple[ScheduledJob, ...] = ()
     secrets: tuple[str, ...] = Field(default=(), description="Names of secrets mounted as files")
     env: dict[str, str] = Field(default_factory=dict)
 
