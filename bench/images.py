@@ -47,7 +47,9 @@ def mb(n: float) -> str:
 
 def minimum(engine: Engine, image: str) -> int:
     """Bytes of the installed venv + app + artifacts, as files (du --apparent-size)."""
-    out = engine.run_once(image, ["sh", "-c", "du -sb /opt/venv /app /models 2>/dev/null"], entrypoint=[])
+    out = engine.run_once(
+        image, ["sh", "-c", "du -sb /opt/venv /app /models 2>/dev/null"], entrypoint=[]
+    )
     return sum(int(line.split("\t")[0]) for line in out.splitlines() if line[:1].isdigit())
 
 
@@ -57,10 +59,16 @@ def naive_size(engine: Engine, root: Path) -> int:
     wheel = build_self_wheel(pkg, dockyard.__version__, runtime_requirements(pkg))
     (root / wheel.filename).write_bytes(wheel.data)
     runtime = " ".join(json.dumps(r) for r in runtime_requirements(pkg))
-    (root / "Dockerfile.naive").write_text(NAIVE.format(base=BASE, wheel=wheel.filename, runtime=runtime))
+    (root / "Dockerfile.naive").write_text(
+        NAIVE.format(base=BASE, wheel=wheel.filename, runtime=runtime)
+    )
     tag = f"bench-naive/{root.name}:latest"
-    subprocess.run(["docker", "build", "-q", "-f", "Dockerfile.naive", "-t", tag, "."], cwd=root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["docker", "build", "-q", "-f", "Dockerfile.naive", "-t", tag, "."],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     (root / "Dockerfile.naive").unlink()
     (root / wheel.filename).unlink()
     return int((engine.image(tag) or {})["Size"])
@@ -96,7 +104,9 @@ def load_seconds(root: Path) -> float:
 
 def start_to_ready(engine: Engine, root: Path, tag: str) -> float:
     spec = load_spec(root)
-    settings = RunSettings(image=tag, host_port=None, secrets=stage_secrets(spec, root, [], strict=False))
+    settings = RunSettings(
+        image=tag, host_port=None, secrets=stage_secrets(spec, root, [], strict=False)
+    )
     started = time.monotonic()
     container, _ = start(engine, spec, root, settings, timeout=300)
     elapsed = time.monotonic() - started
@@ -126,14 +136,22 @@ def bench(project: Path) -> None:
     print(f"## {project.name}")
     print(f"- first build (lock + wheelhouse + image): {first:.1f} s")
     print(f"- image {mb(report.size)} = base {mb(report.base_size)} + own {mb(own)}")
-    print(f"- bare minimum (venv + app + artifacts as files): {mb(floor)}; "
-          f"own is {100 * (own - floor) / floor:+.2f}% of it")
-    print(f"- naive single-stage image: {mb(naive)} ({mb(naive - report.base_size)} above the base, "
-          f"{(naive - report.base_size) / own:.2f}x ours)")
-    print(f"- rebuild after a one-line code change: {seconds:.1f} s; {len(reused)} steps from cache; "
-          f"re-run: {' | '.join(rerun)}")
-    print(f"- start to ready: {ready:.2f} s; model load (local setup) {load:.2f} s; "
-          f"start to ready minus load: {ready - load:.2f} s")
+    print(
+        f"- bare minimum (venv + app + artifacts as files): {mb(floor)}; "
+        f"own is {100 * (own - floor) / floor:+.2f}% of it"
+    )
+    print(
+        f"- naive single-stage image: {mb(naive)} ({mb(naive - report.base_size)} above the base, "
+        f"{(naive - report.base_size) / own:.2f}x ours)"
+    )
+    print(
+        f"- rebuild after a one-line code change: {seconds:.1f} s; {len(reused)} steps from cache; "
+        f"re-run: {' | '.join(rerun)}"
+    )
+    print(
+        f"- start to ready: {ready:.2f} s; model load (local setup) {load:.2f} s; "
+        f"start to ready minus load: {ready - load:.2f} s"
+    )
     print("- biggest packages: " + ", ".join(f"{n} {mb(s)}" for n, s in report.packages[:6]))
     print()
 

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from dockyard.build.engine import Engine, Step
 from dockyard.build.runner import RunSettings, container_config, wait_ready
-from dockyard.cli.build import build_image, start, stage_secrets
+from dockyard.cli.build import build_image, stage_secrets, start
 from dockyard.cli.main import main
 from dockyard.errors import EngineError
 from dockyard.spec import load_spec
@@ -71,8 +71,11 @@ def running(engine: Engine, project: Path, image: str) -> Iterator[tuple[str, st
 
 
 def _post(url: str, inputs: list[object]) -> list[object]:
-    req = urllib.request.Request(f"{url}/predict", json.dumps({"inputs": inputs}).encode(),
-                                 {"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/predict",
+        json.dumps({"inputs": inputs}).encode(),
+        {"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return list(json.loads(resp.read())["outputs"])
 
@@ -128,9 +131,16 @@ def _found_in_layers(engine: Engine, image: str, needle: bytes) -> bool:
 
 
 def test_runtime_stage_is_bare(engine: Engine, image: str) -> None:
-    out = engine.run_once(image, ["sh", "-c",
-                          "ls /opt/venv/bin; find /opt/venv /app -name __pycache__ -o -name tests -path '/app/*';"
-                          " ls /app; python3 -m pip --version 2>&1 | head -1"], entrypoint=[])
+    out = engine.run_once(
+        image,
+        [
+            "sh",
+            "-c",
+            "ls /opt/venv/bin; find /opt/venv /app -name __pycache__ -o -name tests -path '/app/*';"
+            " ls /app; python3 -m pip --version 2>&1 | head -1",
+        ],
+        entrypoint=[],
+    )
     assert "pip" not in out.split("No module named")[0].replace("pip --version", "")
     assert "__pycache__" not in out and "test_model.py" not in out
 
@@ -139,20 +149,24 @@ def test_code_change_reuses_dependency_layers(engine: Engine, project: Path, ima
     model = project / "model.py"
     model.write_text(model.read_text() + "\n# a one-line change\n")
     steps: list[Step] = []
-    from dockyard.cli.build import prepare
     from dockyard.build.context import write_tar
+    from dockyard.cli.build import prepare
 
     prepared = prepare(project, BASE, image, Console(quiet=True))
     buffer = io.BytesIO()
     write_tar(prepared.entries, buffer)
     buffer.seek(0)
     engine.build(buffer, image, steps.append)
-    cached = {s.instruction.split(" ")[0] + " " + s.instruction.split(" ")[1] for s in steps if s.cached}
+    cached = {
+        s.instruction.split(" ")[0] + " " + s.instruction.split(" ")[1] for s in steps if s.cached
+    }
     assert {"COPY wheels/", "COPY --from=build", "COPY models/"} <= cached
     assert not any(s.cached and s.instruction.startswith("COPY app/") for s in steps)
 
 
-def test_corrupted_volume_artifact_stays_unready(engine: Engine, project: Path, tmp_path: Path) -> None:
+def test_corrupted_volume_artifact_stays_unready(
+    engine: Engine, project: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "volume"
     shutil.copytree(project, root)
     toml = root / "dockyard.toml"
@@ -161,7 +175,9 @@ def test_corrupted_volume_artifact_stays_unready(engine: Engine, project: Path, 
     (root / "artifacts" / "weights.json").write_text('{"w": [9, 9, 9], "b": 0}')
     spec = load_spec(root)
     secrets = stage_secrets(spec, root, [], strict=False)
-    container = engine.create(**container_config(spec, root, RunSettings(image=tag, secrets=secrets)))
+    container = engine.create(
+        **container_config(spec, root, RunSettings(image=tag, secrets=secrets))
+    )
     try:
         engine.start(container)
         from dockyard.build.runner import published_url
@@ -173,8 +189,9 @@ def test_corrupted_volume_artifact_stays_unready(engine: Engine, project: Path, 
         engine.remove(container)
 
 
-def test_broken_golden_fails_the_gate(project: Path, image: str, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_golden_fails_the_gate(
+    project: Path, image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "broken"
     shutil.copytree(project, root)
     golden = root / "tests" / "golden.jsonl"
@@ -186,6 +203,8 @@ def test_broken_golden_fails_the_gate(project: Path, image: str, tmp_path: Path,
     assert not report["passed"] and report["checks"][0]["status"] == "fail"
 
 
-def test_good_project_passes_the_gate(project: Path, image: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_good_project_passes_the_gate(
+    project: Path, image: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["test", str(project), "--image", image, "--requests", "20"])
     assert "PASSED" in capsys.readouterr().out

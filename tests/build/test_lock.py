@@ -6,14 +6,19 @@ import pytest
 
 from dockyard.build.lock import Lock, LockInputs, entry_for, is_current, parse_lock, render_lock
 
-INPUTS = LockInputs(("numpy",), ("pydantic>=2.6",), ("pydantic==2.13.4",), "3.11", ("manylinux2014_x86_64",))
+INPUTS = LockInputs(
+    ("numpy",), ("pydantic>=2.6",), ("pydantic==2.13.4",), "3.11", ("manylinux2014_x86_64",)
+)
 
 
 def _lock() -> Lock:
     return Lock(
-        INPUTS.digest(), "3.11",
-        (entry_for("numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl", "a" * 64),
-         entry_for("tiny_pkg-1.0.tar.gz", "b" * 64)),
+        INPUTS.digest(),
+        "3.11",
+        (
+            entry_for("numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl", "a" * 64),
+            entry_for("tiny_pkg-1.0.tar.gz", "b" * 64),
+        ),
         base="python:3.11-slim-bookworm@sha256:" + "c" * 64,
     )
 
@@ -34,7 +39,9 @@ def test_names_and_sdists() -> None:
 def test_reused_only_while_inputs_unchanged() -> None:
     lock = _lock()
     assert is_current(lock, INPUTS)
-    other = LockInputs(("numpy<2",), INPUTS.runtime, INPUTS.constraints, INPUTS.python, INPUTS.platforms)
+    other = LockInputs(
+        ("numpy<2",), INPUTS.runtime, INPUTS.constraints, INPUTS.python, INPUTS.platforms
+    )
     assert not is_current(lock, other)
     assert not is_current(None, INPUTS)
 

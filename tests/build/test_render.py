@@ -13,8 +13,15 @@ from dockyard.spec import Spec
 from .conftest import FIXTURES, OVERRIDES, assert_golden
 
 
-def test_dockerfile_golden(linear_plan: BuildPlan) -> None:
-    assert_golden("linear.Dockerfile.txt", render_dockerfile(linear_plan))
+def _stable(text: str, spec: Spec) -> str:
+    """The spec hash follows every spec-schema change elsewhere; golden files keep a marker."""
+    return text.replace(spec.digest(), "<spec-sha256>")
+
+
+def test_dockerfile_golden(linear_plan: BuildPlan, linear_spec: Spec) -> None:
+    text = render_dockerfile(linear_plan)
+    assert f'dev.dockyard.spec-sha256="{linear_spec.digest()}"' in text
+    assert_golden("linear.Dockerfile.txt", _stable(text, linear_spec))
 
 
 def test_dockerignore_golden(linear_spec: Spec) -> None:
@@ -26,7 +33,7 @@ def test_dockerfile_with_overridden_base_and_packages(linear_spec: Spec) -> None
         update={"build": linear_spec.build.model_copy(update={"build_packages": ("gcc",)})}
     )
     plan = plan_for(spec, FIXTURES / "linear", replace(OVERRIDES, base_image="local/py:3.11"))
-    assert_golden("linear-local-base.Dockerfile.txt", render_dockerfile(plan))
+    assert_golden("linear-local-base.Dockerfile.txt", _stable(render_dockerfile(plan), spec))
 
 
 def test_runtime_stage_has_no_build_tools(linear_plan: BuildPlan) -> None:
@@ -42,9 +49,16 @@ def test_classic_builder_syntax_only(linear_plan: BuildPlan) -> None:
 
 def test_layers_order_dependencies_before_code(linear_plan: BuildPlan) -> None:
     text = render_dockerfile(linear_plan)
-    order = ["COPY wheels/", "COPY models/", "COPY dockyard/", "COPY --from=build /opt/venv",
-             "COPY --from=build /build/models/weights", "COPY --from=build /build/dockyard-site/",
-             "COPY app/", "LABEL"]
+    order = [
+        "COPY wheels/",
+        "COPY models/",
+        "COPY dockyard/",
+        "COPY --from=build /opt/venv",
+        "COPY --from=build /build/models/weights",
+        "COPY --from=build /build/dockyard-site/",
+        "COPY app/",
+        "LABEL",
+    ]
     positions = [text.index(marker) for marker in order]
     assert positions == sorted(positions)
 

@@ -54,8 +54,14 @@ def app_files(plan: BuildPlan, root: Path) -> AppFiles:
 
 
 def stage(
-    plan: BuildPlan, root: Path, app: AppFiles, wheels: Iterable[tuple[str, Path]], dockyard_wheel: bytes,
-    lock_text: str, dockerfile: str, dependency_files: Iterable[str] = (),
+    plan: BuildPlan,
+    root: Path,
+    app: AppFiles,
+    wheels: Iterable[tuple[str, Path]],
+    dockyard_wheel: bytes,
+    lock_text: str,
+    dockerfile: str,
+    dependency_files: Iterable[str] = (),
 ) -> tuple[Entry, ...]:
     """Every entry of the context, in the layout the rendered Dockerfile expects."""
     entries = [
@@ -126,4 +132,3 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> None:
     mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
     with path.open("rb") as handle:
         tar.addfile(_info(name, path.stat().st_size, mode), handle)
-

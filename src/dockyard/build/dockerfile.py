@@ -46,10 +46,12 @@ def _build_stage(plan: BuildPlan) -> list[str]:
     ]
     if plan.baked:
         lines += ["COPY models/ /build/models/", _verify(plan)]
-    return lines + [
+    caches = "\\( -name __pycache__ -o -name '*.py[co]' \\)"
+    return [
+        *lines,
         "COPY dockyard/ /build/dockyard/",
         f"RUN {PIP} --no-deps --target {SELF} /build/dockyard/{plan.dockyard_wheel} \\",
-        f"    && find {VENV} {SELF} -depth \\( -name __pycache__ -o -name '*.py[co]' \\) -exec rm -rf {{}} +",
+        f"    && find {VENV} {SELF} -depth {caches} -exec rm -rf {{}} +",
     ]
 
 
@@ -102,7 +104,9 @@ def _apt(packages: tuple[str, ...]) -> list[str]:
 
 
 def _env_value(value: str) -> str:
-    return value if value and all(c.isalnum() or c in "/:._-,=" for c in value) else json.dumps(value)
+    return (
+        value if value and all(c.isalnum() or c in "/:._-,=" for c in value) else json.dumps(value)
+    )
 
 
 def _secs(value: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,8 +52,9 @@ class Engine:
 
     def build(self, context: IO[bytes], tag: str, on_step: Callable[[Step], None]) -> str:
         """Build with the classic builder, reporting each step; return the image id."""
-        stream = self.api.build(fileobj=context, custom_context=True, tag=tag, rm=True,
-                                forcerm=True, decode=True)
+        stream = self.api.build(
+            fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True, decode=True
+        )
         image_id, current = "", None
         for event in stream:
             if "error" in event:
@@ -76,8 +78,9 @@ class Engine:
 
     def run_once(self, image: str, command: list[str], entrypoint: list[str] | None = None) -> str:
         """Run a throwaway container to completion and return its output."""
-        container = self.api.create_container(image, command=command, entrypoint=entrypoint,
-                                              network_disabled=True)
+        container = self.api.create_container(
+            image, command=command, entrypoint=entrypoint, network_disabled=True
+        )
         try:
             self.api.start(container)
             self.api.wait(container, timeout=120)
@@ -112,10 +115,8 @@ class Engine:
         self.api.stop(container, timeout=timeout)
 
     def remove(self, container: str) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.api.remove_container(container, force=True, v=True)
-        except docker.errors.NotFound:
-            pass
 
     def export_layers(self, ref: str) -> Iterator[bytes]:
         """`docker save` of the image, streamed: every layer's files, for audits."""

@@ -33,8 +33,14 @@ class Sample:
     output: Any
 
 
-def parity(samples: Sequence[Sample], container: Sequence[Any], local: Sequence[Any],
-           compare: Compare, atol: float, rtol: float) -> Check:
+def parity(
+    samples: Sequence[Sample],
+    container: Sequence[Any],
+    local: Sequence[Any],
+    compare: Compare,
+    atol: float,
+    rtol: float,
+) -> Check:
     """The container must match both the golden outputs and the local code, within tolerance."""
     problems = []
     for i, (sample, got, here) in enumerate(zip(samples, container, local, strict=True)):
@@ -43,12 +49,21 @@ def parity(samples: Sequence[Sample], container: Sequence[Any], local: Sequence[
         if problem := compare(got, here, atol, rtol, f"sample {i + 1} vs local"):
             problems.append(problem)
     detail = f"{len(samples)} golden samples match golden and local outputs"
-    return Check("parity", "fail" if problems else "pass", "; ".join(problems[:3]) or detail,
-                 {"samples": len(samples), "mismatches": len(problems)})
+    return Check(
+        "parity",
+        "fail" if problems else "pass",
+        "; ".join(problems[:3]) or detail,
+        {"samples": len(samples), "mismatches": len(problems)},
+    )
 
 
-def quality(outputs: Sequence[Any], labels: Sequence[Any], metric: str, threshold: float | None,
-            label_key: str | None = None) -> Check:
+def quality(
+    outputs: Sequence[Any],
+    labels: Sequence[Any],
+    metric: str,
+    threshold: float | None,
+    label_key: str | None = None,
+) -> Check:
     """accuracy (>= threshold) or mean absolute error (<= threshold) over an evaluation file."""
     if threshold is None or not labels:
         return Check("quality", "skip", "no build.gate.eval_file/threshold")
@@ -57,12 +72,17 @@ def quality(outputs: Sequence[Any], labels: Sequence[Any], metric: str, threshol
         value = sum(g == e for g, e in zip(got, labels, strict=True)) / len(labels)
         ok = value >= threshold
     else:
-        value = sum(abs(float(g) - float(e)) for g, e in zip(got, labels, strict=True)) / len(labels)
+        value = sum(abs(float(g) - float(e)) for g, e in zip(got, labels, strict=True)) / len(
+            labels
+        )
         ok = value <= threshold
     sign = ">=" if metric == "accuracy" else "<="
-    return Check("quality", "pass" if ok else "fail",
-                 f"{metric} {value:.4g} (needs {sign} {threshold:g}) over {len(labels)} rows",
-                 {"metric": metric, "value": value, "threshold": threshold})
+    return Check(
+        "quality",
+        "pass" if ok else "fail",
+        f"{metric} {value:.4g} (needs {sign} {threshold:g}) over {len(labels)} rows",
+        {"metric": metric, "value": value, "threshold": threshold},
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -72,12 +92,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def latency(durations_s: Sequence[float], errors: int, bound_ms: float | None, concurrency: int) -> Check:
+def latency(
+    durations_s: Sequence[float], errors: int, bound_ms: float | None, concurrency: int
+) -> Check:
     """p95 of N requests at a set concurrency must stay below the bound; any error fails."""
     ms = [d * 1000 for d in durations_s]
     p50, p95 = (percentile(ms, 50), percentile(ms, 95)) if ms else (math.inf, math.inf)
-    data = {"requests": len(ms), "errors": errors, "concurrency": concurrency, "p50_ms": p50,
-            "p95_ms": p95, "bound_ms": bound_ms}
+    data = {
+        "requests": len(ms),
+        "errors": errors,
+        "concurrency": concurrency,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "bound_ms": bound_ms,
+    }
     detail = f"p95 {p95:.1f} ms, p50 {p50:.1f} ms over {len(ms)} requests x{concurrency}"
     if errors:
         return Check("latency", "fail", f"{errors} requests failed; {detail}", data)
@@ -91,14 +119,19 @@ def non_root(uid_output: str, configured_user: str) -> Check:
     """`id -u` in the container must not be 0, and the image must declare a user."""
     uid = uid_output.strip()
     ok = uid.isdigit() and uid != "0" and configured_user not in ("", "0", "root")
-    return Check("non-root", "pass" if ok else "fail", f"id -u = {uid}, image USER = {configured_user!r}")
+    return Check(
+        "non-root", "pass" if ok else "fail", f"id -u = {uid}, image USER = {configured_user!r}"
+    )
 
 
 def health(exit_code: int, output: str) -> Check:
     """The image's own HEALTHCHECK command must succeed in the running container."""
     ok = exit_code == 0
-    return Check("healthcheck", "pass" if ok else "fail",
-                 "HEALTHCHECK command exits 0" if ok else f"exit {exit_code}: {output.strip()[-200:]}")
+    return Check(
+        "healthcheck",
+        "pass" if ok else "fail",
+        "HEALTHCHECK command exits 0" if ok else f"exit {exit_code}: {output.strip()[-200:]}",
+    )
 
 
 def failed(checks: Sequence[Check]) -> list[Check]:
@@ -109,7 +142,9 @@ def failed(checks: Sequence[Check]) -> list[Check]:
 def render_text(image: str, checks: Sequence[Check]) -> str:
     """One line per check, then the verdict."""
     marks = {"pass": "PASS", "fail": "FAIL", "skip": "skip"}
-    lines = [f"dockyard test {image}"] + [f"  {marks[c.status]}  {c.name:<12} {c.detail}" for c in checks]
+    lines = [f"dockyard test {image}"] + [
+        f"  {marks[c.status]}  {c.name:<12} {c.detail}" for c in checks
+    ]
     bad = failed(checks)
     lines.append(f"FAILED: {', '.join(c.name for c in bad)}" if bad else "PASSED")
     return "\n".join(lines)
@@ -117,5 +152,8 @@ def render_text(image: str, checks: Sequence[Check]) -> str:
 
 def render_json(image: str, checks: Sequence[Check]) -> str:
     """Machine-readable report for CI."""
-    return json.dumps({"image": image, "passed": not failed(checks),
-                       "checks": [asdict(c) for c in checks]}, indent=2, default=str)
+    return json.dumps(
+        {"image": image, "passed": not failed(checks), "checks": [asdict(c) for c in checks]},
+        indent=2,
+        default=str,
+    )

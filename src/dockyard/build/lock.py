@@ -87,7 +87,11 @@ def render_lock(lock: Lock) -> str:
     if lock.base:
         lines.append(f"# base: {lock.base}")
     for e in sorted(lock.entries, key=lambda e: e.name):
-        lines += [f"{e.name}=={e.version} \\", f"    --hash=sha256:{e.sha256}", f"    # file: {e.filename}"]
+        lines += [
+            f"{e.name}=={e.version} \\",
+            f"    --hash=sha256:{e.sha256}",
+            f"    # file: {e.filename}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +110,9 @@ def parse_lock(text: str) -> Lock:
             header[match.group(1)] = match.group(2)
     if "inputs-sha256" not in header:
         raise ValueError("not a dockyard lock (no inputs-sha256 header)")
-    return Lock(header["inputs-sha256"], header.get("python", ""), tuple(entries), header.get("base"))
+    return Lock(
+        header["inputs-sha256"], header.get("python", ""), tuple(entries), header.get("base")
+    )
 
 
 def is_current(lock: Lock | None, inputs: LockInputs) -> bool:

@@ -116,11 +116,15 @@ def _cuda_base(spec: Spec, explicit: str | None, pins: tuple[str, ...]) -> str:
     """A CUDA *runtime* image; devel images carry compilers that must stay in a build stage."""
     if explicit:
         if "devel" in explicit:
-            raise BuildError(f"base image {explicit!r} is a CUDA devel image; use a *-runtime-* tag")
+            raise BuildError(
+                f"base image {explicit!r} is a CUDA devel image; use a *-runtime-* tag"
+            )
         return explicit
     cuda = spec.build.cuda
     if cuda is None:
-        raise BuildError("resources.gpus > 0 needs build.cuda (the CUDA your framework wheel targets)")
+        raise BuildError(
+            "resources.gpus > 0 needs build.cuda (the CUDA your framework wheel targets)"
+        )
     _check_torch_cuda(cuda, pins)
     ubuntu = CUDA_UBUNTU.get(spec.project.python)
     if ubuntu is None:
@@ -137,7 +141,9 @@ def _check_torch_cuda(cuda: str, pins: tuple[str, ...]) -> None:
     for pin in pins:
         match = _TORCH_CUDA.match(pin)
         if match and ".".join(match.groups()) != ".".join(cuda.split(".")[:2]):
-            raise BuildError(f"{pin} was built for CUDA {'.'.join(match.groups())}, build.cuda is {cuda}")
+            raise BuildError(
+                f"{pin} was built for CUDA {'.'.join(match.groups())}, build.cuda is {cuda}"
+            )
 
 
 def _system_packages(spec: Spec) -> tuple[str, ...]:

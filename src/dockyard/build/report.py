@@ -57,7 +57,8 @@ def render_report(report: BuildReport, top: int = 8) -> str:
     """Text for the terminal: totals, then every layer above the base, then the biggest packages."""
     lines = [
         f"image    {report.tag}  ({report.image_id[:19]})",
-        f"size     {_mb(report.size)} total = {_mb(report.base_size)} base + {_mb(report.own_size)} own",
+        f"size     {_mb(report.size)} total = {_mb(report.base_size)} base"
+        f" + {_mb(report.own_size)} own",
         "layers above the base (newest first):",
     ]
     own = report.layers[: len(report.layers) - report.base_layers]
@@ -68,7 +69,9 @@ def render_report(report: BuildReport, top: int = 8) -> str:
         lines.append("biggest packages in the venv:")
         lines += [f"  {_mb(size):>10}  {name}" for name, size in report.packages[:top]]
     if report.skipped:
-        lines.append("left out as large undeclared files (declare them in build.include or artifacts):")
+        lines.append(
+            "left out as large undeclared files (declare them in build.include or artifacts):"
+        )
         lines += [f"  {path}" for path in report.skipped]
     return "\n".join(lines)
 

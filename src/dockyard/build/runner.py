@@ -68,11 +68,20 @@ def _binds(spec: Spec, root: Path, settings: RunSettings) -> dict[str, dict[str,
     """Secrets and volume artifacts, all read-only; every declared secret must be given."""
     missing = [s for s in spec.secrets if s not in settings.secrets]
     if missing:
-        raise SpecError([SpecProblem("(run)", "secrets", ", ".join(missing),
-                                     "a value: --secret NAME=FILE, DOCKYARD_SECRET_NAME or "
-                                     ".dockyard/secrets/NAME")])
-    binds = {str(path.resolve()): {"bind": f"{SECRETS_DIR}/{name}", "mode": "ro"}
-             for name, path in settings.secrets.items()}
+        raise SpecError(
+            [
+                SpecProblem(
+                    "(run)",
+                    "secrets",
+                    ", ".join(missing),
+                    "a value: --secret NAME=FILE, DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME",
+                )
+            ]
+        )
+    binds = {
+        str(path.resolve()): {"bind": f"{SECRETS_DIR}/{name}", "mode": "ro"}
+        for name, path in settings.secrets.items()
+    }
     for art in spec.artifacts:
         if art.mode == "volume":
             binds[str((root / art.path).resolve())] = {"bind": art.container_path, "mode": "ro"}
@@ -86,8 +95,11 @@ def published_url(inspect: dict[str, Any], port: int) -> str:
 
 
 def wait_ready(
-    url: str, is_running: Callable[[], bool], timeout_s: float = 120.0,
-    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    url: str,
+    is_running: Callable[[], bool],
+    timeout_s: float = 120.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
     """Poll /readyz until 200; False when the container exits or time runs out."""
     deadline = clock() + timeout_s

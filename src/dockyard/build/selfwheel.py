@@ -35,7 +35,9 @@ def runtime_requirements(package_dir: Path) -> tuple[str, ...]:
     """The `serve` extra: from the installed metadata, else from the source tree's pyproject."""
     try:
         reqs = importlib.metadata.requires("dockyard") or []
-        serve = [_strip_extra(r) for r in reqs if "extra == \"serve\"" in r or "extra == 'serve'" in r]
+        serve = [
+            _strip_extra(r) for r in reqs if 'extra == "serve"' in r or "extra == 'serve'" in r
+        ]
         if serve:
             return tuple(serve)
     except importlib.metadata.PackageNotFoundError:
@@ -66,15 +68,20 @@ def build_self_wheel(package_dir: Path, version: str, requires: tuple[str, ...])
     }
     files[f"{dist_info}/METADATA"] = _metadata(version, requires).encode()
     files[f"{dist_info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: dockyard\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    ).encode()
+        b"Wheel-Version: 1.0\nGenerator: dockyard\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files.items())
     files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
     return SelfWheel(f"dockyard-{version}-py3-none-any.whl", _zip(files))
 
 
 def _metadata(version: str, requires: tuple[str, ...]) -> str:
-    lines = ["Metadata-Version: 2.1", "Name: dockyard", f"Version: {version}", "Requires-Python: >=3.10"]
+    lines = [
+        "Metadata-Version: 2.1",
+        "Name: dockyard",
+        f"Version: {version}",
+        "Requires-Python: >=3.10",
+    ]
     return "\n".join(lines + [f"Requires-Dist: {r}" for r in requires]) + "\n"
 
 

@@ -32,7 +32,9 @@ def resolve(
 ) -> tuple[LockEntry, ...]:
     """Resolve wheels-only for the target; fall back to sdists (built in the build stage)."""
     target = [f"--platform={p}" for p in platforms] + [
-        f"--python-version={python}", "--implementation=cp", "--only-binary=:all:",
+        f"--python-version={python}",
+        "--implementation=cp",
+        "--only-binary=:all:",
     ]
     try:
         _pip(["download", "-d", str(dest), *target, "-c", str(constraints), *requirements])
@@ -42,7 +44,9 @@ def resolve(
                 f"{wheels_only}\nno wheel for the target and the host's Python is not {python}, "
                 "so sdists cannot be resolved here"
             ) from wheels_only
-        _pip(["download", "-d", str(dest), "--prefer-binary", "-c", str(constraints), *requirements])
+        _pip(
+            ["download", "-d", str(dest), "--prefer-binary", "-c", str(constraints), *requirements]
+        )
     entries = entries_in(dest)
     if any(e.is_sdist for e in entries):
         _pip(["download", "-d", str(dest / "build"), *target, *BUILD_BACKENDS])
@@ -51,8 +55,22 @@ def resolve(
 
 def download_locked(lock_file: Path, python: str, platforms: tuple[str, ...], dest: Path) -> None:
     """Fetch exactly the locked files (hash-checked), e.g. on a fresh checkout with a lock."""
-    target = [f"--platform={p}" for p in platforms] + [f"--python-version={python}", "--implementation=cp"]
-    _pip(["download", "-d", str(dest), "--no-deps", "--require-hashes", *target, "-r", str(lock_file)])
+    target = [f"--platform={p}" for p in platforms] + [
+        f"--python-version={python}",
+        "--implementation=cp",
+    ]
+    _pip(
+        [
+            "download",
+            "-d",
+            str(dest),
+            "--no-deps",
+            "--require-hashes",
+            *target,
+            "-r",
+            str(lock_file),
+        ]
+    )
 
 
 def entries_in(dest: Path) -> tuple[LockEntry, ...]:
@@ -64,8 +82,10 @@ def entries_in(dest: Path) -> tuple[LockEntry, ...]:
 def missing(lock: Lock, wheelhouse: Path) -> list[LockEntry]:
     """Locked files absent from the wheelhouse or with another hash."""
     return [
-        e for e in lock.entries
-        if not (wheelhouse / e.filename).is_file() or sha256_file(wheelhouse / e.filename) != e.sha256
+        e
+        for e in lock.entries
+        if not (wheelhouse / e.filename).is_file()
+        or sha256_file(wheelhouse / e.filename) != e.sha256
     ]
 
 

@@ -39,8 +39,14 @@ from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
-BaseOpt = Annotated[str | None, typer.Option("--base-image", envvar="DOCKYARD_BASE_IMAGE",
-                                             help="Base image for this build (default: spec, then lock)")]
+BaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-image",
+        envvar="DOCKYARD_BASE_IMAGE",
+        help="Base image for this build (default: spec, then lock)",
+    ),
+]
 TagOpt = Annotated[str | None, typer.Option("--tag", "-t", help="Image tag (default NAME:VERSION)")]
 WORK = ".dockyard"
 
@@ -72,7 +78,9 @@ def build(
     root: Dir = Path("."),
     base_image: BaseOpt = None,
     tag: TagOpt = None,
-    print_only: Annotated[bool, typer.Option("--print", help="Show the Dockerfile; build nothing")] = False,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Show the Dockerfile; build nothing")
+    ] = False,
 ) -> None:
     """Build the project's image: hermetic dependencies, multi-stage, non-root, health-checked."""
     console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
@@ -80,13 +88,18 @@ def build(
     if print_only:
         spec = load_spec(root)
         lock = _read_lock(root)
-        typer.echo(render_dockerfile(plan_for(spec, root, _overrides(spec, root, lock, base_image, tag))), nl=False)
+        typer.echo(
+            render_dockerfile(plan_for(spec, root, _overrides(spec, root, lock, base_image, tag))),
+            nl=False,
+        )
         return
     report = build_image(root, base_image, tag, console)
     typer.echo(render_report(report))
 
 
-def build_image(root: Path, base_image: str | None, tag: str | None, console: Console) -> BuildReport:
+def build_image(
+    root: Path, base_image: str | None, tag: str | None, console: Console
+) -> BuildReport:
     """Lock, download, stage, build, report; also used by `dockyard test` and the benchmark."""
     engine = Engine.connect()
     prepared = prepare(root, base_image, tag, console)
@@ -114,11 +127,16 @@ def prepare(root: Path, base_image: str | None, tag: str | None, console: Consol
     work.mkdir(parents=True, exist_ok=True)
     (work / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
-    wheel = build_self_wheel(Path(dockyard.__file__).parent, dockyard.__version__,
-                             runtime_requirements(Path(dockyard.__file__).parent))
+    wheel = build_self_wheel(
+        Path(dockyard.__file__).parent,
+        dockyard.__version__,
+        runtime_requirements(Path(dockyard.__file__).parent),
+    )
     app = app_files(plan, root)
     deps = [p for p in (spec.dependencies.requirements, spec.dependencies.lock) if p]
-    entries = stage(plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps)
+    entries = stage(
+        plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
+    )
     return Prepared(spec, root, plan, dockerfile, app, entries, lock)
 
 
@@ -162,7 +180,9 @@ def _lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
         args += project.get("dependencies", [])
         text += project.get("dependencies", [])
     runtime = runtime_requirements(Path(dockyard.__file__).parent)
-    inputs = LockInputs(tuple(text), runtime, _host_pins(runtime), spec.project.python, target_platforms())
+    inputs = LockInputs(
+        tuple(text), runtime, _host_pins(runtime), spec.project.python, target_platforms()
+    )
     return inputs, args + list(runtime)
 
 
@@ -194,13 +214,16 @@ def _wheels(root: Path, lock: Lock) -> list[tuple[str, Path]]:
     return files
 
 
-def _overrides(spec: Spec, root: Path, lock: Lock | None, base: str | None, tag: str | None) -> Overrides:
+def _overrides(
+    spec: Spec, root: Path, lock: Lock | None, base: str | None, tag: str | None
+) -> Overrides:
     return Overrides(
         base_image=base,
         locked_base=lock.base if lock else None,
         tag=tag,
         revision=_git(root, "rev-parse", "HEAD") or "unknown",
-        created=os.environ.get("DOCKYARD_CREATED") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=os.environ.get("DOCKYARD_CREATED")
+        or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         source=_git(root, "config", "--get", "remote.origin.url") or root.as_posix(),
         dockyard_version=dockyard.__version__,
         dockyard_wheel=f"dockyard-{dockyard.__version__}-py3-none-any.whl",
@@ -211,7 +234,9 @@ def _overrides(spec: Spec, root: Path, lock: Lock | None, base: str | None, tag:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
     except OSError:
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
@@ -224,8 +249,10 @@ def _check_dockerfile(text: str) -> None:
 
 def _check_base(engine: Engine, base: str) -> None:
     if engine.image(base) is None:
-        raise EngineError(f"base image {base} is not on the engine (pull it, or --base-image / "
-                          "DOCKYARD_BASE_IMAGE for a local one)")
+        raise EngineError(
+            f"base image {base} is not on the engine (pull it, or --base-image / "
+            "DOCKYARD_BASE_IMAGE for a local one)"
+        )
 
 
 def _record_base(root: Path, prepared: Prepared, engine: Engine) -> None:
@@ -251,13 +278,20 @@ def _show_step(console: Console, step: Step) -> None:
 def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
     image = engine.image(image_id) or {}
     base = engine.image(prepared.plan.base_image) or {}
-    du = engine.run_once(image_id, ["sh", "-c", "du -sk /opt/venv/lib/python3*/site-packages/* /app /models 2>/dev/null"],
-                         entrypoint=[])
+    du = engine.run_once(
+        image_id,
+        ["sh", "-c", "du -sk /opt/venv/lib/python3*/site-packages/* /app /models 2>/dev/null"],
+        entrypoint=[],
+    )
     return BuildReport(
-        image_id=image_id, tag=prepared.plan.tag, size=int(image.get("Size", 0)),
-        base_size=int(base.get("Size", 0)), layers=tuple(engine.history(image_id)),
+        image_id=image_id,
+        tag=prepared.plan.tag,
+        size=int(image.get("Size", 0)),
+        base_size=int(base.get("Size", 0)),
+        layers=tuple(engine.history(image_id)),
         base_layers=len(engine.history(prepared.plan.base_image)) if base else 0,
-        packages=parse_du(du), skipped=prepared.app.skipped,
+        packages=parse_du(du),
+        skipped=prepared.app.skipped,
     )
 
 
@@ -269,21 +303,30 @@ def run(
     image: Annotated[str | None, typer.Option(help="Image to run (default NAME:VERSION)")] = None,
     port: Annotated[int | None, typer.Option(help="Host port (default: the spec's port)")] = None,
     bind: Annotated[str, typer.Option(help="Host address the port binds to")] = "127.0.0.1",
-    secret: Annotated[list[str] | None, typer.Option(help="NAME=FILE, mounted at /run/secrets/NAME")] = None,
+    secret: Annotated[
+        list[str] | None, typer.Option(help="NAME=FILE, mounted at /run/secrets/NAME")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness")] = 120.0,
 ) -> None:
     """Run the image as production should, wait until it is ready, and print its URL."""
     root = root.resolve()
     spec = load_spec(root)
     engine = Engine.connect()
-    settings = RunSettings(image=image or f"{spec.project.name}:{spec.project.version}", bind=bind,
-                           host_port=port or spec.serving.port,
-                           secrets=stage_secrets(spec, root, secret or [], strict=True))
+    settings = RunSettings(
+        image=image or f"{spec.project.name}:{spec.project.version}",
+        bind=bind,
+        host_port=port or spec.serving.port,
+        secrets=stage_secrets(spec, root, secret or [], strict=True),
+    )
     container, url = start(engine, spec, root, settings, timeout)
-    typer.echo(f"ready: {url}  (container {container[:12]}; stop with `docker stop {container[:12]}`)")
+    typer.echo(
+        f"ready: {url}  (container {container[:12]}; stop with `docker stop {container[:12]}`)"
+    )
 
 
-def start(engine: Engine, spec: Spec, root: Path, settings: RunSettings, timeout: float) -> tuple[str, str]:
+def start(
+    engine: Engine, spec: Spec, root: Path, settings: RunSettings, timeout: float
+) -> tuple[str, str]:
     """Create and start the container; return (id, url) once ready, else raise with its logs."""
     container = engine.create(**container_config(spec, root, settings))
     engine.start(container)
@@ -292,12 +335,15 @@ def start(engine: Engine, spec: Spec, root: Path, settings: RunSettings, timeout
     if not wait_ready(url, running, timeout):
         logs = engine.logs(container)
         engine.remove(container)
-        raise EngineError(f"container did not become ready within {timeout:g}s; last log lines:\n{logs}")
+        raise EngineError(
+            f"container did not become ready within {timeout:g}s; last log lines:\n{logs}"
+        )
     return container, url
 
 
 def stage_secrets(spec: Spec, root: Path, given: list[str], strict: bool) -> dict[str, Path]:
-    """Secrets as files readable only by the image's user: --secret, DOCKYARD_SECRET_X, .dockyard/secrets/X."""
+    """Secrets as files only the image's user reads, from --secret NAME=FILE, then
+    DOCKYARD_SECRET_NAME, then .dockyard/secrets/NAME."""
     sources = dict(item.split("=", 1) for item in given)
     out = root / WORK / "run-secrets"
     out.mkdir(parents=True, exist_ok=True)
@@ -344,7 +390,9 @@ def test_image(
     base_image: BaseOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     requests: Annotated[int | None, typer.Option(help="Latency gate: number of requests")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Latency gate: concurrent requests")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Latency gate: concurrent requests")
+    ] = None,
     p95_ms: Annotated[float | None, typer.Option(help="Latency gate: p95 bound in ms")] = None,
     secret: Annotated[list[str] | None, typer.Option(help="NAME=FILE")] = None,
 ) -> None:
@@ -353,8 +401,17 @@ def test_image(
     root = root.resolve()
     spec = load_spec(root)
     g = spec.build.gate
-    g = g.model_copy(update={k: v for k, v in {"latency_requests": requests, "latency_concurrency": concurrency,
-                                              "latency_p95_ms": p95_ms}.items() if v is not None})
+    g = g.model_copy(
+        update={
+            k: v
+            for k, v in {
+                "latency_requests": requests,
+                "latency_concurrency": concurrency,
+                "latency_p95_ms": p95_ms,
+            }.items()
+            if v is not None
+        }
+    )
     tag = image or build_image(root, base_image, None, console).tag
     checks = run_gate(spec, root, tag, g, secret or [], console)
     typer.echo(gate.render_json(tag, checks) if fmt == "json" else gate.render_text(tag, checks))
@@ -362,7 +419,9 @@ def test_image(
         raise GateError("gate failed: " + "; ".join(f"{c.name}: {c.detail}" for c in bad))
 
 
-def run_gate(spec: Spec, root: Path, image: str, g: Any, secrets: list[str], console: Console) -> list[gate.Check]:
+def run_gate(
+    spec: Spec, root: Path, image: str, g: Any, secrets: list[str], console: Console
+) -> list[gate.Check]:
     """Start the container like production, then run every check against it."""
     engine = Engine.connect()
     settings = RunSettings(image=image, secrets=stage_secrets(spec, root, secrets, strict=False))
@@ -374,7 +433,9 @@ def run_gate(spec: Spec, root: Path, image: str, g: Any, secrets: list[str], con
         engine.remove(container)
 
 
-def _checks(engine: Engine, spec: Spec, root: Path, container: str, url: str, g: Any) -> list[gate.Check]:
+def _checks(
+    engine: Engine, spec: Spec, root: Path, container: str, url: str, g: Any
+) -> list[gate.Check]:
     from dockyard.cli.serve import predict_local
     from dockyard.runtime.golden import load_golden, mismatch
 
@@ -383,18 +444,38 @@ def _checks(engine: Engine, spec: Spec, root: Path, container: str, url: str, g:
         samples = [gate.Sample(s.input, s.output) for s in load_golden(root / spec.health.golden)]
         inputs = [s.input for s in samples]
         tol = spec.health.tolerance
-        checks.append(gate.parity(samples, _predict(url, inputs), predict_local(root, inputs),
-                                  mismatch, tol.atol, tol.rtol))
-        checks.append(_latency(url, inputs[0], g.latency_requests, g.latency_concurrency, g.latency_p95_ms))
+        checks.append(
+            gate.parity(
+                samples,
+                _predict(url, inputs),
+                predict_local(root, inputs),
+                mismatch,
+                tol.atol,
+                tol.rtol,
+            )
+        )
+        checks.append(
+            _latency(url, inputs[0], g.latency_requests, g.latency_concurrency, g.latency_p95_ms)
+        )
     else:
         checks.append(gate.Check("parity", "fail", "no health.golden samples to compare"))
     checks.append(_quality(root, url, g))
     uid = engine.exec(container, ["python", "-c", "import os; print(os.getuid())"])[1]
-    user = str((engine.image(engine.inspect(container)["Image"]) or {}).get("Config", {}).get("User", ""))
+    user = str(
+        (engine.image(engine.inspect(container)["Image"]) or {}).get("Config", {}).get("User", "")
+    )
     checks.append(gate.non_root(uid, user))
-    test = ((engine.image(engine.inspect(container)["Image"]) or {}).get("Config", {}).get("Healthcheck") or {}).get("Test", [])
-    checks.append(gate.health(*engine.exec(container, test[1:])) if test[:1] == ["CMD"] else
-                  gate.Check("healthcheck", "fail", "the image declares no exec-form HEALTHCHECK"))
+    test = (
+        (engine.image(engine.inspect(container)["Image"]) or {})
+        .get("Config", {})
+        .get("Healthcheck")
+        or {}
+    ).get("Test", [])
+    checks.append(
+        gate.health(*engine.exec(container, test[1:]))
+        if test[:1] == ["CMD"]
+        else gate.Check("healthcheck", "fail", "the image declares no exec-form HEALTHCHECK")
+    )
     return checks
 
 
@@ -408,10 +489,12 @@ def _predict(url: str, inputs: list[Any]) -> list[Any]:
 def _quality(root: Path, url: str, g: Any) -> gate.Check:
     if not g.eval_file:
         return gate.quality([], [], g.metric, None)
-    rows = [json.loads(line) for line in (root / g.eval_file).read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in (root / g.eval_file).read_text().splitlines() if line.strip()
+    ]
     outputs: list[Any] = []
     for start in range(0, len(rows), 64):
-        outputs += _predict(url, [r["input"] for r in rows[start:start + 64]])
+        outputs += _predict(url, [r["input"] for r in rows[start : start + 64]])
     return gate.quality(outputs, [r["label"] for r in rows], g.metric, g.threshold, g.label_key)
 
 
