@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +15,8 @@ from dockyard.runtime.contract import Model, Signature
 
 log = logging.getLogger("dockyard.model")
 
+# Batches faster than this run on the event loop: a thread hop costs more than the batch itself.
+INLINE_BUDGET = 0.001
 LABEL_FIELDS = ("label", "class", "class_name")
 CONFIDENCE_FIELDS = ("probability", "confidence", "score")
 
@@ -25,16 +28,26 @@ class PredictionError(Exception):
 class ModelRunner:
     """Owns the model and the one thread that calls it (one replica, one batch at a time)."""
 
-    def __init__(self, model: Model[Any, Any], signature: Signature) -> None:
+    def __init__(self, model: Model[Any, Any], signature: Signature, inline: bool = True) -> None:
         self.model = model
         self.signature = signature
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-model")
         self.classifier = classifier_fields(signature.output_type)
+        self.inline_allowed = inline
+        self.batch_seconds = INLINE_BUDGET * 10  # pessimistic until measured: start on the thread
 
     async def run(self, items: list[Any]) -> list[Outcome]:
-        """Predict `items` in the model thread without blocking the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.run_sync, items)
+        """Predict `items` inline when batches are fast, else in the model thread."""
+        started = time.perf_counter()
+        if self.inline_allowed and self.batch_seconds < INLINE_BUDGET:
+            outcomes = self.run_sync(items)
+        else:
+            loop = asyncio.get_running_loop()
+            outcomes = await loop.run_in_executor(self.executor, self.run_sync, items)
+        # An exponentially weighted average, so one slow batch moves work back to the thread fast.
+        elapsed = time.perf_counter() - started
+        self.batch_seconds = max(elapsed, 0.8 * self.batch_seconds + 0.2 * elapsed)
+        return outcomes
 
     def run_sync(self, items: list[Any]) -> list[Outcome]:
         """Predict a batch; if it raises, split it so only the offending inputs fail."""

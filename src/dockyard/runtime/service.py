@@ -72,7 +72,7 @@ class Service:
         started = time.perf_counter()
         model.setup()
         self.metrics.load_seconds.set(time.perf_counter() - started)
-        self.runner = ModelRunner(model, self.signature)
+        self.runner = ModelRunner(model, self.signature, self.spec.serving.executor == "auto")
 
     async def stop(self, grace: float) -> None:
         """Shutdown, in order: 1. refuse new work, 2. finish queued inputs, 3. release the model."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from dockyard.spec.base import ByteSize, Section
@@ -21,6 +23,10 @@ class Serving(Section):
     max_body_bytes: ByteSize = Field(default=1024 * 1024, ge=1)
     workers: int = Field(default=1, ge=1, le=64)
     access_log: bool = True
+    # Where predict(batch) runs: "auto" calls a fast model (batches under ~1 ms) directly on the
+    # event loop, which saves two thread hops per batch, and a slower one on the model thread so
+    # probes and new requests are served meanwhile; "thread" always uses the model thread.
+    executor: Literal["auto", "thread"] = "auto"
     graceful_timeout_s: float = Field(default=30.0, ge=0)
 
 
