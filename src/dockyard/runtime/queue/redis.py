@@ -1,4 +1,4 @@
-"""Redis back end for workers on several hosts: sorted sets for due times and leases, Lua for atomicity.
+"""Redis back end for workers on several hosts: sorted sets for times and leases, Lua scripts.
 
 Layout under the `{namespace}` hash tag (one cluster slot): a hash per job; `ready` (score: when
 it may run), `leases` (score: when the lease expires, so a dead consumer's jobs are found by a
@@ -89,7 +89,8 @@ return id
 """
 
 _CLAIM = """
-local now, lease, n, worker, lost = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local now, lease, n = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local worker, lost = ARGV[5], ARGV[6]
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. ':leases', '-inf', now)) do
   local a = redis.call('HMGET', jk(id), 'attempts', 'max_attempts')
   local err = (string.gsub(lost, '{attempts}', a[1]))
@@ -250,12 +251,13 @@ class RedisQueue:
 
         self.clock = clock
         self.prefix = f"{{{namespace}}}"
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._scripts = {
+        # Any: redis-py's types cannot express that decode_responses=True makes replies str.
+        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
+        self._scripts: dict[str, Any] = {
             name: self._redis.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()
         }
 
-    def _run(self, name: str, *args: object) -> Any:
+    def _run(self, name: str, *args: Any) -> Any:
         return self._scripts[name](args=[self.prefix, *args])
 
     def put_many(self, jobs: Sequence[NewJob]) -> builtins.list[Job]:
@@ -270,12 +272,22 @@ class RedisQueue:
             )  # fmt: skip
             fields = [x for k, v in to_fields(job).items() if v is not None for x in (k, v)]
             self._scripts["put"](
-                args=[self.prefix, job.id, new.idempotency_key or "", new.batch or "", now, *fields],
+                args=[
+                    self.prefix,
+                    job.id,
+                    new.idempotency_key or "",
+                    new.batch or "",
+                    now,
+                    *fields,
+                ],
                 client=pipe,
             )
             made.append(job)
         ids = pipe.execute()
-        return [job if job.id == got else self._must_get(got) for job, got in zip(made, ids, strict=True)]
+        return [
+            job if job.id == got else self._must_get(got)
+            for job, got in zip(made, ids, strict=True)
+        ]
 
     def claim(self, n: int, lease_s: float, worker: str) -> builtins.list[Claim]:
         tokens = [new_token() for _ in range(n)]

@@ -24,6 +24,7 @@ from dockyard.spec.jobs import Worker as WorkerSpec
 log = logging.getLogger("dockyard.worker")
 
 PURGE_EVERY_S = 300.0
+IDLE_MIN_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Worker:
         self._stopping = threading.Event()
         self._drained = threading.Event()
         self._last_purge = 0.0
+        self._idle_s = IDLE_MIN_S
 
     def stop(self) -> None:
         """Ask the loop to stop claiming and drain; safe from a signal handler."""
@@ -149,11 +151,20 @@ class Worker:
             running.add(pool.submit(self._run_batch, batch))
 
     def _wait(self, running: set[Future[None]], idle: bool) -> None:
+        """Wait for a batch to finish, or back off while the queue is empty.
+
+        The idle wait doubles from IDLE_MIN_S up to `poll_s`, so a job submitted soon after
+        the last one starts within milliseconds, while an idle worker polls rarely.
+        """
         if running:
             done, _ = wait(running, timeout=self.policy.poll_s, return_when=FIRST_COMPLETED)
             running.difference_update(done)
+            self._idle_s = IDLE_MIN_S
         elif idle:
-            self._stopping.wait(self.policy.poll_s)
+            self._stopping.wait(self._idle_s)
+            self._idle_s = min(self.policy.poll_s, self._idle_s * 2)
+        else:
+            self._idle_s = IDLE_MIN_S
 
     def _drain(self, buffer: deque[Claim], running: set[Future[None]]) -> None:
         """Graceful shutdown, in order."""
