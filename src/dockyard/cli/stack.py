@@ -1,9 +1,212 @@
-"""CLI commands of the stack area (filled in by its issue)."""
+"""`dockyard compose|up|down|ps|logs`: render the stack's Compose files and drive them.
+
+The I/O edge of `dockyard.build.compose` and `dockyard.build.stack`: writes compose.yaml and
+compose.dev.yaml next to dockyard.toml, stages secret files, builds the image when needed.
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+
+from dockyard.build import stack
+from dockyard.build.compose import (
+    DEV_HEADER,
+    image_of,
+    render_compose,
+    render_dev_overlay,
+    to_yaml,
+)
+from dockyard.build.compose import logs as stack_logs
+from dockyard.build.compose.services import SECRETS_SOURCE
+from dockyard.build.engine import Engine
+from dockyard.errors import EngineError, SpecError, SpecProblem
+from dockyard.spec import Spec, load_spec
+
+Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option("--project-name", "-p", envvar="COMPOSE_PROJECT_NAME",
+                 help="Compose project name (default: the spec's project name)"),
+]  # fmt: skip
+DevOpt = Annotated[bool, typer.Option("--dev", help="Add compose.dev.yaml (source mounts, debug)")]
+SPEC_LABEL = "dev.dockyard.spec-sha256"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the CLI."""
+    """Add compose, up, down, ps and logs."""
+    app.command("compose")(compose)
+    app.command()(up)
+    app.command()(down)
+    app.command()(ps)
+    app.command()(logs)
+
+
+def compose(
+    root: Dir = Path("."),
+    print_only: Annotated[bool, typer.Option("--print", help="Print compose.yaml only")] = False,
+) -> None:
+    """Render compose.yaml and compose.dev.yaml from the spec (deterministic)."""
+    root = root.resolve()
+    spec = load_spec(root)
+    if print_only:
+        typer.echo(to_yaml(render_compose(spec, root)), nl=False)
+        return
+    for path in write_files(spec, root):
+        typer.echo(f"wrote {path}")
+
+
+def write_files(spec: Spec, root: Path) -> list[Path]:
+    """Write both Compose files next to the spec; return their paths."""
+    files = {
+        stack.COMPOSE_FILE: to_yaml(render_compose(spec, root)),
+        stack.DEV_FILE: to_yaml(render_dev_overlay(spec, root), DEV_HEADER),
+    }
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return [root / name for name in files]
+
+
+def up(
+    root: Dir = Path("."),
+    dev: DevOpt = False,
+    scale: Annotated[
+        list[str] | None, typer.Option(help="SERVICE=N, e.g. worker=3 (repeatable)")
+    ] = None,
+    build: Annotated[bool, typer.Option("--build", help="Rebuild the image first")] = False,
+    base_image: Annotated[
+        str | None,
+        typer.Option(
+            "--base-image",
+            envvar="DOCKYARD_BASE_IMAGE",
+            help="Base image when the image must be built",
+        ),
+    ] = None,
+    secret: Annotated[list[str] | None, typer.Option(help="NAME=FILE for a spec secret")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every service")] = 300.0,
+    project_name: ProjectOpt = None,
+) -> None:
+    """Build the image if needed, start the stack, and wait until every service is healthy."""
+    console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+    root = root.resolve()
+    spec = load_spec(root)
+    ensure_image(spec, root, build, base_image, console)
+    write_files(spec, root)
+    stage(spec, root, secret or [])
+    project = _project(spec, root, project_name, dev)
+    started = time.monotonic()
+    try:
+        stack.run(project, stack.up_args(timeout, stack.parse_scale(scale or [])))
+    except EngineError as exc:
+        raise EngineError(f"{exc}\n{_failing_logs(project)}") from None
+    console.print(f"stack {project.name} healthy in {time.monotonic() - started:.1f}s")
+    typer.echo(_table(stack.ps(project)))
+    port = spec.stack.api_port or spec.serving.port
+    typer.echo(f"api: http://{spec.stack.bind}:{port}")
+
+
+def down(
+    root: Dir = Path("."),
+    volumes: Annotated[
+        bool, typer.Option("--volumes", "-v", help="Also delete the named volumes (jobs, results)")
+    ] = False,
+    project_name: ProjectOpt = None,
+) -> None:
+    """Stop and remove the stack; its data volumes stay unless --volumes."""
+    root = root.resolve()
+    project = _project(load_spec(root), root, project_name, dev=False)
+    stack.run(project, stack.down_args(volumes))
+    typer.echo(f"stack {project.name} removed" + (" with its volumes" if volumes else ""))
+
+
+def ps(root: Dir = Path("."), project_name: ProjectOpt = None) -> None:
+    """Every container of the stack with its state and health."""
+    root = root.resolve()
+    typer.echo(_table(stack.ps(_project(load_spec(root), root, project_name, dev=False))))
+
+
+def logs(
+    root: Dir = Path("."),
+    services: Annotated[list[str] | None, typer.Argument(help="Only these services")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing")] = False,
+    tail: Annotated[int | None, typer.Option(help="Lines per container to start from")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Compose's lines, unformatted")] = False,
+    project_name: ProjectOpt = None,
+) -> None:
+    """The services' JSON logs merged readably: service, time, level, message, request/job id."""
+    root = root.resolve()
+    project = _project(load_spec(root), root, project_name, dev=False)
+    args = stack.logs_args(follow, tail, tuple(services or ()))
+    if follow:
+        lines = (stack_logs.parse(line) for line in stack.stream(project, args))
+        for line in lines:
+            if line is not None:
+                typer.echo(line.text if raw else stack_logs.pretty(line))
+        return
+    for line in stack_logs.merged(stack.run(project, args).splitlines()):
+        typer.echo(line.text if raw else stack_logs.pretty(line))
+
+
+def ensure_image(
+    spec: Spec, root: Path, force: bool, base_image: str | None, console: Console
+) -> None:
+    """Build when asked, when the image is missing, or when it was built from another spec."""
+    engine = Engine.connect()
+    image = engine.image(image_of(spec))
+    labels = ((image or {}).get("Config") or {}).get("Labels") or {}
+    if not force and image is not None and labels.get(SPEC_LABEL) == spec.digest():
+        return
+    from dockyard.cli.build import build_image
+
+    build_image(root, base_image, None, console)
+
+
+def stage(spec: Spec, root: Path, given: list[str]) -> None:
+    """Write each secret as a 0400 file the runtime user owns, where compose.yaml points."""
+    from dockyard.cli.build import stage_secrets
+
+    staged = stage_secrets(spec, root, given, strict=True)
+    missing = [name for name in spec.secrets if name not in staged]
+    wrong = [n for n, p in staged.items() if p != root / SECRETS_SOURCE / n]
+    if missing:
+        raise SpecError([SpecProblem("(up)", "secrets", ", ".join(missing),
+                                     "a value: --secret NAME=FILE, DOCKYARD_SECRET_NAME or "
+                                     ".dockyard/secrets/NAME")])  # fmt: skip
+    if wrong:
+        raise EngineError(f"secrets staged outside {SECRETS_SOURCE}: {', '.join(wrong)}")
+
+
+def _project(spec: Spec, root: Path, name: str | None, dev: bool) -> stack.Project:
+    files = (stack.COMPOSE_FILE, stack.DEV_FILE) if dev else (stack.COMPOSE_FILE,)
+    if not (root / stack.COMPOSE_FILE).is_file():
+        write_files(spec, root)
+    return stack.Project(root, name or spec.project.name, files, stack.compose_binary())
+
+
+def _failing_logs(project: stack.Project) -> str:
+    """The last log lines of every container that is not running healthy."""
+    try:
+        bad = [c for c in stack.ps(project) if not c.ok]
+    except EngineError as exc:
+        return f"(could not list containers: {exc})"
+    parts = []
+    for container in bad:
+        text = stack.run(project, stack.logs_args(False, 30, (container.service,)))
+        lines = "\n".join(stack_logs.pretty(x) for x in stack_logs.merged(text.splitlines()))
+        parts.append(f"--- {container.name}: {container.state} {container.health}\n{lines}")
+    return "\n".join(parts) or "(every container looks healthy; see `dockyard logs`)"
+
+
+def _table(containers: list[stack.Container]) -> str:
+    rows = [("CONTAINER", "SERVICE", "STATE", "HEALTH")]
+    rows += [(c.name, c.service, c.state, c.health or "-") for c in containers]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)  # fmt: skip
+
+
+__all__ = ["compose", "down", "ensure_image", "logs", "ps", "register", "up"]
