@@ -1,0 +1,44 @@
+"""A standalone app around `PipelineService`: the front container of a pipeline stack."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dockyard.runtime.pipeline.service import PipelineService
+from dockyard.spec import Spec
+
+
+class Front:
+    """Probes plus the /pipeline routes; ready once the queues (and local stages) are up."""
+
+    def __init__(self, spec: Spec, root: Path, local: bool) -> None:
+        self.service = PipelineService(spec, root, local)
+        self.ready = False
+        probes = [Route("/healthz", self.live), Route("/readyz", self.readyz)]
+        self.app = Starlette(routes=probes + self.service.routes, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        await self.service.startup()
+        self.ready = True
+        yield
+        self.ready = False
+        await self.service.shutdown()
+
+    async def live(self, _: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(self, _: Request) -> Response:
+        return JSONResponse({"ready": self.ready}, status_code=200 if self.ready else 503)
+
+
+def create_front(spec: Spec, root: Path, local: bool = True) -> Starlette:
+    """The front's ASGI app (`local`: run every stage in this process too)."""
+    return Front(spec, root, local).app
