@@ -88,12 +88,15 @@ class Proc:
 class Front(Proc):
     """The HTTP front on a free port; `local` also runs every stage in it."""
 
-    def __init__(self, root: Path, local: bool = True, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, local: bool = True, env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:  # fmt: skip
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         stages = "local" if local else "remote"
         args = ("serve", str(root), "--host", "127.0.0.1", "--port", str(self.port))
-        super().__init__(root / "front.log", *args, "--stages", stages, env=env)
+        super().__init__(log or root / "front.log", *args, "--stages", stages, env=env)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

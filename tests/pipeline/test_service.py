@@ -15,7 +15,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline"
 
 @pytest.fixture
 def example(tmp_path: Path, procs: list[Proc]) -> Front:
-    front = Front(EXAMPLE, env={"DOCKYARD_PIPELINE_QUEUE_DIR": str(tmp_path / "queues")})
+    queues = {"DOCKYARD_PIPELINE_QUEUE_DIR": str(tmp_path / "queues")}
+    front = Front(EXAMPLE, env=queues, log=tmp_path / "front.log")
     procs.append(front)
     front.wait_ready()
     return front
