@@ -46,6 +46,9 @@ class Pipeline(Section):
     )
     redis_url: str = "redis://127.0.0.1:6379/0"
     namespace: str = Field(default="dockyard-pipeline", pattern=r"^[A-Za-z0-9_.:-]+$")
+    port: int = Field(
+        default=8001, ge=1, le=65535, description="The standalone front's port (the API keeps its)"
+    )
     sync_timeout_s: float = Field(default=30.0, gt=0, description="POST /pipeline waits this long")
     poll_s: float = Field(default=0.2, gt=0, le=60, description="Longest idle wait of a stage")
     retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)

@@ -64,7 +64,7 @@ def serve(spec: Spec, root: Path, args: argparse.Namespace) -> int:
     uvicorn.run(
         create_front(spec, root, local),
         host=args.host or env.get("DOCKYARD_HOST") or spec.serving.host,
-        port=int(args.port or env.get("DOCKYARD_PORT") or spec.serving.port),
+        port=int(args.port or env.get("DOCKYARD_PIPELINE_PORT") or spec.pipeline.port),
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=int(spec.serving.graceful_timeout_s) or None,
@@ -150,7 +150,7 @@ def healthcheck(spec: Spec, args: argparse.Namespace) -> int:
         return 0 if healthy else 1
     from dockyard.runtime.__main__ import healthcheck as http_healthcheck
 
-    return http_healthcheck(spec, args.port)
+    return http_healthcheck(spec, args.port or spec.pipeline.port)
 
 
 def main(argv: list[str] | None = None) -> int:
