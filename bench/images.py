@@ -24,8 +24,8 @@ import dockyard
 from dockyard.build.context import write_tar
 from dockyard.build.engine import Engine, Step
 from dockyard.build.runner import RunSettings
-from dockyard.build.selfwheel import build_self_wheel, runtime_requirements
-from dockyard.cli.build import build_image, prepare, stage_secrets, start
+from dockyard.build.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
+from dockyard.cli.build import build_image, prepare, running_dockyard_wheel, stage_secrets, start
 from dockyard.spec import load_spec
 
 BASE = os.environ.get("DOCKYARD_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
@@ -74,14 +74,14 @@ def naive_size(engine: Engine, root: Path) -> int:
     return int((engine.image(tag) or {})["Size"])
 
 
-def rebuild(engine: Engine, root: Path, tag: str) -> tuple[float, list[Step]]:
+def rebuild(engine: Engine, root: Path, tag: str, wheel: SelfWheel) -> tuple[float, list[Step]]:
     """Append one line to the model's module and rebuild; return seconds and the step events."""
     spec = load_spec(root)
     module = root / (spec.model.entrypoint.split(":")[0].replace(".", "/") + ".py")
     module.write_text(module.read_text() + "\n# one-line change\n")
     steps: list[Step] = []
     started = time.monotonic()
-    prepared = prepare(root, BASE, tag, QUIET)
+    prepared = prepare(root, BASE, tag, QUIET, wheel)
     buffer = io.BytesIO()
     write_tar(prepared.entries, buffer)
     buffer.seek(0)
@@ -120,11 +120,12 @@ def bench(project: Path) -> None:
         root = Path(tmp) / project.name
         shutil.copytree(project, root, ignore=shutil.ignore_patterns(".dockyard", "dockyard.lock"))
         t0 = time.monotonic()
-        report = build_image(root, BASE, f"bench/{project.name}:latest", QUIET)
+        wheel = running_dockyard_wheel()  # pinned: others may edit dockyard meanwhile
+        report = build_image(root, BASE, f"bench/{project.name}:latest", QUIET, wheel)
         first = time.monotonic() - t0
         floor = minimum(engine, report.image_id)
         naive = naive_size(engine, root)
-        seconds, steps = rebuild(engine, root, report.tag)
+        seconds, steps = rebuild(engine, root, report.tag, wheel)
         ready = start_to_ready(engine, root, report.tag)
         load = load_seconds(root)
     cached = {s.number for s in steps if s.cached}

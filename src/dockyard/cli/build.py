@@ -33,7 +33,7 @@ from dockyard.build.lock import LOCK_FILE, Lock, LockInputs, is_current, parse_l
 from dockyard.build.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.build.report import BuildReport, parse_du, render_report
 from dockyard.build.runner import RunSettings, container_config, published_url, wait_ready
-from dockyard.build.selfwheel import build_self_wheel, runtime_requirements
+from dockyard.build.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
 from dockyard.build.wheelhouse import download_locked, missing, resolve, target_platforms
 from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.spec import Spec, load_spec
@@ -98,11 +98,15 @@ def build(
 
 
 def build_image(
-    root: Path, base_image: str | None, tag: str | None, console: Console
+    root: Path,
+    base_image: str | None,
+    tag: str | None,
+    console: Console,
+    wheel: SelfWheel | None = None,
 ) -> BuildReport:
     """Lock, download, stage, build, report; also used by `dockyard test` and the benchmark."""
     engine = Engine.connect()
-    prepared = prepare(root, base_image, tag, console)
+    prepared = prepare(root, base_image, tag, console, wheel)
     _check_base(engine, prepared.plan.base_image)
     console.print(f"[bold]building[/] {prepared.plan.tag} from {prepared.plan.base_image}")
     started = time.monotonic()
@@ -115,8 +119,18 @@ def build_image(
     return _report(engine, prepared, image_id)
 
 
-def prepare(root: Path, base_image: str | None, tag: str | None, console: Console) -> Prepared:
-    """Resolve (or reuse) the lock and wheelhouse, render, and stage the context."""
+def prepare(
+    root: Path,
+    base_image: str | None,
+    tag: str | None,
+    console: Console,
+    wheel: SelfWheel | None = None,
+) -> Prepared:
+    """Resolve (or reuse) the lock and wheelhouse, render, and stage the context.
+
+    `wheel` defaults to a wheel of the running dockyard; the benchmark pins one so that others
+    editing dockyard meanwhile do not count as part of a code-only rebuild.
+    """
     spec = load_spec(root)
     lock = ensure_lock(spec, root, console)
     overrides = _overrides(spec, root, lock, base_image, tag)
@@ -127,17 +141,19 @@ def prepare(root: Path, base_image: str | None, tag: str | None, console: Consol
     work.mkdir(parents=True, exist_ok=True)
     (work / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
-    wheel = build_self_wheel(
-        Path(dockyard.__file__).parent,
-        dockyard.__version__,
-        runtime_requirements(Path(dockyard.__file__).parent),
-    )
+    wheel = wheel or running_dockyard_wheel()
     app = app_files(plan, root)
     deps = [p for p in (spec.dependencies.requirements, spec.dependencies.lock) if p]
     entries = stage(
         plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
     )
     return Prepared(spec, root, plan, dockerfile, app, entries, lock)
+
+
+def running_dockyard_wheel() -> SelfWheel:
+    """A wheel of the dockyard this process runs, naming only the runtime's dependencies."""
+    package = Path(dockyard.__file__).parent
+    return build_self_wheel(package, dockyard.__version__, runtime_requirements(package))
 
 
 def ensure_lock(spec: Spec, root: Path, console: Console) -> Lock:
