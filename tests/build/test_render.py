@@ -65,3 +65,9 @@ def test_layers_order_dependencies_before_code(linear_plan: BuildPlan) -> None:
 
 def test_unused_path_fixture_is_present() -> None:
     assert (Path(FIXTURES) / "linear" / "dockyard.toml").is_file()
+
+
+def test_doctor_finds_nothing_in_the_generated_dockerfile(linear_plan: BuildPlan) -> None:
+    from dockyard.doctor.runner import check_text
+
+    assert check_text("dockerfile", render_dockerfile(linear_plan), "Dockerfile") == []

@@ -259,8 +259,13 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _check_dockerfile(text: str) -> None:
-    """TODO(doctor): call the doctor's Dockerfile check here once it exposes one for text."""
-    del text
+    """The doctor reviews what we generate; a finding here is a Dockyard bug, so refuse to build."""
+    from dockyard.doctor.runner import check_text
+
+    findings = check_text("dockerfile", text, ".dockyard/build/Dockerfile")
+    if findings:
+        lines = "\n".join(f"  {f.rule} line {f.line}: {f.message}" for f in findings)
+        raise BuildError(f"the generated Dockerfile has doctor findings:\n{lines}")
 
 
 def _check_base(engine: Engine, base: str) -> None:
