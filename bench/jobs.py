@@ -116,6 +116,7 @@ def throughput(args: argparse.Namespace) -> dict[str, Any]:
         "jobs": args.jobs, "batch": args.batch, "reps": args.reps,
         "in_process_per_s": [round(x, 1) for x in direct],
         "worker_per_s": [round(x, 1) for x in worker], "ratio_of_medians": round(w / d, 3),
+        "ratio_per_pair": [round(b / a, 3) for a, b in zip(direct, worker, strict=True)],
     }  # fmt: skip
 
 

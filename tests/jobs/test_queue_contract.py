@@ -187,3 +187,11 @@ def test_two_connections_share_one_queue(open_backend: QueueFactory) -> None:
     worker.ack(claim, "y")
     found = api.get(job.id)
     assert found is not None and found.result == "y"
+
+
+def test_ack_many_records_held_claims_and_refuses_stale_ones(queue: JobQueue) -> None:
+    queue.put_many([NewJob(i) for i in range(3)])
+    a, b, c = queue.claim(3, 10, "w")
+    queue.cancel(b.id)
+    assert queue.ack_many([(a, "A"), (b, "B"), (c, "C")]) == [True, False, True]
+    assert [queue.get(x.id).result for x in (a, b, c)] == ["A", None, "C"]  # type: ignore[union-attr]

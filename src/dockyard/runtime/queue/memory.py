@@ -108,6 +108,10 @@ class MemoryQueue:
             self._finish(job, self.clock(), JobState.DONE, result=result, error=None)
             return True
 
+    def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
+        with self._lock:
+            return [self.ack(claim, result) for claim, result in done]
+
     def nack(self, claim: Claim, error: str, delay_s: float) -> bool:
         with self._lock:
             job, now = self._held(claim), self.clock()

@@ -296,7 +296,14 @@ class RedisQueue:
         return [Claim(job, job.lease_token or "") for job in jobs]
 
     def ack(self, claim: Claim, result: JSON) -> bool:
-        return bool(self._run("ack", claim.id, claim.token, self.clock(), encode_result(result)))
+        return self.ack_many([(claim, result)])[0]
+
+    def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
+        pipe, now = self._redis.pipeline(transaction=False), self.clock()
+        for claim, result in done:
+            args = [self.prefix, claim.id, claim.token, now, encode_result(result)]
+            self._scripts["ack"](args=args, client=pipe)
+        return [bool(ok) for ok in pipe.execute()]
 
     def nack(self, claim: Claim, error: str, delay_s: float) -> bool:
         return bool(self._run("nack", claim.id, claim.token, self.clock(), delay_s, error))

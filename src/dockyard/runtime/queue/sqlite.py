@@ -161,7 +161,14 @@ class SqliteQueue:
         )
 
     def ack(self, claim: Claim, result: JSON) -> bool:
-        return self._finish_held(claim, "done", result=encode_result(result), error=None)
+        return self.ack_many([(claim, result)])[0]
+
+    def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
+        with self._tx():
+            return [
+                self._finish_held(claim, "done", result=encode_result(result), error=None)
+                for claim, result in done
+            ]
 
     def dead_letter(self, claim: Claim, error: str) -> bool:
         return self._finish_held(claim, "dead", error=error)

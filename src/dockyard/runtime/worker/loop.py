@@ -184,38 +184,44 @@ class Worker:
             results = list(self.execute([c.job.input for c in batch]))
         except Exception as exc:  # the executor's own bug: retry every job rather than lose them
             results = [Result(error=f"{type(exc).__name__}: {exc}")] * len(batch)
-        for claim, result in zip(batch, results, strict=True):
-            self._settle(claim, result)
+        pairs = list(zip(batch, results, strict=True))
+        self._ack([(c, r.value) for c, r in pairs if r.error is None])
+        for claim, result in pairs:
+            if result.error is not None:
+                self._fail(claim, result)
+        for claim in batch:
             self._forget(claim)
 
-    def _settle(self, claim: Claim, result: Result) -> None:
-        """Record a result or an error, as a compare-and-set on this claim's lease."""
-        job = claim.job
-        if result.error is None:
-            outcome = "done" if self._safely(self.queue.ack, claim, result.value) else "stale"
-        elif result.permanent or job.attempts >= job.max_attempts:
-            outcome = (
-                "dead" if self._safely(self.queue.dead_letter, claim, result.error) else "stale"
-            )
+    def _ack(self, done: list[tuple[Claim, JSON]]) -> None:
+        """Record a batch's results in one write, each a compare-and-set on its lease."""
+        if not done:
+            return
+        try:
+            recorded = self.queue.ack_many(done)
+        except Exception as exc:  # back end down: the leases expire and the jobs run again
+            log.warning("queue write failed", extra={"worker": self.id, "error": repr(exc)})
+            recorded = [False] * len(done)
+        for (claim, _), ok in zip(done, recorded, strict=True):
+            self._record(claim, "done" if ok else "stale", None)
+
+    def _fail(self, claim: Claim, result: Result) -> None:
+        """Retry with backoff, or dead-letter when permanent or out of attempts."""
+        job, error = claim.job, result.error or "unknown error"
+        if result.permanent or job.attempts >= job.max_attempts:
+            outcome = "dead" if self._safely(self.queue.dead_letter, claim, error) else "stale"
         else:
             delay = backoff(job.attempts, self.policy.backoff_s, self.policy.backoff_max_s)
-            outcome = (
-                "retried" if self._safely(self.queue.nack, claim, result.error, delay) else "stale"
-            )
+            outcome = "retried" if self._safely(self.queue.nack, claim, error, delay) else "stale"
+        self._record(claim, outcome, error)
+
+    def _record(self, claim: Claim, outcome: str, error: str | None) -> None:
+        job = claim.job
         self.metrics.outcomes.labels(outcome).inc()
         if outcome in ("done", "dead"):
             self.metrics.latency.observe(max(0.0, self.clock() - job.created_at))
             self.metrics.attempts.observe(job.attempts)
-        log.info(
-            "job %s",
-            outcome,
-            extra={
-                "job_id": job.id,
-                "attempt": job.attempts,
-                "worker": self.id,
-                "error": result.error,
-            },
-        )
+        extra = {"job_id": job.id, "attempt": job.attempts, "worker": self.id, "error": error}
+        log.info("job %s", outcome, extra=extra)
 
     def _safely(self, op: Callable[..., bool], *args: object) -> bool:
         """A queue write that may fail (back end down): the lease expiring retries the job."""
