@@ -31,7 +31,7 @@ class Project:
 
     def argv(self, *args: str) -> list[str]:
         """The full command line for `docker compose ARGS` on this project."""
-        files = [part for f in self.files for part in ("-f", f)]
+        files = [part for f in self.files for part in ("-f", str(self.directory / f))]
         head = [*self.binary, "--project-directory", str(self.directory), "-p", self.name]
         return [*head, *files, *args]
 

@@ -193,11 +193,11 @@ def _failing_logs(project: stack.Project) -> str:
         bad = [c for c in stack.ps(project) if not c.ok]
     except EngineError as exc:
         return f"(could not list containers: {exc})"
-    parts = []
-    for container in bad:
-        text = stack.run(project, stack.logs_args(False, 30, (container.service,)))
-        lines = "\n".join(stack_logs.pretty(x) for x in stack_logs.merged(text.splitlines()))
-        parts.append(f"--- {container.name}: {container.state} {container.health}\n{lines}")
+    parts = [f"--- {c.name}: {c.state} {c.health}".rstrip() for c in bad]
+    services = tuple(sorted({c.service for c in bad}))
+    if services:
+        text = stack.run(project, stack.logs_args(False, 30, services))
+        parts += [stack_logs.pretty(x) for x in stack_logs.merged(text.splitlines())]
     return "\n".join(parts) or "(every container looks healthy; see `dockyard logs`)"
 
 

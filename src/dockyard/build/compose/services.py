@@ -127,7 +127,8 @@ def worker(spec: Spec, layout: Layout) -> Service:
         # a draining worker finishes (or releases) its claimed batch before it exits
         "stop_grace_period": seconds(spec.serving.graceful_timeout_s + 5),
     }
-    test = [PYTHON, "-m", "dockyard.runtime", "healthcheck", "--worker", APP_DIR]
+    # the root before the flag: argparse cannot take an optional positional after `--worker`
+    test = [PYTHON, "-m", "dockyard.runtime", "healthcheck", APP_DIR, "--worker"]
     service = healthy(service, test, spec)
     service = limited(after(service, **_dependencies(layout)), spec.resources,
                       spec.worker.replicas)  # fmt: skip
