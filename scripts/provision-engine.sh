@@ -41,7 +41,9 @@ fi
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   echo "provision: building base image $BASE_IMAGE with debootstrap"
   rootfs="$(mktemp -d /tmp/dockyard-rootfs.XXXXXX)"
-  mirror="$(grep -rhoE '^(deb|URIs:) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | head -n1 || true)"
+  # The first Debian mirror apt is configured with (deb822 or one-line format; disabled files skipped).
+  mirror="$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -oE '^(URIs:|deb) +https?://[^ ]+' | grep -oE 'https?://[^ ]+' | grep -m1 debian || true)"
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$rootfs" ${mirror:+"$mirror"} >"$LOG_DIR/debootstrap.log" 2>&1
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$BASE_IMAGE" >/dev/null

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -28,18 +29,26 @@ def find_spec_file(root: Path) -> Path:
     )
 
 
-def load_spec(root: Path | str) -> Spec:
-    """Load and validate the spec of the project in `root`."""
+def load_spec(root: Path | str, in_container: bool | None = None) -> Spec:
+    """Load and validate the spec of the project in `root`.
+
+    Inside an image (DOCKYARD_IN_CONTAINER=1) dependency files and baked artifacts are not where
+    the spec names them (they were installed and copied at build), so only runtime paths are checked.
+    """
+    if in_container is None:
+        in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
     root = Path(root).resolve()
     path = find_spec_file(root)
     raw = _read_toml(path)
     prefix = ""
     if path.name == "pyproject.toml":
         raw, prefix = raw["tool"]["dockyard"], "tool.dockyard."
-    return parse_spec(raw, root, str(path), prefix)
+    return parse_spec(raw, root, str(path), prefix, build_files=not in_container)
 
 
-def parse_spec(raw: Mapping[str, Any], root: Path, file: str, prefix: str = "") -> Spec:
+def parse_spec(
+    raw: Mapping[str, Any], root: Path, file: str, prefix: str = "", build_files: bool = True
+) -> Spec:
     """Validate raw TOML data; collect structural and file problems into one SpecError."""
     problems: list[SpecProblem] = []
     spec: Spec | None = None
@@ -47,7 +56,7 @@ def parse_spec(raw: Mapping[str, Any], root: Path, file: str, prefix: str = "") 
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_from_pydantic(exc, file, prefix))
-    problems.extend(_missing_files(raw, root, file, prefix))
+    problems.extend(_missing_files(raw, root, file, prefix, build_files))
     if problems or spec is None:
         raise SpecError(problems)
     return spec
