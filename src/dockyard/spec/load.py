@@ -33,7 +33,7 @@ def load_spec(root: Path | str, in_container: bool | None = None) -> Spec:
     """Load and validate the spec of the project in `root`.
 
     Inside an image (DOCKYARD_IN_CONTAINER=1) dependency files and baked artifacts are not where
-    the spec names them (they were installed and copied at build), so only runtime paths are checked.
+    the spec names them (installed and copied at build), so only runtime paths are checked.
     """
     if in_container is None:
         in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
@@ -86,16 +86,17 @@ def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[Spe
 
 
 def _missing_files(
-    raw: Mapping[str, Any], root: Path, file: str, prefix: str
+    raw: Mapping[str, Any], root: Path, file: str, prefix: str, build_files: bool
 ) -> Iterator[SpecProblem]:
     """Paths the spec names must exist; checked on the raw data so they join structural errors."""
-    candidates: list[tuple[str, object]] = [
-        ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
-        ("dependencies.lock", _get(raw, "dependencies", "lock")),
-        ("health.golden", _get(raw, "health", "golden")),
-        ("gate.eval", _get(raw, "gate", "eval")),
-    ]
-    artifacts = raw.get("artifacts", [])
+    candidates: list[tuple[str, object]] = [("health.golden", _get(raw, "health", "golden"))]
+    if build_files:
+        candidates += [
+            ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
+            ("dependencies.lock", _get(raw, "dependencies", "lock")),
+            ("gate.eval", _get(raw, "gate", "eval")),
+        ]
+    artifacts = raw.get("artifacts", []) if build_files else []
     if isinstance(artifacts, list):
         for i, art in enumerate(artifacts):
             # A volume artifact may legitimately be absent at build time; it is checked at start-up.
