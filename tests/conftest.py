@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,8 @@ class Server:
     def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / "server.log"
+        # Logs go to a scratch folder: the project may be a tracked example.
+        self.log = Path(tempfile.mkdtemp(prefix="dockyard-server-")) / "server.log"
         self._log_file = self.log.open("wb")
         self.proc = subprocess.Popen(
             [
