@@ -17,9 +17,8 @@ if [ -z "${DOCKYARD_BASE_IMAGE:-}" ] && ! docker image inspect python:3.11-slim-
   echo "demo: no registry reachable; building on the local base $DOCKYARD_BASE_IMAGE"
 fi
 
-docker rm -f digits-demo >/dev/null 2>&1 || true
 dockyard build examples/digits --tag digits:demo
-dockyard run examples/digits --image digits:demo --port "$PORT" --name digits-demo
+dockyard run examples/digits --image digits:demo --port "$PORT"
 python3 - "$PORT" <<'PY'
 import json, sys, urllib.request
 port = sys.argv[1]
@@ -29,4 +28,4 @@ req = urllib.request.Request(f"http://127.0.0.1:{port}/predict", body, {"content
 print("POST /predict ->", urllib.request.urlopen(req).read().decode())
 print("expected      ->", json.dumps({"outputs": [sample["output"]]}))
 PY
-echo "demo: serving at http://127.0.0.1:$PORT (docs at /docs, metrics at /metrics); stop with: docker rm -f digits-demo"
+echo "demo: serving at http://127.0.0.1:$PORT (docs at /docs, metrics at /metrics); docker stop it when done"
