@@ -15,16 +15,32 @@ from clean import clean  # noqa: E402
 from features import DIM, vectorize  # noqa: E402
 
 POSITIVE = [
-    "I love this, it is wonderful", "great service and friendly staff", "what a fantastic day",
-    "absolutely brilliant work", "this is the best thing ever", "happy with the result",
-    "excellent quality, highly recommend", "such a lovely experience", "good value and fast",
-    "amazing, I am delighted", "the food was great", "wonderful people, great fun",
+    "I love this, it is wonderful",
+    "great service and friendly staff",
+    "what a fantastic day",
+    "absolutely brilliant work",
+    "this is the best thing ever",
+    "happy with the result",
+    "excellent quality, highly recommend",
+    "such a lovely experience",
+    "good value and fast",
+    "amazing, I am delighted",
+    "the food was great",
+    "wonderful people, great fun",
 ]
 NEGATIVE = [
-    "I hate this, it is awful", "terrible service and rude staff", "what a horrible day",
-    "absolutely useless work", "this is the worst thing ever", "unhappy with the result",
-    "poor quality, do not buy", "such a miserable experience", "bad value and slow",
-    "disappointing, I am angry", "the food was terrible", "awful people, no fun",
+    "I hate this, it is awful",
+    "terrible service and rude staff",
+    "what a horrible day",
+    "absolutely useless work",
+    "this is the worst thing ever",
+    "unhappy with the result",
+    "poor quality, do not buy",
+    "such a miserable experience",
+    "bad value and slow",
+    "disappointing, I am angry",
+    "the food was terrible",
+    "awful people, no fun",
 ]
 
 

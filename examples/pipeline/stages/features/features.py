@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 import numpy as np
@@ -21,7 +22,7 @@ def vectorize(texts: list[str], dim: int = DIM) -> np.ndarray:
     out = np.zeros((len(texts), dim), dtype=np.float64)
     for row, text in enumerate(texts):
         words = text.split()
-        for token in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+        for token in words + [f"{a} {b}" for a, b in itertools.pairwise(words)]:
             code = zlib.crc32(token.encode())
             out[row, code % dim] += 1.0 if code & 0x80000000 else -1.0
     norms = np.linalg.norm(out, axis=1, keepdims=True)
