@@ -22,12 +22,23 @@ from tests.conftest import Server, free_port
 MODEL = Path(__file__).parent / "models" / "tagged.py"
 
 
-def version_project(root: Path, tag: str, router: dict[str, Any] | None = None) -> Path:
+def version_project(
+    root: Path, tag: str, router: dict[str, Any] | None = None, serving: str = ""
+) -> Path:
     """A project serving the tagged fixture model under `tag`; with `router`, a [router] table."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODEL, root / "tagged.py")
     (root / "tag.txt").write_text(tag)
-    lines = ["[project]", f'name = "tagged-{tag}"', "", "[model]", 'entrypoint = "tagged:Tagged"']
+    lines = [
+        "[project]",
+        f'name = "tagged-{tag}"',
+        "",
+        "[model]",
+        'entrypoint = "tagged:Tagged"',
+        'name = "tagged"',
+    ]
+    if serving:
+        lines += ["", "[serving]", serving]
     if router is not None:
         lines += ["", *_router_toml(router)]
     (root / "dockyard.toml").write_text("\n".join(lines) + "\n")
@@ -38,7 +49,11 @@ def _router_toml(router: dict[str, Any]) -> list[str]:
     versions = router.pop("versions")
     lines = ["[router]", *(f"{k} = {json.dumps(v)}" for k, v in router.items())]
     for version in versions:
-        lines += ["", "[[router.versions]]", *(f"{k} = {json.dumps(v)}" for k, v in version.items())]
+        lines += [
+            "",
+            "[[router.versions]]",
+            *(f"{k} = {json.dumps(v)}" for k, v in version.items()),
+        ]
     return lines
 
 
@@ -84,9 +99,9 @@ class Stack:
         self.versions: dict[str, Server] = {}
         self.procs: list[Proc] = []
 
-    def version(self, tag: str) -> Server:
-        """Start a version server for a tagged project in tmp/<tag>."""
-        server = Server(version_project(self.tmp / tag, tag))
+    def version(self, tag: str, serving: str = "") -> Server:
+        """Start a version server for a tagged project in tmp/<tag> and wait until it is ready."""
+        server = Server(version_project(self.tmp / tag, tag, serving=serving))
         self.versions[tag] = server
         server.wait("/readyz")
         return server
@@ -101,8 +116,9 @@ class Stack:
         root = version_project(self.tmp / "front", "front", router)
         port = free_port()
         urls = {f"DOCKYARD_VERSION_URL_{t.upper()}": s.url for t, s in self.versions.items()}
-        command = [sys.executable, "-m", "dockyard.runtime.router", str(root), "--port", str(port)]
-        proc = Proc(command + ["--host", "127.0.0.1"], root / "router.log", port, {**urls, **(env or {})})
+        command = [sys.executable, "-m", "dockyard.runtime.router", str(root)]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+        proc = Proc(command, root / "router.log", port, {**urls, **(env or {})})
         self.procs.append(proc)
         proc.wait("/readyz")
         deadline = time.monotonic() + 10

@@ -14,7 +14,9 @@ def versions(*weights: tuple[str, float]) -> list[dict[str, object]]:
     return [{"name": n, "path": f"../{n}", "weight": w} for n, w in weights]
 
 
-def answered(url: str, count: int, headers: dict[str, str] | None = None) -> collections.Counter[str]:
+def answered(
+    url: str, count: int, headers: dict[str, str] | None = None
+) -> collections.Counter[str]:
     """Who answered `count` predictions: the body's tag, checked against X-Dockyard-Version."""
     seen: collections.Counter[str] = collections.Counter()
     with httpx.Client(base_url=url) as client:
@@ -68,3 +70,26 @@ def test_concurrent_clients_get_their_own_answers(stack: Stack) -> None:
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(200)))
+
+
+def test_v2_infer_is_forwarded_with_the_request_id(stack: Stack) -> None:
+    stack.version("v1"), stack.version("v2")
+    router = stack.router(versions=versions(("v1", 0), ("v2", 1)))
+    body = {"inputs": [{"name": "input-0", "shape": [1], "datatype": "BYTES", "data": ["hi"]}]}
+    response = httpx.post(
+        router.url + "/v2/models/tagged/infer", json=body, headers={"X-Request-ID": "trace-42"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-id"] == "trace-42"
+    assert response.headers["x-dockyard-version"] == "v2"
+    outputs = {t["name"]: t["data"] for t in response.json()["outputs"]}
+    assert outputs == {"version": ["v2"], "text": ["hi"]}
+
+
+def test_version_errors_pass_through_unchanged(stack: Stack) -> None:
+    stack.version("v1")
+    router = stack.router(versions=versions(("v1", 1)))
+    response = httpx.post(router.url + "/predict", json={"inputs": [1]})
+    assert response.status_code == 422  # the version's own validation error, as it sent it
+    assert response.json()["error"]["type"] == "invalid_input"
+    assert response.headers["x-dockyard-version"] == "v1"

@@ -71,6 +71,7 @@ class Router(Section):
     )
     shadow_concurrency: int = Field(default=16, ge=1, le=10_000)
     health_interval_s: float = Field(default=2.0, gt=0, le=3600)
+    health_timeout_s: float = Field(default=2.0, gt=0, le=60, description="Per /readyz probe")
     timeout_s: float = Field(default=30.0, gt=0, description="Per forwarded request")
     weights_file: str | None = Field(
         default=None, description="JSON {name: weight}, reloaded when it changes"

@@ -156,7 +156,11 @@ class RouterApp:
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
         policy = self.config.policy
         tasks = [
-            asyncio.create_task(self.control.poll_health(self.upstreams, policy.health_interval_s))
+            asyncio.create_task(
+                self.control.poll_health(
+                    self.upstreams, policy.health_interval_s, policy.health_timeout_s
+                )
+            )
         ]
         if self.config.weights_file is not None:
             watched = WeightsFile(self.config.weights_file)
@@ -198,13 +202,19 @@ class _Handlers:
         self.app = app
 
     def routes(self) -> list[Route]:
+        posted = ["POST"]  # answered on the hot path; listed so other methods get a JSON 405
         return [
+            Route("/predict", self.not_here, methods=posted),
+            Route("/v2/models/{name}/infer", self.not_here, methods=posted),
             Route("/healthz", self.live),
             Route("/readyz", self.ready),
             Route("/metrics", self.metrics),
             Route("/admin/weights", self.weights, methods=["GET"]),
             Route("/admin/weights", self.put_weights, methods=["PUT"]),
         ]
+
+    async def not_here(self, _: Request) -> Response:
+        raise AssertionError("POST to a hot path is answered before routing")  # pragma: no cover
 
     async def live(self, _: Request) -> Response:
         return JSONResponse({"status": "alive"})

@@ -29,7 +29,7 @@ class Control:
         """Put a version in rotation (it answered ready) or take it out (it did not)."""
         if self.table.mark(name, up):
             self.metrics.up.labels(name).set(1 if up else 0)
-            message = "version back in rotation" if up else "version out of rotation"
+            message = "version ready" if up else "version unready: out of rotation"
             log.log(logging.INFO if up else logging.WARNING, message, extra={"version": name})
 
     def set_weights(self, raw: object, source: str) -> dict[str, float]:
@@ -46,13 +46,11 @@ class Control:
         log.info("weights changed", extra={"source": source, "weights": self.table.weights})
         return weights
 
-    async def poll_health(self, upstreams: Upstreams, interval_s: float) -> None:
+    async def poll_health(self, upstreams: Upstreams, interval_s: float, timeout_s: float) -> None:
         """Probe every version's /readyz each interval, for ever (the first probe at once)."""
         names = self.table.names
         while True:
-            results = await asyncio.gather(
-                *(upstreams.ready(name, min(interval_s, 5.0)) for name in names)
-            )
+            results = await asyncio.gather(*(upstreams.ready(name, timeout_s) for name in names))
             for name, up in zip(names, results, strict=True):
                 self.set_up(name, up)
             await asyncio.sleep(interval_s)

@@ -8,6 +8,7 @@ finish and closes the connection pool, 4. the process exits 0.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 from pathlib import Path
 from types import FrameType
@@ -38,6 +39,8 @@ def serve_router(
 ) -> None:
     """Run `app` on host:port in this process until a signal stops it."""
     configure_logging(log_level, service=service)
+    # httpx logs every forwarded request at INFO; the router's own access log already does.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     config = uvicorn.Config(
         app,
         host=host,
