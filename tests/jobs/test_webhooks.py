@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import pytest
 
 from dockyard.runtime.queue import JobQueue, JobState, NewJob, WebhookState, put
 from dockyard.runtime.webhooks import (
@@ -16,35 +19,60 @@ from dockyard.runtime.webhooks import (
     sign,
     verify,
 )
+from tests.conftest import free_port
 from tests.jobs.conftest import FakeClock
 
 SECRET = b"s3cret"
 
 
 class Receiver:
-    """An HTTP receiver (as an httpx transport) that is down, then erroring, then up."""
+    """A real HTTP receiver on 127.0.0.1: down until `up()`, then answers scripted statuses."""
 
-    def __init__(self, script: list[int | None]) -> None:
-        self.script, self.requests = script, list[httpx.Request]()
+    def __init__(self, script: list[int]) -> None:
+        self.script, self.requests = script, list[tuple[dict[str, str], bytes]]()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.server: http.server.ThreadingHTTPServer | None = None
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        status = self.script.pop(0) if self.script else 200
-        if status is None:
-            raise httpx.ConnectError("connection refused", request=request)
-        return httpx.Response(status)
+    def up(self) -> Receiver:
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.requests.append((dict(self.headers.items()), body))
+                self.send_response(receiver.script.pop(0) if receiver.script else 200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def down(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
 
 
-def finish_with_webhook(queue: JobQueue) -> str:
-    job = put(queue, NewJob(3, webhook="http://receiver/hook"))
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver([])
+    yield made
+    made.down()
+
+
+def finish_with_webhook(queue: JobQueue, url: str) -> str:
+    job = put(queue, NewJob(3, webhook=url))
     (claim,) = queue.claim(1, 10, "w")
     queue.ack(claim, 6)
     return job.id
 
 
-def dispatcher(queue: JobQueue, receiver: Receiver, max_attempts: int = 5) -> WebhookDispatcher:
-    client = httpx.Client(transport=httpx.MockTransport(receiver))
-    return WebhookDispatcher(queue, SECRET, max_attempts=max_attempts, backoff_s=1, client=client)
+def dispatcher(queue: JobQueue, max_attempts: int = 5) -> WebhookDispatcher:
+    return WebhookDispatcher(queue, SECRET, max_attempts=max_attempts, backoff_s=1)
 
 
 def test_signature_round_trip() -> None:
@@ -54,12 +82,15 @@ def test_signature_round_trip() -> None:
     assert not verify(b"other", body, sign(SECRET, body))
 
 
-def test_receiver_down_then_up_is_retried_with_backoff(queue: JobQueue, clock: FakeClock) -> None:
-    job_id = finish_with_webhook(queue)
-    receiver = Receiver([None, 503])
-    hooks = dispatcher(queue, receiver)
-    assert hooks.run_once() == 1  # refused
+def test_receiver_down_then_up_is_retried_with_backoff(
+    queue: JobQueue, clock: FakeClock, receiver: Receiver
+) -> None:
+    job_id = finish_with_webhook(queue, receiver.url)
+    hooks = dispatcher(queue)
+    assert hooks.run_once() == 1  # refused: nothing listens yet
     assert hooks.run_once() == 0  # backing off 1 s
+    receiver.script = [503]
+    receiver.up()
     clock.advance(1)
     assert hooks.run_once() == 1  # 503
     clock.advance(1)
@@ -69,18 +100,21 @@ def test_receiver_down_then_up_is_retried_with_backoff(queue: JobQueue, clock: F
     job = queue.get(job_id)
     assert job is not None and job.webhook_state is WebhookState.DELIVERED
     assert job.webhook_attempts == 3 and job.webhook_error is None
-    last = receiver.requests[-1]
-    assert verify(SECRET, last.content, last.headers[SIGNATURE_HEADER])
-    assert last.headers[JOB_HEADER] == job_id
-    body = json.loads(last.content)
+    headers, content = receiver.requests[-1]
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert verify(SECRET, content, headers[SIGNATURE_HEADER.lower()])
+    assert headers[JOB_HEADER.lower()] == job_id
+    body = json.loads(content)
     assert body["event"] == "job.done" and body["job"]["result"] == 6
 
 
 def test_gives_up_after_max_attempts_and_records_the_error(
-    queue: JobQueue, clock: FakeClock
+    queue: JobQueue, clock: FakeClock, receiver: Receiver
 ) -> None:
-    job_id = finish_with_webhook(queue)
-    hooks = dispatcher(queue, Receiver([500] * 10), max_attempts=2)
+    job_id = finish_with_webhook(queue, receiver.url)
+    receiver.script = [500] * 10
+    receiver.up()
+    hooks = dispatcher(queue, max_attempts=2)
     hooks.run_once()
     clock.advance(5)
     hooks.run_once()
@@ -89,13 +123,13 @@ def test_gives_up_after_max_attempts_and_records_the_error(
     assert job.webhook_error == "HTTP 500" and job.webhook_attempts == 2
 
 
-def test_dead_letters_notify_too(queue: JobQueue) -> None:
-    put(queue, NewJob(3, webhook="http://receiver/hook"))
+def test_dead_letters_notify_too(queue: JobQueue, receiver: Receiver) -> None:
+    put(queue, NewJob(3, webhook=receiver.url))
     (claim,) = queue.claim(1, 10, "w")
     queue.dead_letter(claim, "bad")
-    receiver = Receiver([])
-    dispatcher(queue, receiver).run_once()
-    assert json.loads(receiver.requests[0].content)["event"] == "job.dead"
+    receiver.up()
+    dispatcher(queue).run_once()
+    assert json.loads(receiver.requests[0][1])["event"] == "job.dead"
     assert queue.get(claim.id).state is JobState.DEAD  # type: ignore[union-attr]
 
 

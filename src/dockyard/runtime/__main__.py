@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--worker", action="store_true", help="healthcheck a worker instead of the API"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # flags may come before or after DIR
     root = Path(args.root).resolve()
     try:
         spec = load_spec(root)
