@@ -108,7 +108,9 @@ class Scheduler:
             timeout = active.job.timeout_s
             if code is None and timeout is not None and now - active.run.started_at > timeout:
                 active.handle.kill()
-                code, reason = active.handle.poll(), f"killed after timeout_s={timeout:g}"
+                code = active.handle.poll()
+                # it may have finished on its own just before the kill: then it did not time out
+                reason = f"killed after timeout_s={timeout:g}" if code else ""
             if code is None:
                 continue
             self.active.remove(active)
