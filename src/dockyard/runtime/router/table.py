@@ -60,10 +60,12 @@ class RoutingTable:
 
     def choose(self, key: str | None = None) -> str | None:
         """The version for a request (sticky when keyed); None when nothing is in rotation."""
-        if not self._rotation:
+        if self._balancer is None:
             return None
         return sticky(key, self._rotation) if key else self._balancer.pick()
 
     def _rebuild(self) -> None:
         self._rotation = {n: w for n, w in self._weights.items() if w > 0 and n in self._up}
-        self._balancer: Balancer = balancer(self._balance, self._rotation or {"": 1.0}, self._rng)
+        self._balancer: Balancer | None = (
+            balancer(self._balance, self._rotation, self._rng) if self._rotation else None
+        )
