@@ -196,10 +196,15 @@ def _lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
         args += project.get("dependencies", [])
         text += project.get("dependencies", [])
     runtime = runtime_requirements(Path(dockyard.__file__).parent)
+    if spec.worker.enabled and spec.worker.backend == "redis":
+        runtime += REDIS_EXTRA  # only Redis-backed job stacks carry the client
     inputs = LockInputs(
         tuple(text), runtime, _host_pins(runtime), spec.project.python, target_platforms()
     )
     return inputs, args + list(runtime)
+
+
+REDIS_EXTRA = ("redis>=5",)
 
 
 def _host_pins(requirements: tuple[str, ...]) -> tuple[str, ...]:
