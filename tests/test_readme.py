@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,22 @@ def test_five_minute_walkthrough(tmp_path: Path) -> None:
         timeout=60,
     )
     assert tests.returncode == 0, tests.stdout
+
+
+def test_console_commands_match_the_cli() -> None:
+    """Every `$ dockyard ...` line names a real command with real options (checked with --help,
+    which click handles only after the options before it parsed)."""
+    lines = [line[2:] for block in blocks("console") for line in block.splitlines()]
+    commands = [re.sub(r"\s+#.*$", "", line) for line in lines if line.startswith("dockyard ")]
+    assert len(commands) >= 10
+    for command in commands:
+        args = [*shlex.split(command.split(">")[0])[1:], "--help"]
+        result = subprocess.run(
+            [sys.executable, "-m", "dockyard.cli.main", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr or result.stdout}"
+        assert "Usage:" in result.stdout
