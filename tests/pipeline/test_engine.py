@@ -49,19 +49,6 @@ def _fast_leases(root: Path, port: int) -> None:
     (root / "dockyard.toml").write_text(text)
 
 
-def _add_httpx(root: Path) -> None:
-    """TODO(serve extra): dockyard.runtime.worker imports webhooks, which imports httpx, but the
-    `serve` extra that images install lacks httpx; until it has it, each image adds it here."""
-    for spec_file in [root / "dockyard.toml", *root.glob("stages/*/dockyard.toml")]:
-        requirements = spec_file.parent / "requirements.txt"
-        if requirements.exists():
-            requirements.write_text(requirements.read_text() + "httpx==0.28.1\n")
-        else:
-            spec_file.write_text(
-                spec_file.read_text() + '\n[dependencies]\npackages = ["httpx==0.28.1"]\n'
-            )
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     _engine_ready()
@@ -76,7 +63,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, 
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".dockyard"))
     port = free_port()
     _fast_leases(root, port)
-    _add_httpx(root)
     spec = load_spec(root)
     quiet = Console(quiet=True)
     images = {FRONT: build_image(root, BASE, f"dockyard-test/textpipe:{TAG}", quiet).tag}
