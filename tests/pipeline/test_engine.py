@@ -54,8 +54,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, 
     _engine_ready()
     from dockyard.build import stack as compose
     from dockyard.build.compose import document, to_yaml
+    from dockyard.build.patterns.pipeline import services
     from dockyard.cli.build import build_image
-    from dockyard.runtime.pipeline.stack import services
     from dockyard.spec import load_spec
     from dockyard.spec.pipeline import FRONT
 

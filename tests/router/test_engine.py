@@ -69,7 +69,7 @@ def _dockyard(*args: str) -> str:
 def _write_compose(root: Path) -> None:
     """compose.yaml: the project's stack with the router's services merged in, hardened."""
     from dockyard.build.compose import document, production, render_compose, to_yaml
-    from dockyard.runtime.router.stack import services
+    from dockyard.build.patterns.router import services
     from dockyard.spec import load_spec
 
     spec = load_spec(root)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.build.patterns.router import ROUTER, services
 from dockyard.errors import SpecError
 from dockyard.runtime.router.config import router_config
-from dockyard.runtime.router.stack import ROUTER, services
 from dockyard.spec import load_spec, parse_spec
 from tests.router.conftest import version_project
 

@@ -182,7 +182,8 @@ def test_examples_load() -> None:
 
 
 def test_in_container_skips_build_time_files(tmp_path: Path) -> None:
-    text = GOOD + '\n[dependencies]\nrequirements = "gone.txt"\n\n[[artifacts]]\nname = "w"\npath = "w.bin"\n'
+    text = GOOD + '\n[dependencies]\nrequirements = "gone.txt"\n'
+    text += '\n[[artifacts]]\nname = "w"\npath = "w.bin"\n'
     with pytest.raises(SpecError):
         load_spec(write(tmp_path, text), in_container=False)
     assert load_spec(tmp_path, in_container=True).dependencies.requirements == "gone.txt"

@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dockyard.cli import build, doctor, jobs, project, serve, stack
+from dockyard.cli import build, doctor, jobs, patterns, project, router, serve, stack
 from dockyard.errors import DockyardError
 
 app = typer.Typer(
@@ -19,10 +19,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts mention spec tables like [router]: print them literally
 )
 
 # Explicit registry: each module adds its own commands; the order here is the help order.
-for module in (project, serve, build, jobs, stack, doctor):
+for module in (project, serve, build, jobs, stack, router, patterns, doctor):
     module.register(app)
 
 

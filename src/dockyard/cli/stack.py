@@ -154,15 +154,21 @@ def logs(
 def ensure_image(
     spec: Spec, root: Path, force: bool, base_image: str | None, console: Console
 ) -> None:
-    """Build when asked, when the image is missing, or when it was built from another spec."""
-    engine = Engine.connect()
-    image = engine.image(image_of(spec))
-    labels = ((image or {}).get("Config") or {}).get("Labels") or {}
-    if not force and image is not None and labels.get(SPEC_LABEL) == spec.digest():
-        return
+    """Build when asked, when an image is missing, or when it was built from another spec.
+
+    Besides the project's own image, the router's versions and the pipeline's stages each have
+    their own project and so their own image.
+    """
+    from dockyard.build.patterns import projects_to_build
     from dockyard.cli.build import build_image
 
-    build_image(root, base_image, None, console)
+    engine = Engine.connect()
+    for project in (root, *projects_to_build(spec, root)):
+        own = spec if project == root else load_spec(project)
+        image = engine.image(image_of(own))
+        labels = ((image or {}).get("Config") or {}).get("Labels") or {}
+        if force or image is None or labels.get(SPEC_LABEL) != own.digest():
+            build_image(project, base_image, None, console)
 
 
 def stage(spec: Spec, root: Path, given: list[str]) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,14 +24,26 @@ from dockyard.spec import Spec, load_spec
 log = logging.getLogger("dockyard.app")
 
 
+class Extra(Protocol):
+    """A pattern's routes mounted on the service, with their own start and stop (jobs, pipeline)."""
+
+    routes: list[BaseRoute]
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+
 class DockyardApp:
     """Routes POST /predict and V2 infer straight to their handlers; the rest goes to Starlette."""
 
-    def __init__(self, service: Service, access_log: bool = True, jobs: Any = None) -> None:
+    def __init__(
+        self, service: Service, access_log: bool = True, extras: Sequence[Extra] = ()
+    ) -> None:
         self.service = service
         self.endpoints = PredictEndpoints(service, access_log)
-        self.jobs = jobs
-        routes = _routes(service) + (list(jobs.routes) if jobs is not None else [])
+        self.extras = list(extras)
+        routes = _routes(service) + [route for extra in self.extras for route in extra.routes]
         self.routes = Starlette(
             routes=routes,
             lifespan=self._lifespan,
@@ -72,11 +84,11 @@ class DockyardApp:
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
         await self.service.start()
-        if self.jobs is not None:
-            await self.jobs.startup()
+        for extra in self.extras:
+            await extra.startup()
         yield
-        if self.jobs is not None:
-            await self.jobs.shutdown()
+        for extra in reversed(self.extras):
+            await extra.shutdown()
         await self.service.stop(self.service.spec.serving.graceful_timeout_s)
 
 
@@ -91,12 +103,18 @@ def _template(scope: Scope) -> str:
 def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> DockyardApp:
     """Build the whole service for a project (jobs routes too when the spec enables workers)."""
     service = Service(spec, root)
-    jobs = None
+    extras: list[Extra] = []
+    # Loaded on use: only projects with jobs or a pipeline pay for their imports.
     if spec.worker.enabled:
-        from dockyard.runtime.jobs_api import JobsService  # loaded on use: only job stacks need it
+        from dockyard.runtime.jobs_api import JobsService
 
-        jobs = JobsService(spec, root, service.signature)
-    return DockyardApp(service, spec.serving.access_log if access_log is None else access_log, jobs)
+        extras.append(JobsService(spec, root, service.signature))
+    if spec.pipeline.stages:
+        from dockyard.runtime.pipeline import PipelineService
+
+        extras.append(PipelineService(spec, root, local=True))
+    log_requests = spec.serving.access_log if access_log is None else access_log
+    return DockyardApp(service, log_requests, extras)
 
 
 def app_from_env() -> DockyardApp:

@@ -44,6 +44,10 @@ NOTES = {
     "before any service starts",
     (svc.INIT, "cap_add"): "# dockyard: ignore[DY506] CAP_CHOWN only, to hand fresh volumes to "
     "the runtime user",
+    ("pipeline-init", "user"): "# dockyard: ignore[DY501] one-shot volume init: no network, exits "
+    "before any stage starts",
+    ("pipeline-init", "cap_add"): "# dockyard: ignore[DY506] CAP_CHOWN only, to hand the queue "
+    "volume to the runtime user",
 }
 _KEY_ORDER = (
     "image", "entrypoint", "command", "user", "environment", "ports", "networks",
@@ -69,7 +73,18 @@ def render_compose(spec: Spec, root: Path, image: str | None = None) -> dict[str
     if svc.needs_init(layout):
         services[svc.INIT] = svc.init(spec, layout)
     services.update(extra_services(spec, root, layout.image))
+    if svc.INIT in services:
+        _after_init(services)
     return document(spec.project.name, services)
+
+
+def _after_init(services: dict[str, Service]) -> None:
+    """Every app service waits for the one-shot volume init (pattern services included)."""
+    for name, service in services.items():
+        if name in (svc.INIT, svc.REDIS) or service.get("image", "").startswith("redis"):
+            continue
+        waits = service.setdefault("depends_on", {})
+        waits.setdefault(svc.INIT, {"condition": "service_completed_successfully"})
 
 
 def extra_services(spec: Spec, root: Path, image: str) -> dict[str, Service]:
