@@ -1,9 +1,9 @@
 """On a real engine: the example pipeline as a Compose stack, one container per stage replica.
 
-Every stage image is built by `dockyard build` from the stage's own project (so with its own
-requirements); the services are `stack.services` rendered into a Compose document by the stack
-renderer's `document()` and started with `docker compose up --wait`, the path `dockyard up`
-takes. A stage container killed with SIGKILL mid-burst loses nothing.
+`dockyard up` builds every stage image from the stage's own project (so with its own
+requirements), renders the stack with the pipeline's services and waits until all are healthy;
+`dockyard down --volumes` removes it. A stage container killed with SIGKILL mid-burst loses
+nothing.
 """
 
 from __future__ import annotations
@@ -11,19 +11,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from rich.console import Console
 
 from tests.conftest import free_port
 
 BASE = os.environ.get("DOCKYARD_TEST_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline"
-TAG = "engine"
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 # Sentences the toy classifier was trained on, so the expected label is not in doubt.
 GOOD = ["great service and friendly staff", "what a fantastic day", "the food was great"]
@@ -51,40 +50,41 @@ def _fast_leases(root: Path, port: int) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """The example stack started by the real `dockyard up` (which builds every stage image)."""
     _engine_ready()
-    from dockyard.build import stack as compose
-    from dockyard.build.compose import document, to_yaml
-    from dockyard.build.patterns.pipeline import services
-    from dockyard.cli.build import build_image
-    from dockyard.spec import load_spec
-    from dockyard.spec.pipeline import FRONT
-
     root = tmp_path_factory.mktemp("engine") / "pipeline"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".dockyard"))
     port = free_port()
     _fast_leases(root, port)
-    spec = load_spec(root)
-    quiet = Console(quiet=True)
-    images = {FRONT: build_image(root, BASE, f"dockyard-test/textpipe:{TAG}", quiet).tag}
-    for stage in spec.pipeline.stages:
-        tag = f"dockyard-test/textpipe-{stage.name}:{TAG}"
-        images[stage.name] = build_image(root / stage.path, BASE, tag, quiet).tag
-    doc = document(f"textpipe-{port}", services(spec, root, images))
-    (root / compose.COMPOSE_FILE).write_text(to_yaml(doc))
-    project = compose.Project(root, doc["name"], binary=compose.compose_binary())
+    with (root / "dockyard.toml").open("a") as spec_file:
+        spec_file.write(f"\n[stack]\napi_port = {free_port()}\n")
+    name = f"textpipe-{port}"
+    _dockyard("up", str(root), "-p", name, "--base-image", BASE)
     try:
-        compose.run(project, compose.up_args(240, {}), timeout_s=300)
-        yield f"http://127.0.0.1:{port}", doc["name"], root
+        yield f"http://127.0.0.1:{port}", name, root
     finally:
-        compose.run(project, compose.down_args(volumes=True), timeout_s=120)
+        _dockyard("down", str(root), "--volumes", "-p", name)
+
+
+def _dockyard(*args: str) -> None:
+    argv = [sys.executable, "-m", "dockyard.cli.main", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _image(root: Path, stage: str) -> str:
+    from dockyard.spec import load_spec
+
+    own = load_spec(root / "stages" / stage).project
+    return f"{own.name}:{own.version}"
 
 
 def test_each_stage_runs_in_its_own_image_and_scales_alone(stack: tuple[str, str, Path]) -> None:
-    _, name, _ = stack
+    _, name, root = stack
     rows = _containers(name)
-    assert sorted(rows.values()).count(f"dockyard-test/textpipe-classify:{TAG}") == 2
-    assert f"dockyard-test/textpipe-features:{TAG}" in rows.values()
-    assert f"dockyard-test/textpipe-clean:{TAG}" in rows.values()
+    assert sorted(rows.values()).count(_image(root, "classify")) == 2
+    assert _image(root, "features") in rows.values()
+    assert _image(root, "clean") in rows.values()
 
 
 def test_classifies_through_every_container(stack: tuple[str, str, Path]) -> None:
@@ -100,13 +100,13 @@ def test_classifies_through_every_container(stack: tuple[str, str, Path]) -> Non
 
 
 def test_a_stage_container_killed_mid_burst_loses_nothing(stack: tuple[str, str, Path]) -> None:
-    url, name, _ = stack
+    url, name, root = stack
     texts = [GOOD[i % len(GOOD)] if i % 2 else BAD[i % len(BAD)] for i in range(300)]
     ids = [
         httpx.post(url + "/pipeline/jobs", json={"input": t}, timeout=30).json()["id"]
         for t in texts
     ]
-    victims = [c for c, image in _containers(name).items() if "classify" in image]
+    victims = [c for c, image in _containers(name).items() if image == _image(root, "classify")]
     subprocess.run(["docker", "kill", "--signal", "KILL", victims[0]], check=True,
                    capture_output=True)  # fmt: skip
     labels = [_wait_done(url, item, timeout=120)["output"]["label"] for item in ids]

@@ -1,9 +1,6 @@
-"""examples/router as containers on a real engine: images from `dockyard build`, the Compose stack
-rendered by `dockyard.build.compose` with the router's services merged in, driven over HTTP.
-
-The merge is what `dockyard.build.patterns` will do (`render_compose` loads it when it exists);
-until then this test performs it, then drives Compose with `dockyard.build.stack` (the driver
-`dockyard up` uses) and tears down with the real `dockyard down`.
+"""examples/router as containers on a real engine: `dockyard up` builds both versions' images,
+renders the stack with the router in front, waits until healthy; driven over HTTP; then
+`dockyard down --volumes`.
 """
 
 from __future__ import annotations
@@ -66,37 +63,18 @@ def _dockyard(*args: str) -> str:
     return done.stdout
 
 
-def _write_compose(root: Path) -> None:
-    """compose.yaml: the project's stack with the router's services merged in, hardened."""
-    from dockyard.build.compose import document, production, render_compose, to_yaml
-    from dockyard.build.patterns.router import services
-    from dockyard.spec import load_spec
-
-    spec = load_spec(root)
-    image = f"{spec.project.name}:{spec.project.version}"
-    rendered = render_compose(spec, root, image)["services"]
-    extra = {name: production(svc, spec) for name, svc in services(spec, root, image).items()}
-    (root / "compose.yaml").write_text(to_yaml(document(spec.project.name, {**rendered, **extra})))
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RouterStack]:
-    from dockyard.build import stack as driver
-
     port = free_port()
     root = tmp_path_factory.mktemp("router-engine") / "router"
     shutil.copytree(REPO / "examples" / "router", root)
     spec = root / "dockyard.toml"
     spec.write_text(spec.read_text().replace("[stack]\n", f"[stack]\napi_port = {port}\n"))
-    _dockyard("build", str(root))
-    _dockyard("build", str(root / "v2"))
-    _write_compose(root)
     running = RouterStack(root, f"dytest-router-{os.getpid()}", f"http://127.0.0.1:{port}")
-    project = driver.Project(root, running.project, binary=driver.compose_binary())
     try:
         started = time.monotonic()
-        driver.run(project, driver.up_args(240, {}))
-        print(f"router stack healthy in {time.monotonic() - started:.1f}s")
+        _dockyard("up", str(root), "-p", running.project, "--timeout", "240")
+        print(f"router stack built and healthy in {time.monotonic() - started:.1f}s")
         yield running
     finally:
         print(_dockyard("down", str(root), "--volumes", "-p", running.project))

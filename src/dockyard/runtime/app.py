@@ -109,10 +109,19 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
         from dockyard.runtime.jobs_api import JobsService
 
         extras.append(JobsService(spec, root, service.signature))
-    if spec.pipeline.stages:
+    # Locally `dockyard serve` runs the whole pipeline in one process; in a stack the pipeline
+    # has its own front and stage containers, so the API container leaves it to them.
+    if spec.pipeline.stages and os.environ.get("DOCKYARD_IN_CONTAINER") != "1":
         from dockyard.runtime.pipeline import PipelineService
 
-        extras.append(PipelineService(spec, root, local=True))
+        # The spec's queue_dir is the stack's volume; locally the queues live in the project.
+        local_dir = os.environ.get("DOCKYARD_PIPELINE_QUEUE_DIR") or str(
+            root / ".dockyard" / "pipeline"
+        )
+        local = spec.pipeline.model_copy(update={"queue_dir": local_dir})
+        extras.append(
+            PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
+        )
     log_requests = spec.serving.access_log if access_log is None else access_log
     return DockyardApp(service, log_requests, extras)
 
