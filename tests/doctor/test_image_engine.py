@@ -40,15 +40,20 @@ def leaky_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     context: Path = tmp_path_factory.mktemp("leaky")
     (context / "Dockerfile").write_text(DOCKERFILE)
     tag = f"dockyard-doctor-test/leaky:{uuid.uuid4().hex[:8]}"
-    subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True,
-                   capture_output=True, timeout=240)
+    subprocess.run(
+        ["docker", "build", "-q", "-t", tag, str(context)],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
     yield tag
     subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
 
 
 def test_image_scan_finds_a_deleted_secret(leaky_image: str) -> None:
-    result = CliRunner().invoke(app, ["doctor", "--image", leaky_image, "--format", "json",
-                                      "--fail-on", "never"])
+    result = CliRunner().invoke(
+        app, ["doctor", "--image", leaky_image, "--format", "json", "--fail-on", "never"]
+    )
     assert result.exit_code == 0, result.output
     assert SECRET not in result.output
     findings = json.loads(result.output)["findings"]

@@ -74,8 +74,10 @@ def test_cli_exit_code_is_eight_through_main(capsys: pytest.CaptureFixture[str])
 
 def test_cli_select_and_ignore() -> None:
     args = ["doctor", str(FIXTURES / "DY501" / "fail.Dockerfile"), "--format", "json"]
-    rules = {f["rule"] for f in json.loads(runner.invoke(app, [*args, "--select", "DY5"]).output)
-             ["findings"]}
+    rules = {
+        f["rule"]
+        for f in json.loads(runner.invoke(app, [*args, "--select", "DY5"]).output)["findings"]
+    }
     assert rules == {"DY501"}
     ignored = json.loads(runner.invoke(app, [*args, "--ignore", "security,DY6"]).output)
     assert not {f["rule"] for f in ignored["findings"]} & {"DY501", "DY601"}
@@ -89,8 +91,9 @@ def test_cli_scans_a_saved_image_tar(tmp_path: Path) -> None:
     from tests.doctor.imagetar import saved_image_bytes
 
     tar = tmp_path / "image.tar"
-    tar.write_bytes(saved_image_bytes(json.loads((FIXTURES / "DY306" / "fail.image.json")
-                                                 .read_text())))
+    tar.write_bytes(
+        saved_image_bytes(json.loads((FIXTURES / "DY306" / "fail.image.json").read_text()))
+    )
     result = runner.invoke(app, ["doctor", "--image", str(tar), "--format", "json"])
     findings = json.loads(result.output)["findings"]
     assert any(f["rule"] == "DY306" and "deleted in layer 1" in f["message"] for f in findings)

@@ -11,8 +11,11 @@ from dockyard.doctor.runner import Kind
 from tests.doctor.imagetar import image_from_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
-KINDS: dict[str, Kind] = {".Dockerfile": "dockerfile", ".compose.yaml": "compose",
-                          ".k8s.yaml": "k8s"}
+KINDS: dict[str, Kind] = {
+    ".Dockerfile": "dockerfile",
+    ".compose.yaml": "compose",
+    ".k8s.yaml": "k8s",
+}
 
 
 def _findings(fixture: Path) -> list[Finding]:
@@ -50,8 +53,13 @@ def test_every_rule_has_both_fixtures(rule: object) -> None:
 
 
 def test_rule_fixture_covers_each_target() -> None:
-    suffix = {"dockerfile": ".Dockerfile", "compose": ".compose.yaml", "k8s": ".k8s.yaml",
-              "image": ".image.json", "compose-set": ""}
+    suffix = {
+        "dockerfile": ".Dockerfile",
+        "compose": ".compose.yaml",
+        "k8s": ".k8s.yaml",
+        "image": ".image.json",
+        "compose-set": "",
+    }
     for rule in RULES:
         names = [p.name for p in (FIXTURES / rule.id).glob("fail*")]
         for target in rule.targets:
@@ -59,8 +67,15 @@ def test_rule_fixture_covers_each_target() -> None:
 
 
 def test_rule_ids_are_unique_and_families_match() -> None:
-    families = {"1": "bloat", "2": "resources", "3": "secrets", "4": "health", "5": "security",
-                "6": "reproducibility", "7": "parity"}
+    families = {
+        "1": "bloat",
+        "2": "resources",
+        "3": "secrets",
+        "4": "health",
+        "5": "security",
+        "6": "reproducibility",
+        "7": "parity",
+    }
     assert len({r.id for r in RULES}) == len(RULES)
     for rule in RULES:
         assert families[rule.id[2]] == rule.category, rule.id

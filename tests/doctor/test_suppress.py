@@ -8,14 +8,18 @@ BASE = "FROM python:3.11-slim\nUSER 10001\n"
 
 
 def test_reasoned_suppression_applies() -> None:
-    text = BASE + "# dockyard: ignore[DY107] a 2 MB vocabulary versioned with the code\n" \
+    text = (
+        BASE + "# dockyard: ignore[DY107] a 2 MB vocabulary versioned with the code\n"
         "COPY model.onnx /app/\n"
+    )
     assert [f.rule for f in check_text("dockerfile", text)] == []
 
 
 def test_suppression_on_the_same_line_applies() -> None:
-    text = "services:\n  api:\n    image: x:1\n    privileged: true  # dockyard: ignore[DY504] " \
+    text = (
+        "services:\n  api:\n    image: x:1\n    privileged: true  # dockyard: ignore[DY504] "
         "needs /dev/kmsg\n    mem_limit: 1g\n    cpus: 1\n"
+    )
     assert "DY504" not in {f.rule for f in check_text("compose", text)}
 
 

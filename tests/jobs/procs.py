@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import Process
 
 MODELS = Path(__file__).parent / "models"
 
@@ -32,36 +31,11 @@ def make_project(root: Path, model: str, cls: str, **worker: Any) -> Path:
     return root
 
 
-class WorkerProcess:
+class WorkerProcess(Process):
     """One `python -m dockyard.runtime worker DIR`, logging to its own file."""
 
     def __init__(self, root: Path, name: str, env: dict[str, str] | None = None) -> None:
-        self.log = root / f"{name}.log"
         self.heartbeat = root / f"{name}.heartbeat"
         extra = {"DOCKYARD_HEARTBEAT_FILE": str(self.heartbeat), "DOCKYARD_WORKER_ID": name}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dockyard.runtime", "worker", str(root)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **extra, **(env or {})},
-            )
-
-    def kill(self) -> None:
-        """kill -9: no drain, no release; its leases must expire."""
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+        command = [sys.executable, "-m", "dockyard.runtime", "worker", str(root)]
+        super().__init__(command, root / f"{name}.log", {**extra, **(env or {})})

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import Process, free_port
 
 MODELS = Path(__file__).parent / "models"
 FIXTURE_STAGES = {"shout": "Shout", "length": "Length", "fragile": "Fragile"}
@@ -55,34 +52,12 @@ def _stage_dir(root: Path, module: str) -> Path:
     return path
 
 
-class Proc:
+class Proc(Process):
     """A `python -m dockyard.runtime.pipeline ...` process with its log in a file."""
 
     def __init__(self, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.log = log
-        self._file = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.runtime.pipeline", *args],
-            stdout=self._file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "DOCKYARD_METRICS_PORT": "0", **(env or {})},
-        )
-
-    def kill(self) -> None:
-        """kill -9: no drain, no release; only the lease brings its items back."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._file.close()
-        return self.proc.returncode
+        command = [sys.executable, "-m", "dockyard.runtime.pipeline", *args]
+        super().__init__(command, log, {"DOCKYARD_METRICS_PORT": "0", **(env or {})})
 
 
 class Front(Proc):

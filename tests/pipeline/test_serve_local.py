@@ -17,7 +17,9 @@ def test_serve_runs_every_stage_in_one_process(tmp_path: Path, serve: type[Serve
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".dockyard"))
     server = serve(root)
     server.wait("/readyz")
-    answer = httpx.post(server.url + "/pipeline", json={"input": "what a fantastic day"}, timeout=30)
+    answer = httpx.post(
+        server.url + "/pipeline", json={"input": "what a fantastic day"}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["output"]["label"] == "positive"
     assert (root / ".dockyard" / "pipeline").is_dir(), "local queues live in the project"

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server, free_port
+from tests.conftest import Process, Server, free_port
 
 MODEL = Path(__file__).parent / "models" / "tagged.py"
 
@@ -57,38 +53,15 @@ def _router_toml(router: dict[str, Any]) -> list[str]:
     return lines
 
 
-class Proc:
-    """A process serving HTTP on 127.0.0.1 with its output in a log file; stopped with SIGTERM."""
+class Proc(Process):
+    """A process serving HTTP on 127.0.0.1 with its output in a log file."""
 
     def __init__(self, command: list[str], log: Path, port: int, env: dict[str, str]) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-        self._out = log.open("wb")
-        self.proc = subprocess.Popen(
-            command, stdout=self._out, stderr=subprocess.STDOUT, env={**os.environ, **env}
-        )
+        super().__init__(command, log, env)
 
     def wait(self, path: str = "/readyz", status: int = 200, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"exited {self.proc.returncode}:\n{self.log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + path, timeout=1).status_code == status:
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"{path} never answered {status}:\n{self.log.read_text()}")
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._out.close()
-        return self.proc.returncode
+        self.wait_http(self.url + path, timeout, status)
 
 
 class Stack:

@@ -15,24 +15,47 @@ from dockyard.errors import DoctorFindings
 
 
 def doctor(
-    paths: Annotated[list[Path] | None, typer.Argument(
-        help="Dockerfiles, Compose files, Kubernetes manifests or directories (default: .).",
-    )] = None,
-    image: Annotated[list[str] | None, typer.Option(
-        "--image", help="A built image (name, or a `docker save` tar) to scan; repeatable.",
-    )] = None,
-    output_format: Annotated[str, typer.Option(
-        "--format", help="text, json or sarif.",
-    )] = "text",
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit non-zero when a finding reaches this severity (or 'never').",
-    )] = "error",
-    select: Annotated[list[str] | None, typer.Option(
-        "--select", help="Only these rule ids, id prefixes (DY3) or categories; comma-separated.",
-    )] = None,
-    ignore: Annotated[list[str] | None, typer.Option(
-        "--ignore", help="Skip these rule ids, id prefixes or categories; comma-separated.",
-    )] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Dockerfiles, Compose files, Kubernetes manifests or directories (default: .).",
+        ),
+    ] = None,
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            help="A built image (name, or a `docker save` tar) to scan; repeatable.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text, json or sarif.",
+        ),
+    ] = "text",
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit non-zero when a finding reaches this severity (or 'never').",
+        ),
+    ] = "error",
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Only these rule ids, id prefixes (DY3) or categories; comma-separated.",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore",
+            help="Skip these rule ids, id prefixes or categories; comma-separated.",
+        ),
+    ] = None,
 ) -> None:
     """Find bloat, missing limits, leaked secrets, weak health checks, root users,
     unpinned versions and dev/prod drift."""
@@ -46,8 +69,11 @@ def doctor(
     for path, reason in report.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     typer.echo(RENDERERS[output_format](report))
-    failing = [f for f in report.findings
-               if fail_on != "never" and severity_rank(f.severity) >= severity_rank(fail_on)]
+    failing = [
+        f
+        for f in report.findings
+        if fail_on != "never" and severity_rank(f.severity) >= severity_rank(fail_on)
+    ]
     if failing:
         raise DoctorFindings(f"{len(failing)} finding(s) at or above {fail_on}")
 

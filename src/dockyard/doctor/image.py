@@ -94,8 +94,10 @@ def read_saved_image(fileobj: IO[bytes], name: str) -> Image:
         config = json.loads(_member_bytes(outer, manifest["Config"]))
         history = tuple(config.get("history", ()))
         commands = [h.get("created_by", "") for h in history if not h.get("empty_layer")]
-        layers = [_read_layer(outer, path, i, commands[i] if i < len(commands) else "")
-                  for i, path in enumerate(manifest["Layers"])]
+        layers = [
+            _read_layer(outer, path, i, commands[i] if i < len(commands) else "")
+            for i, path in enumerate(manifest["Layers"])
+        ]
     return Image(name, config.get("config") or {}, history, _mark_deleted(layers))
 
 
@@ -168,8 +170,11 @@ def _mark_deleted(layers: list[Layer]) -> tuple[Layer, ...]:
                 deleted.append((posixpath.join(posixpath.dirname(f.path), base[4:]), layer.index))
     out = []
     for layer in layers:
-        kept = tuple(_with_deletion(f, deleted) for f in layer.files
-                     if not posixpath.basename(f.path).startswith(".wh."))
+        kept = tuple(
+            _with_deletion(f, deleted)
+            for f in layer.files
+            if not posixpath.basename(f.path).startswith(".wh.")
+        )
         out.append(Layer(layer.index, layer.created_by, kept))
     return tuple(out)
 

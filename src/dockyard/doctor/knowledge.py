@@ -10,8 +10,9 @@ BUILD_PACKAGE = re.compile(
     r"ninja-build|gfortran|cargo|rustc|golang(-go)?|cuda-toolkit.*|cuda-nvcc.*|musl-dev|"
     r"python3?(\.\d+)?-dev|lib[\w.+-]+-dev|[\w.+-]+-devel)$"
 )
-COMPILE_COMMANDS = frozenset({"gcc", "g++", "cc", "make", "cmake", "ninja", "cargo", "nvcc",
-                              "rustc", "go"})
+COMPILE_COMMANDS = frozenset(
+    {"gcc", "g++", "cc", "make", "cmake", "ninja", "cargo", "nvcc", "rustc", "go"}
+)
 # Model weight files, by extension, and folder names that hold them.
 WEIGHT_FILE = re.compile(
     r"\.(safetensors|bin|pt|pth|ckpt|gguf|ggml|onnx|h5|keras|tflite|engine|plan)$", re.I
@@ -34,16 +35,19 @@ SECRET_FILE = re.compile(
 INTERNAL_IMAGE = re.compile(
     r"(^|/)(postgres|pgvector|mysql|mariadb|mongo|redis|valkey|memcached|rabbitmq|kafka|"
     r"zookeeper|nats|etcd|elasticsearch|opensearch|qdrant|weaviate|milvus|chroma|chromadb|"
-    r"clickhouse|cassandra|neo4j|minio|influxdb)(:|@|$|-)", re.I
+    r"clickhouse|cassandra|neo4j|minio|influxdb)(:|@|$|-)",
+    re.I,
 )
 # Base images known to ship without curl (and, for most, without wget and nc).
 NO_CURL_IMAGE = re.compile(
     r"slim|alpine|distroless|cgr\.dev|chainguard|ubi\d*-(minimal|micro)|^scratch$|"
-    r"^(nvidia/cuda|ubuntu|debian|dockyard-local/)|(^|/)(qdrant|redis|postgres)(:|$)", re.I
+    r"^(nvidia/cuda|ubuntu|debian|dockyard-local/)|(^|/)(qdrant|redis|postgres)(:|$)",
+    re.I,
 )
 NO_WGET_IMAGE = re.compile(
     r"slim|distroless|cgr\.dev|chainguard|ubi\d*-(minimal|micro)|^scratch$|"
-    r"^(nvidia/cuda|ubuntu|debian|dockyard-local/)|(^|/)(qdrant|redis|postgres)(:|$)", re.I
+    r"^(nvidia/cuda|ubuntu|debian|dockyard-local/)|(^|/)(qdrant|redis|postgres)(:|$)",
+    re.I,
 )
 NONROOT_IMAGE = re.compile(r"nonroot|cgr\.dev/|chainguard", re.I)
 CUDA_DEVEL = re.compile(r"(nvidia/cuda|pytorch/pytorch|cuda)[^\s]*[:-][^\s]*devel", re.I)

@@ -27,13 +27,34 @@ from dockyard.doctor.rule import Rule, Target
 from dockyard.doctor.suppress import UNREASONED, apply
 
 Kind = Literal["dockerfile", "compose", "k8s"]
-_DOCKERFILE_NAMES = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile",
-                     "Containerfile", "Containerfile.*")
+_DOCKERFILE_NAMES = (
+    "Dockerfile",
+    "Dockerfile.*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "Containerfile",
+    "Containerfile.*",
+)
 _COMPOSE_BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-_COMPOSE_NAMES = ("compose.*.yaml", "compose.*.yml", "docker-compose.*.yaml",
-                  "docker-compose.*.yml", *_COMPOSE_BASES)
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache", ".tox",
-              "site-packages", ".pytest_cache", ".ruff_cache"}
+_COMPOSE_NAMES = (
+    "compose.*.yaml",
+    "compose.*.yml",
+    "docker-compose.*.yaml",
+    "docker-compose.*.yml",
+    *_COMPOSE_BASES,
+)
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".tox",
+    "site-packages",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 _CATEGORIES: dict[str, Category] = {rule.id: rule.category for rule in RULES}
 
 
@@ -64,11 +85,15 @@ class Report:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def check_text(kind: Kind, text: str, path: str = "-",
-               selection: Selection = Selection()) -> list[Finding]:
+def check_text(
+    kind: Kind, text: str, path: str = "-", selection: Selection = Selection()
+) -> list[Finding]:
     """Check one Dockerfile, Compose file or Kubernetes manifest given as text."""
-    parsers: dict[str, Any] = {"dockerfile": parse_dockerfile, "compose": parse_compose,
-                               "k8s": parse_k8s}
+    parsers: dict[str, Any] = {
+        "dockerfile": parse_dockerfile,
+        "compose": parse_compose,
+        "k8s": parse_k8s,
+    }
     artifact = parsers[kind](text, path)
     findings = _run(kind, artifact, path, selection)
     return _finish(apply(findings, text, path, _CATEGORIES), selection)
@@ -79,8 +104,10 @@ def check_image(image: Image, selection: Selection = Selection()) -> list[Findin
     return _finish(_run("image", image, image.name, selection), selection)
 
 
-def check_compose_files(files: Sequence[ComposeFile], selection: Selection = Selection(),
-                        ) -> list[Finding]:
+def check_compose_files(
+    files: Sequence[ComposeFile],
+    selection: Selection = Selection(),
+) -> list[Finding]:
     """Compare Compose files for dev/prod drift (a base with overlays, or side by side)."""
     base = next((f for f in files if Path(f.path).name in _COMPOSE_BASES), None)
     overlays = [f for f in files if f is not base]
@@ -156,8 +183,9 @@ def _guess(path: Path) -> Kind | None:
     return "dockerfile" if any(ln.startswith("FROM ") for ln in lines) else None
 
 
-def check_paths(paths: Sequence[Path | str], images: Sequence[Image] = (),
-                selection: Selection = Selection()) -> Report:
+def check_paths(
+    paths: Sequence[Path | str], images: Sequence[Image] = (), selection: Selection = Selection()
+) -> Report:
     """Check files and directories (and already-read images); compare Compose variants."""
     report = Report()
     composes: dict[Path, list[ComposeFile]] = {}
@@ -171,8 +199,13 @@ def check_paths(paths: Sequence[Path | str], images: Sequence[Image] = (),
     return report
 
 
-def _check_file(path: Path, kind: Kind, selection: Selection, report: Report,
-                composes: dict[Path, list[ComposeFile]]) -> None:
+def _check_file(
+    path: Path,
+    kind: Kind,
+    selection: Selection,
+    report: Report,
+    composes: dict[Path, list[ComposeFile]],
+) -> None:
     name = str(path)
     try:
         text = path.read_text()
@@ -191,9 +224,11 @@ def _check_file(path: Path, kind: Kind, selection: Selection, report: Report,
 
 def is_overlay(path: Path) -> bool:
     """`compose.dev.yaml` next to a `compose.yaml`: a partial file, merged onto the base."""
-    return path.name not in _COMPOSE_BASES and any(
-        fnmatch.fnmatch(path.name, p) for p in _COMPOSE_NAMES) and any(
-        (path.parent / base).exists() for base in _COMPOSE_BASES)
+    return (
+        path.name not in _COMPOSE_BASES
+        and any(fnmatch.fnmatch(path.name, p) for p in _COMPOSE_NAMES)
+        and any((path.parent / base).exists() for base in _COMPOSE_BASES)
+    )
 
 
 def _overlay_findings(compose: ComposeFile, findings: list[Finding]) -> list[Finding]:
@@ -205,8 +240,9 @@ def _overlay_findings(compose: ComposeFile, findings: list[Finding]) -> list[Fin
     return [f for f in findings if f.line not in service_lines]
 
 
-def _compose_groups(composes: dict[Path, list[ComposeFile]],
-                    explicit: list[Path]) -> list[list[ComposeFile]]:
+def _compose_groups(
+    composes: dict[Path, list[ComposeFile]], explicit: list[Path]
+) -> list[list[ComposeFile]]:
     """Per directory: a base with overlays. Files given one by one are compared together."""
     groups = [files for files in composes.values() if len(files) > 1]
     named = [f for files in composes.values() for f in files if Path(f.path) in explicit]

@@ -35,19 +35,50 @@ _NAMED_FORMATS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("WANDB", "W&B API key", re.compile(r"^(?:local-)?[0-9a-f]{40,}$")),
     ("AWS", "AWS secret access key", re.compile(r"^[A-Za-z0-9/+]{40}$")),
 )
-_SECRET_WORDS = frozenset({"TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY",
-                           "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY"})
-_KEY_QUALIFIERS = frozenset({"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "ENCRYPTION",
-                             "ACCOUNT", "MASTER", "LICENSE", "SERVICE"})
+_SECRET_WORDS = frozenset(
+    {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY"}
+)
+_KEY_QUALIFIERS = frozenset(
+    {
+        "API",
+        "ACCESS",
+        "PRIVATE",
+        "SECRET",
+        "SIGNING",
+        "ENCRYPTION",
+        "ACCOUNT",
+        "MASTER",
+        "LICENSE",
+        "SERVICE",
+    }
+)
 # Words that turn a secret-like name into a pointer to one (a path, a mount, a ref).
-_NOT_VALUE_WORDS = frozenset({"FILE", "PATH", "DIR", "ENDPOINT", "URL", "ID", "TYPE", "NAME",
-                              "HEADER", "LENGTH", "SIZE", "EXPIRY", "TTL", "REF"})
+_NOT_VALUE_WORDS = frozenset(
+    {
+        "FILE",
+        "PATH",
+        "DIR",
+        "ENDPOINT",
+        "URL",
+        "ID",
+        "TYPE",
+        "NAME",
+        "HEADER",
+        "LENGTH",
+        "SIZE",
+        "EXPIRY",
+        "TTL",
+        "REF",
+    }
+)
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_+/=.~:@!#%^*-]+$")
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_PLACEHOLDER = re.compile(r"^(?:<.*>|\$.*|\{\{.*\}\}|x+|\*+|\.+|changeme|change-me|none|null|"
-                          r"your[-_].*|.*[-_]here|example.*|dummy.*|placeholder|redacted)$",
-                          re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"^(?:<.*>|\$.*|\{\{.*\}\}|x+|\*+|\.+|changeme|change-me|none|null|"
+    r"your[-_].*|.*[-_]here|example.*|dummy.*|placeholder|redacted)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

@@ -50,13 +50,21 @@ def _install(words: list[str]) -> Install | None:
         head, words = "pip", words[1:]
     if re.fullmatch(r"pip3?(\.\d+)?", head):
         head = "pip"
-    verbs = {"apt-get": "install", "apt": "install", "apk": "add", "dnf": "install",
-             "yum": "install", "microdnf": "install", "pip": "install", "conda": "install",
-             "mamba": "install"}
+    verbs = {
+        "apt-get": "install",
+        "apt": "install",
+        "apk": "add",
+        "dnf": "install",
+        "yum": "install",
+        "microdnf": "install",
+        "pip": "install",
+        "conda": "install",
+        "mamba": "install",
+    }
     verb = verbs.get(head)
     if verb is None or verb not in words[1:]:
         return None
-    rest = words[words.index(verb) + 1:]
+    rest = words[words.index(verb) + 1 :]
     flags = tuple(w for w in rest if w.startswith("-"))
     packages = tuple(w for w in rest if not w.startswith("-") and not _is_flag_value(rest, w))
     return Install(head, flags, packages)
@@ -65,9 +73,24 @@ def _install(words: list[str]) -> Install | None:
 def _is_flag_value(words: list[str], word: str) -> bool:
     """Whether `word` is the argument of a flag like `-r file` or `--index-url URL`."""
     i = words.index(word)
-    takes_value = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url",
-                   "--extra-index-url", "-f", "--find-links", "-t", "--target",
-                   "--prefix", "--root", "-o", "--channel", "--python"}
+    takes_value = {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "-o",
+        "--channel",
+        "--python",
+    }
     return i > 0 and words[i - 1] in takes_value
 
 

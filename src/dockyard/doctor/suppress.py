@@ -33,13 +33,17 @@ def suppressions(text: str) -> list[Suppression]:
     return out
 
 
-def apply(findings: Iterable[Finding], text: str, path: str,
-          categories: dict[str, Category]) -> list[Finding]:
+def apply(
+    findings: Iterable[Finding], text: str, path: str, categories: dict[str, Category]
+) -> list[Finding]:
     """Drop findings a reasoned suppression covers; report suppressions without a reason."""
     marks = suppressions(text)
     reasoned = {(s.line, r) for s in marks if s.reason for r in s.rules}
-    kept = [f for f in findings
-            if (f.line, f.rule) not in reasoned and (f.line - 1, f.rule) not in reasoned]
+    kept = [
+        f
+        for f in findings
+        if (f.line, f.rule) not in reasoned and (f.line - 1, f.rule) not in reasoned
+    ]
     kept.extend(_unreasoned(s, path, categories) for s in marks if not s.reason)
     return kept
 

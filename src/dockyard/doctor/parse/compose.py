@@ -38,8 +38,9 @@ class ComposeFile:
     @property
     def services(self) -> list[Service]:
         services = as_map(self.data.get("services"))
-        return [Service(name, services.line_of(name), as_map(value))
-                for name, value in services.items()]
+        return [
+            Service(name, services.line_of(name), as_map(value)) for name, value in services.items()
+        ]
 
 
 def parse_compose(text: str, path: str = "compose.yaml") -> ComposeFile:

@@ -82,8 +82,10 @@ def _items(node: object) -> list[tuple[str, str, int]]:
         return [(k, "" if v is None else str(v), node.line_of(k)) for k, v in node.items()]
     if isinstance(node, list):
         lines = getattr(node, "lines", [0] * len(node))
-        return [(str(i).partition("=")[0], str(i).partition("=")[2], ln)
-                for i, ln in zip(node, lines, strict=False)]
+        return [
+            (str(i).partition("=")[0], str(i).partition("=")[2], ln)
+            for i, ln in zip(node, lines, strict=False)
+        ]
     return []
 
 

@@ -8,5 +8,6 @@ from dockyard.doctor.runner import Report
 
 
 def render_json(report: Report) -> str:
-    return json.dumps({"findings": [f.as_dict() for f in report.findings]}, indent=2,
-                      ensure_ascii=False)
+    return json.dumps(
+        {"findings": [f.as_dict() for f in report.findings]}, indent=2, ensure_ascii=False
+    )

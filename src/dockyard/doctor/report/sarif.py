@@ -19,16 +19,19 @@ def render_sarif(report: Report) -> str:
     rules = list(RULES)
     index = {rule.id: i for i, rule in enumerate(rules)}
     run = {
-        "tool": {"driver": {
-            "name": "dockyard-doctor",
-            "version": __version__,
-            "informationUri": "https://github.com/dockyard/dockyard",
-            "rules": [_rule(rule) for rule in rules],
-        }},
+        "tool": {
+            "driver": {
+                "name": "dockyard-doctor",
+                "version": __version__,
+                "informationUri": "https://github.com/dockyard/dockyard",
+                "rules": [_rule(rule) for rule in rules],
+            }
+        },
         "results": [_result(f, index) for f in report.findings],
     }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2,
-                      ensure_ascii=False)
+    return json.dumps(
+        {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False
+    )
 
 
 def _rule(rule: Rule) -> dict[str, object]:

@@ -13,8 +13,10 @@ from dockyard.doctor.secrets import redact_text
 def render_text(report: Report) -> str:
     if not report.findings:
         return "No findings."
-    blocks = [_file_block(path, list(group), report.sources.get(path))
-              for path, group in groupby(report.findings, key=lambda f: f.path)]
+    blocks = [
+        _file_block(path, list(group), report.sources.get(path))
+        for path, group in groupby(report.findings, key=lambda f: f.path)
+    ]
     return "\n\n".join([*blocks, _summary(report.findings)])
 
 
@@ -32,6 +34,9 @@ def _file_block(path: str, findings: list[Finding], source: str | None) -> str:
 
 def _summary(findings: list[Finding]) -> str:
     counts = Counter(f.severity for f in findings)
-    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info")
-             if counts[s]]
+    parts = [
+        f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
+        for s in ("error", "warning", "info")
+        if counts[s]
+    ]
     return f"{len(findings)} finding{'s' if len(findings) != 1 else ''}: {', '.join(parts)}"

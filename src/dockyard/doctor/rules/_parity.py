@@ -8,8 +8,20 @@ from dockyard.doctor.parse.composeset import ComposeSet, Located, Variant
 from dockyard.doctor.rule import Hit
 from dockyard.doctor.secrets import name_words
 
-DEPENDENCY_WORDS = frozenset({"REQUIREMENTS", "REQUIREMENT", "EXTRAS", "DEPS", "DEPENDENCIES",
-                              "GROUPS", "GROUP", "INSTALL", "LOCK", "CONSTRAINTS"})
+DEPENDENCY_WORDS = frozenset(
+    {
+        "REQUIREMENTS",
+        "REQUIREMENT",
+        "EXTRAS",
+        "DEPS",
+        "DEPENDENCIES",
+        "GROUPS",
+        "GROUP",
+        "INSTALL",
+        "LOCK",
+        "CONSTRAINTS",
+    }
+)
 
 
 def is_dependency_name(name: str) -> bool:
@@ -32,13 +44,16 @@ def hit(a: Variant, b: Variant, where: Located | None, other: Located | None, wh
     spot = where or other
     left = other.value if other else "unset"
     right = where.value if where else "unset"
-    return Hit(spot.line if spot else 0, f"{what}: {left!s} in {a.label} but {right!s} in "
-               f"{b.label}", spot.path if spot else b.label)
+    return Hit(
+        spot.line if spot else 0,
+        f"{what}: {left!s} in {a.label} but {right!s} in {b.label}",
+        spot.path if spot else b.label,
+    )
 
 
-def differing(a: Variant, b: Variant, service: str, keys: tuple[str, ...],
-              wanted: Callable[[str], bool]) -> Iterator[tuple[str, Located | None,
-                                                               Located | None]]:
+def differing(
+    a: Variant, b: Variant, service: str, keys: tuple[str, ...], wanted: Callable[[str], bool]
+) -> Iterator[tuple[str, Located | None, Located | None]]:
     """Keys of the mapping at `keys` that `wanted` selects and whose values differ."""
     left, right = a.mapping(service, *keys), b.mapping(service, *keys)
     for name in sorted(set(left) | set(right)):

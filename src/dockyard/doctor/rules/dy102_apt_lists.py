@@ -19,7 +19,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY102", "apt lists left in the image", "warning", "bloat", ("dockerfile",),
+    "DY102",
+    "apt lists left in the image",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="End the same RUN with `&& rm -rf /var/lib/apt/lists/*`, or use "
     "`RUN --mount=type=cache,target=/var/lib/apt`.",
     check=_check,

@@ -20,7 +20,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY104", "Recommended packages installed", "warning", "bloat", ("dockerfile",),
+    "DY104",
+    "Recommended packages installed",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="Use `apt-get install -y --no-install-recommends ...`.",
     check=_check,
 )

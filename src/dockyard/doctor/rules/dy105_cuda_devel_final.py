@@ -16,7 +16,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY105", "CUDA devel base in the final stage", "warning", "bloat", ("dockerfile",),
+    "DY105",
+    "CUDA devel base in the final stage",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="Compile in a `-devel` builder stage and base the final stage on the matching "
     "`-runtime` (or `-base`) image.",
     check=_check,

@@ -13,8 +13,12 @@ from dockyard.doctor.shell import installs, simple_commands
 def _compiles(script: str) -> bool:
     if any(w[0] in COMPILE_COMMANDS for w in simple_commands(script)):
         return True
-    return any(BUILD_PACKAGE.match(p.split("=")[0])
-               for i in installs(script) if i.tool != "pip" for p in i.packages)
+    return any(
+        BUILD_PACKAGE.match(p.split("=")[0])
+        for i in installs(script)
+        if i.tool != "pip"
+        for p in i.packages
+    )
 
 
 def _check(df: Dockerfile) -> Iterator[Hit]:
@@ -27,7 +31,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY106", "Single-stage build that compiles", "warning", "bloat", ("dockerfile",),
+    "DY106",
+    "Single-stage build that compiles",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="Split into a builder stage (compile, build wheels) and a slim final stage that "
     "copies only the results.",
     check=_check,

@@ -24,7 +24,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY107", "Model weights copied into the image", "warning", "bloat", ("dockerfile",),
+    "DY107",
+    "Model weights copied into the image",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="Keep weights out of the image: mount them as a volume (or a read-only model store) "
     "and point the server at the mount path.",
     check=_check,

@@ -17,7 +17,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY108", "Model weights downloaded into the image", "warning", "bloat", ("dockerfile",),
+    "DY108",
+    "Model weights downloaded into the image",
+    "warning",
+    "bloat",
+    ("dockerfile",),
     fix="Download weights at deploy time into a volume (an init container or a model cache "
     "mount), not into an image layer.",
     check=_check,

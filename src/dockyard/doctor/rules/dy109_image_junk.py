@@ -38,12 +38,17 @@ def _check(image: Image) -> Iterator[Hit]:
         if total >= JUNK_MIN_BYTES:
             parts = ", ".join(f"{k} {n / 2**20:.1f} MiB" for k, n in sizes.most_common())
             step = layer.created_by[:80] or "?"
-            yield Hit(0, f"layer {layer.index} ({step}) holds {total / 2**20:.1f} MiB of junk: "
-                      f"{parts}")
+            yield Hit(
+                0, f"layer {layer.index} ({step}) holds {total / 2**20:.1f} MiB of junk: {parts}"
+            )
 
 
 RULE = Rule(
-    "DY109", "Junk in image layers", "warning", "bloat", ("image",),
+    "DY109",
+    "Junk in image layers",
+    "warning",
+    "bloat",
+    ("image",),
     fix="Set PYTHONDONTWRITEBYTECODE=1, install with --no-cache-dir, clean caches in the same "
     "RUN, and keep tests, docs and .git out with .dockerignore.",
     check=_check,

@@ -15,12 +15,19 @@ def _check(image: Image) -> Iterator[Hit]:
             continue
         seen = first.setdefault(f.digest, f)
         if seen.layer != f.layer:
-            yield Hit(0, f"{f.path} ({f.size / 2**20:.1f} MiB) in layer {f.layer} duplicates "
-                      f"{seen.path} from layer {seen.layer}")
+            yield Hit(
+                0,
+                f"{f.path} ({f.size / 2**20:.1f} MiB) in layer {f.layer} duplicates "
+                f"{seen.path} from layer {seen.layer}",
+            )
 
 
 RULE = Rule(
-    "DY110", "Duplicate files across layers", "warning", "bloat", ("image",),
+    "DY110",
+    "Duplicate files across layers",
+    "warning",
+    "bloat",
+    ("image",),
     fix="Set ownership and modes while copying (`COPY --chown=... --chmod=...`) instead of a "
     "later chown/chmod RUN, and never move or copy large files in a later layer.",
     check=_check,

@@ -31,12 +31,19 @@ def _check(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.all_containers:
             missing = missing_resources(container)
             if missing and not requests_gpu(container):
-                yield Hit(container_line(container), f"{pod.kind} {pod.name}: container "
-                          f"{container.get('name')} has no {' and no '.join(missing)}")
+                yield Hit(
+                    container_line(container),
+                    f"{pod.kind} {pod.name}: container "
+                    f"{container.get('name')} has no {' and no '.join(missing)}",
+                )
 
 
 RULE = Rule(
-    "DY202", "No memory or CPU limit (Kubernetes)", "warning", "resources", ("k8s",),
+    "DY202",
+    "No memory or CPU limit (Kubernetes)",
+    "warning",
+    "resources",
+    ("k8s",),
     fix="Set `resources.limits.memory` and `resources.requests.cpu` (and a CPU limit if your "
     "cluster policy wants one).",
     check=_check,

@@ -13,8 +13,10 @@ from dockyard.doctor.rules.dy202_k8s_limits import missing_resources, requests_g
 def _compose(compose: ComposeFile) -> Iterator[Hit]:
     for service in compose.services:
         if wants_gpu(service) and not (has_memory_limit(service) and has_cpu_limit(service)):
-            yield Hit(service.line, f"service {service.name} reserves a GPU but sets no "
-                      "memory and CPU limits")
+            yield Hit(
+                service.line,
+                f"service {service.name} reserves a GPU but sets no memory and CPU limits",
+            )
 
 
 def _k8s(manifest: Manifest) -> Iterator[Hit]:
@@ -22,8 +24,11 @@ def _k8s(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.all_containers:
             missing = missing_resources(container)
             if missing and requests_gpu(container):
-                yield Hit(container_line(container), f"{pod.kind} {pod.name}: GPU container "
-                          f"{container.get('name')} has no {' and no '.join(missing)}")
+                yield Hit(
+                    container_line(container),
+                    f"{pod.kind} {pod.name}: GPU container "
+                    f"{container.get('name')} has no {' and no '.join(missing)}",
+                )
 
 
 def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
@@ -31,7 +36,11 @@ def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY203", "GPU without CPU/memory limits", "error", "resources", ("compose", "k8s"),
+    "DY203",
+    "GPU without CPU/memory limits",
+    "error",
+    "resources",
+    ("compose", "k8s"),
     fix="Give every GPU workload a memory limit and CPU request/limit: model loading and "
     "tokenisation run on the host, and an unbounded GPU node is an expensive one to lose.",
     check=_check,

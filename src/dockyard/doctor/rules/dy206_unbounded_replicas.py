@@ -19,12 +19,18 @@ def _check(manifest: Manifest) -> Iterator[Hit]:
         value = spec.get(field)
         name = as_map(doc.get("metadata")).get("name")
         if not isinstance(value, int) or value > MAX_REPLICAS:
-            yield Hit(spec.line_of(field) if field in spec else doc.line,
-                      f"{doc.get('kind')} {name} has {field}: {value if value else 'unset'}")
+            yield Hit(
+                spec.line_of(field) if field in spec else doc.line,
+                f"{doc.get('kind')} {name} has {field}: {value if value else 'unset'}",
+            )
 
 
 RULE = Rule(
-    "DY206", "Unbounded replicas", "warning", "resources", ("k8s",),
+    "DY206",
+    "Unbounded replicas",
+    "warning",
+    "resources",
+    ("k8s",),
     fix=f"Set an explicit replica ceiling (at most {MAX_REPLICAS}) that your GPU budget can pay "
     "for; KEDA's default is 100.",
     check=_check,

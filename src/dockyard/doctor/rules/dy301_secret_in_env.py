@@ -20,12 +20,17 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
         for name, value in pairs:
             hit = check_value(name, value)
             if hit:
-                yield Hit(ins.line, f"{ins.keyword} {name} holds a secret, {hit.kind} "
-                          f"({hit.shown})")
+                yield Hit(
+                    ins.line, f"{ins.keyword} {name} holds a secret, {hit.kind} ({hit.shown})"
+                )
 
 
 RULE = Rule(
-    "DY301", "Secret in ENV, ARG or LABEL", "error", "secrets", ("dockerfile",),
+    "DY301",
+    "Secret in ENV, ARG or LABEL",
+    "error",
+    "secrets",
+    ("dockerfile",),
     fix="Remove the value and rotate the key. Pass secrets at run time (environment from a "
     "secret store) or at build time with `RUN --mount=type=secret`.",
     check=_check,

@@ -18,7 +18,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY302", "Secret in a RUN command", "error", "secrets", ("dockerfile",),
+    "DY302",
+    "Secret in a RUN command",
+    "error",
+    "secrets",
+    ("dockerfile",),
     fix="Rotate the key and use `RUN --mount=type=secret,id=hf_token "
     "HF_TOKEN=$(cat /run/secrets/hf_token) ...` so it never reaches a layer or the history.",
     check=_check,

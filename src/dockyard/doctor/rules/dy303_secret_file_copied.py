@@ -20,7 +20,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY303", "Secret file copied into the image", "error", "secrets", ("dockerfile",),
+    "DY303",
+    "Secret file copied into the image",
+    "error",
+    "secrets",
+    ("dockerfile",),
     fix="Do not copy .env or key files; list them in .dockerignore, pass values at run time, "
     "and use `RUN --mount=type=secret` when the build needs one.",
     check=_check,

@@ -22,12 +22,17 @@ def _check(compose: ComposeFile) -> Iterator[Hit]:
         for name, value, line in _pairs(service):
             hit = check_value(name, value)
             if hit:
-                yield Hit(line, f"service {service.name}: {name} holds a secret, {hit.kind} "
-                          f"({hit.shown})")
+                yield Hit(
+                    line, f"service {service.name}: {name} holds a secret, {hit.kind} ({hit.shown})"
+                )
 
 
 RULE = Rule(
-    "DY304", "Literal secret in Compose", "error", "secrets", ("compose",),
+    "DY304",
+    "Literal secret in Compose",
+    "error",
+    "secrets",
+    ("compose",),
     fix="Rotate the key; reference it instead (`${OPENAI_API_KEY}` from an untracked .env, "
     "`env_file:`, or Compose `secrets:`).",
     check=_check,

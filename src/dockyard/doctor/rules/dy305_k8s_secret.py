@@ -17,8 +17,11 @@ def _env_hits(manifest: Manifest) -> Iterator[Hit]:
                 name, value = str(item.get("name", "")), item.get("value")
                 hit = check_value(name, str(value)) if value is not None else None
                 if hit:
-                    yield Hit(item.line_of("value"), f"{pod.kind} {pod.name}: env {name} holds "
-                              f"a secret, {hit.kind} ({hit.shown})")
+                    yield Hit(
+                        item.line_of("value"),
+                        f"{pod.kind} {pod.name}: env {name} holds "
+                        f"a secret, {hit.kind} ({hit.shown})",
+                    )
 
 
 def _configmap_hits(manifest: Manifest) -> Iterator[Hit]:
@@ -27,8 +30,10 @@ def _configmap_hits(manifest: Manifest) -> Iterator[Hit]:
         for name, value in data.items():
             hit = check_value(name, str(value))
             if hit:
-                yield Hit(data.line_of(name), f"ConfigMap key {name} holds a secret, {hit.kind} "
-                          f"({hit.shown})")
+                yield Hit(
+                    data.line_of(name),
+                    f"ConfigMap key {name} holds a secret, {hit.kind} ({hit.shown})",
+                )
 
 
 def _check(manifest: Manifest) -> Iterator[Hit]:
@@ -37,7 +42,11 @@ def _check(manifest: Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY305", "Literal secret in Kubernetes env", "error", "secrets", ("k8s",),
+    "DY305",
+    "Literal secret in Kubernetes env",
+    "error",
+    "secrets",
+    ("k8s",),
     fix="Rotate the key; store it in a Secret (sealed or from an external store) and use "
     "`valueFrom.secretKeyRef`.",
     check=_check,

@@ -19,7 +19,11 @@ def _check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY306", "Secret in an image layer", "error", "secrets", ("image",),
+    "DY306",
+    "Secret in an image layer",
+    "error",
+    "secrets",
+    ("image",),
     fix="Rotate the key and rebuild without it: deleting a file in a later layer does not remove "
     "it from the image. Use `RUN --mount=type=secret` for build-time secrets.",
     check=_check,

@@ -25,7 +25,11 @@ def _check(image: Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY307", "Secret in image config or history", "error", "secrets", ("image",),
+    "DY307",
+    "Secret in image config or history",
+    "error",
+    "secrets",
+    ("image",),
     fix="Rotate the key; never pass secrets as ENV, LABEL or build args; use "
     "`RUN --mount=type=secret` and run-time environment from a secret store.",
     check=_check,

@@ -12,19 +12,27 @@ from dockyard.doctor.secrets import is_secret_name
 def _check(df: Dockerfile) -> Iterator[Hit]:
     for ins in df.instructions:
         if ins.keyword == "ARG":
-            names = [n for n, v in arg_defaults(ins).items()
-                     if is_secret_name(n) and (not v or v.startswith("$"))]
+            names = [
+                n
+                for n, v in arg_defaults(ins).items()
+                if is_secret_name(n) and (not v or v.startswith("$"))
+            ]
         elif ins.keyword == "ENV":
             names = [n for n, v in key_values(ins) if is_secret_name(n) and v.startswith("$")]
         else:
             continue
         for name in names:
-            yield Hit(ins.line, f"{ins.keyword} {name} carries a secret into the image "
-                      "history or config")
+            yield Hit(
+                ins.line, f"{ins.keyword} {name} carries a secret into the image history or config"
+            )
 
 
 RULE = Rule(
-    "DY308", "Secret passed as a build argument", "warning", "secrets", ("dockerfile",),
+    "DY308",
+    "Secret passed as a build argument",
+    "warning",
+    "secrets",
+    ("dockerfile",),
     fix="Use `RUN --mount=type=secret,id=NAME` (and `docker build --secret id=NAME,env=NAME`) "
     "instead of ARG/ENV; build args show in `docker history`.",
     check=_check,

@@ -28,7 +28,11 @@ def _check(artifact: Dockerfile | Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY401", "No health check", "warning", "health", ("dockerfile", "image"),
+    "DY401",
+    "No health check",
+    "warning",
+    "health",
+    ("dockerfile", "image"),
     fix="Add `HEALTHCHECK CMD python -m yourapp.healthcheck` (or curl -f on a readiness path "
     "like /readyz) that passes only once the model is loaded.",
     check=_check,

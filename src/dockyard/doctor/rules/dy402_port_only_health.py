@@ -30,8 +30,10 @@ def _compose(compose: ComposeFile) -> Iterator[Hit]:
         test = check.get("test")
         text = " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
         if PORT_ONLY.search(text):
-            yield Hit(check.line_of("test"), f"service {service.name}'s healthcheck only "
-                      "checks that a port answers")
+            yield Hit(
+                check.line_of("test"),
+                f"service {service.name}'s healthcheck only checks that a port answers",
+            )
 
 
 def _k8s(manifest: Manifest) -> Iterator[Hit]:
@@ -39,8 +41,11 @@ def _k8s(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.containers:
             probe = as_map(container.get("readinessProbe"))
             if "tcpSocket" in probe:
-                yield Hit(probe.line_of("tcpSocket"), f"{pod.kind} {pod.name}: readiness "
-                          f"probe of {container.get('name')} only opens a TCP socket")
+                yield Hit(
+                    probe.line_of("tcpSocket"),
+                    f"{pod.kind} {pod.name}: readiness "
+                    f"probe of {container.get('name')} only opens a TCP socket",
+                )
 
 
 def _check(artifact: Dockerfile | ComposeFile | Manifest) -> Iterator[Hit]:
@@ -50,7 +55,10 @@ def _check(artifact: Dockerfile | ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY402", "Health check only tests a port", "warning", "health",
+    "DY402",
+    "Health check only tests a port",
+    "warning",
+    "health",
     ("dockerfile", "compose", "k8s"),
     fix="Check readiness over HTTP on a path that answers only once the model is loaded "
     "(e.g. `curl -fsS http://localhost:8000/readyz`, or an httpGet readinessProbe).",

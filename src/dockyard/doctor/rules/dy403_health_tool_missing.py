@@ -24,8 +24,12 @@ def tools_used(command: str) -> list[str]:
 
 def _dockerfile(df: Dockerfile) -> Iterator[Hit]:
     base, _ = root_base(df)
-    installed = {p.split("=")[0] for ins in shipped(df, "RUN") for i in installs(ins.command)
-                 for p in i.packages}
+    installed = {
+        p.split("=")[0]
+        for ins in shipped(df, "RUN")
+        for i in installs(ins.command)
+        for p in i.packages
+    }
     installed |= {"nc"} if installed & {"netcat", "netcat-openbsd", "netcat-traditional"} else set()
     for ins in shipped(df, "HEALTHCHECK"):
         for tool in tools_used(ins.command):
@@ -39,14 +43,20 @@ def _compose(compose: ComposeFile) -> Iterator[Hit]:
         text = " ".join(map(str, test)) if isinstance(test, list) else str(test or "")
         for tool in tools_used(text):
             if service.image and not service.get("build") and _LACKS[tool].search(service.image):
-                yield Hit(service.line_of("healthcheck"), f"service {service.name}'s "
-                          f"healthcheck runs {tool}, which {service.image} does not ship")
+                yield Hit(
+                    service.line_of("healthcheck"),
+                    f"service {service.name}'s "
+                    f"healthcheck runs {tool}, which {service.image} does not ship",
+                )
 
 
 def _image(image: Image) -> Iterator[Hit]:
     test = (image.config.get("Healthcheck") or {}).get("Test") or []
-    names = {f.path.rsplit("/", 1)[-1] for f in image.files if f.deleted_in is None
-             and "/bin/" in "/" + f.path}
+    names = {
+        f.path.rsplit("/", 1)[-1]
+        for f in image.files
+        if f.deleted_in is None and "/bin/" in "/" + f.path
+    }
     for tool in tools_used(" ".join(test[1:])):
         if tool not in names:
             yield Hit(0, f"the health check runs {tool}, which is not in the image")
@@ -59,9 +69,12 @@ def _check(artifact: Dockerfile | ComposeFile | Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY403", "Health check needs a missing tool", "error", "health",
+    "DY403",
+    "Health check needs a missing tool",
+    "error",
+    "health",
     ("dockerfile", "compose", "image"),
     fix="Probe with what the image has (e.g. `python -c 'import urllib.request,sys; "
-    "urllib.request.urlopen(\"http://localhost:8000/readyz\")'`) or install the tool.",
+    'urllib.request.urlopen("http://localhost:8000/readyz")\'`) or install the tool.',
     check=_check,
 )

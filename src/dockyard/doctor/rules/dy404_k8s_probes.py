@@ -15,12 +15,19 @@ def _check(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.containers:
             missing = [p for p in ("readinessProbe", "livenessProbe") if p not in container]
             if missing:
-                yield Hit(container_line(container), f"{pod.kind} {pod.name}: container "
-                          f"{container.get('name')} has no {' and no '.join(missing)}")
+                yield Hit(
+                    container_line(container),
+                    f"{pod.kind} {pod.name}: container "
+                    f"{container.get('name')} has no {' and no '.join(missing)}",
+                )
 
 
 RULE = Rule(
-    "DY404", "No readiness or liveness probe", "warning", "health", ("k8s",),
+    "DY404",
+    "No readiness or liveness probe",
+    "warning",
+    "health",
+    ("k8s",),
     fix="Add an httpGet readinessProbe on a path that passes once the model is loaded, a "
     "livenessProbe, and a startupProbe with enough budget for model loading.",
     check=_check,

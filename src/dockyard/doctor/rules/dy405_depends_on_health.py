@@ -20,12 +20,18 @@ def _check(compose: ComposeFile) -> Iterator[Hit]:
         elif isinstance(deps, YMap):
             for name in deps:
                 if as_map(deps[name]).get("condition") not in _WAITS:
-                    yield Hit(deps.line_of(name), f"service {service.name} starts as soon "
-                              f"as {name} starts")
+                    yield Hit(
+                        deps.line_of(name),
+                        f"service {service.name} starts as soon as {name} starts",
+                    )
 
 
 RULE = Rule(
-    "DY405", "depends_on without a health condition", "warning", "health", ("compose",),
+    "DY405",
+    "depends_on without a health condition",
+    "warning",
+    "health",
+    ("compose",),
     fix="Use `depends_on: {db: {condition: service_healthy}}` and give the dependency a "
     "healthcheck.",
     check=_check,

@@ -42,7 +42,11 @@ def _check(artifact: Dockerfile | ComposeFile | Image) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY501", "Runs as root", "warning", "security", ("dockerfile", "compose", "image"),
+    "DY501",
+    "Runs as root",
+    "warning",
+    "security",
+    ("dockerfile", "compose", "image"),
     fix="Create a user with a fixed uid (`RUN useradd --uid 10001 app`) and end the final "
     "stage with `USER 10001`.",
     check=_check,

@@ -19,7 +19,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY502", "sudo in the image", "warning", "security", ("dockerfile",),
+    "DY502",
+    "sudo in the image",
+    "warning",
+    "security",
+    ("dockerfile",),
     fix="Drop sudo: build steps already run as root, and the running container should not "
     "be able to become root. Switch users with USER.",
     check=_check,

@@ -25,7 +25,11 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY503", "World-writable files", "warning", "security", ("dockerfile",),
+    "DY503",
+    "World-writable files",
+    "warning",
+    "security",
+    ("dockerfile",),
     fix="Give ownership to the runtime user (`COPY --chown=10001:10001`) and use 755/644 "
     "(or 775 for a shared group) instead of 777.",
     check=_check,

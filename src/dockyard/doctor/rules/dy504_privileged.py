@@ -21,8 +21,10 @@ def _k8s(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.all_containers:
             context = as_map(container.get("securityContext"))
             if context.get("privileged") is True:
-                yield Hit(context.line_of("privileged"), f"{pod.kind} {pod.name}: container "
-                          f"{container.get('name')} is privileged")
+                yield Hit(
+                    context.line_of("privileged"),
+                    f"{pod.kind} {pod.name}: container {container.get('name')} is privileged",
+                )
 
 
 def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
@@ -30,7 +32,11 @@ def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY504", "Privileged container", "error", "security", ("compose", "k8s"),
+    "DY504",
+    "Privileged container",
+    "error",
+    "security",
+    ("compose", "k8s"),
     fix="Remove `privileged`; GPUs need a device reservation (`deploy.resources.reservations."
     "devices` / `nvidia.com/gpu`), not privileges.",
     check=_check,

@@ -35,7 +35,11 @@ def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY505", "Engine socket mounted", "error", "security", ("compose", "k8s"),
+    "DY505",
+    "Engine socket mounted",
+    "error",
+    "security",
+    ("compose", "k8s"),
     fix="Do not mount docker.sock: it gives root on the host. Use a rootless builder or a "
     "narrowly scoped API proxy if a service must start containers.",
     check=_check,

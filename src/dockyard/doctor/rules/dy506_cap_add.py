@@ -20,8 +20,7 @@ def _compose(compose: ComposeFile) -> Iterator[Hit]:
     for service in compose.services:
         caps = _risky(as_list(service.get("cap_add")))
         if caps:
-            yield Hit(service.line_of("cap_add"), f"service {service.name} adds "
-                      f"{', '.join(caps)}")
+            yield Hit(service.line_of("cap_add"), f"service {service.name} adds {', '.join(caps)}")
 
 
 def _k8s(manifest: Manifest) -> Iterator[Hit]:
@@ -30,8 +29,11 @@ def _k8s(manifest: Manifest) -> Iterator[Hit]:
             capabilities = as_map(as_map(container.get("securityContext")).get("capabilities"))
             caps = _risky(as_list(capabilities.get("add")))
             if caps:
-                yield Hit(capabilities.line_of("add"), f"{pod.kind} {pod.name}: container "
-                          f"{container.get('name')} adds {', '.join(caps)}")
+                yield Hit(
+                    capabilities.line_of("add"),
+                    f"{pod.kind} {pod.name}: container "
+                    f"{container.get('name')} adds {', '.join(caps)}",
+                )
 
 
 def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
@@ -39,7 +41,11 @@ def _check(artifact: ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY506", "Capabilities added", "warning", "security", ("compose", "k8s"),
+    "DY506",
+    "Capabilities added",
+    "warning",
+    "security",
+    ("compose", "k8s"),
     fix="Drop `cap_add` / `capabilities.add`; model servers need none (bind ports above 1024).",
     check=_check,
 )

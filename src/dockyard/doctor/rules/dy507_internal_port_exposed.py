@@ -25,12 +25,17 @@ def _check(compose: ComposeFile) -> Iterator[Hit]:
         ports = as_list(service.get("ports"))
         for port, line in zip(ports, ports.lines, strict=False):
             if _public(port):
-                yield Hit(line, f"service {service.name} ({service.image}) publishes "
-                          f"{port} on all interfaces")
+                yield Hit(
+                    line,
+                    f"service {service.name} ({service.image}) publishes {port} on all interfaces",
+                )
 
 
 RULE = Rule(
-    "DY507", "Internal service published on all interfaces", "warning", "security",
+    "DY507",
+    "Internal service published on all interfaces",
+    "warning",
+    "security",
     ("compose",),
     fix="Drop `ports:` (services reach it on the Compose network) or bind to loopback: "
     "`127.0.0.1:5432:5432`.",

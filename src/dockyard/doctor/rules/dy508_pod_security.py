@@ -36,12 +36,19 @@ def _check(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.all_containers:
             missing = _missing(pod, container)
             if missing:
-                yield Hit(container_line(container), f"{pod.kind} {pod.name}: container "
-                          f"{container.get('name')} lacks {', '.join(missing)}")
+                yield Hit(
+                    container_line(container),
+                    f"{pod.kind} {pod.name}: container "
+                    f"{container.get('name')} lacks {', '.join(missing)}",
+                )
 
 
 RULE = Rule(
-    "DY508", "Pod not restricted", "warning", "security", ("k8s",),
+    "DY508",
+    "Pod not restricted",
+    "warning",
+    "security",
+    ("k8s",),
     fix="Set `runAsNonRoot: true` and `seccompProfile: {type: RuntimeDefault}` on the pod, and "
     "`allowPrivilegeEscalation: false` and `capabilities: {drop: [ALL]}` on each container.",
     check=_check,

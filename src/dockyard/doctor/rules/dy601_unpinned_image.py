@@ -21,8 +21,11 @@ def unpinned(image: str) -> bool:
 
 def _dockerfile(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
-        if df.stage_named(stage.base) is None and stage.base != df.final.name and unpinned(
-                stage.base):
+        if (
+            df.stage_named(stage.base) is None
+            and stage.base != df.final.name
+            and unpinned(stage.base)
+        ):
             yield Hit(stage.line, f"FROM {stage.base} is not pinned to a version")
 
 
@@ -37,8 +40,10 @@ def _k8s(manifest: Manifest) -> Iterator[Hit]:
         for container in pod.all_containers:
             image = str(container.get("image", ""))
             if unpinned(image):
-                yield Hit(as_map(container).line_of("image"), f"{pod.kind} {pod.name}: "
-                          f"container {container.get('name')} uses {image}")
+                yield Hit(
+                    as_map(container).line_of("image"),
+                    f"{pod.kind} {pod.name}: container {container.get('name')} uses {image}",
+                )
 
 
 def _check(artifact: Dockerfile | ComposeFile | Manifest) -> Iterator[Hit]:
@@ -48,7 +53,11 @@ def _check(artifact: Dockerfile | ComposeFile | Manifest) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY601", "Unpinned image", "warning", "reproducibility", ("dockerfile", "compose", "k8s"),
+    "DY601",
+    "Unpinned image",
+    "warning",
+    "reproducibility",
+    ("dockerfile", "compose", "k8s"),
     fix="Pin a version tag (`python:3.11.9-slim-bookworm`), better with its digest "
     "(`@sha256:...`), so rebuilds and rollouts get the same bits.",
     check=_check,

@@ -30,14 +30,23 @@ def _check(df: Dockerfile) -> Iterator[Hit]:
     for ins in df.instructions:
         if ins.keyword != "RUN":
             continue
-        loose = [p for i in installs(ins.command) if i.tool in {"pip", "uv", "conda", "mamba"}
-                 for p in i.packages if _unpinned(i.tool, p)]
+        loose = [
+            p
+            for i in installs(ins.command)
+            if i.tool in {"pip", "uv", "conda", "mamba"}
+            for p in i.packages
+            if _unpinned(i.tool, p)
+        ]
         if loose:
             yield Hit(ins.line, f"unpinned packages: {', '.join(loose)}")
 
 
 RULE = Rule(
-    "DY602", "Unpinned package install", "warning", "reproducibility", ("dockerfile",),
+    "DY602",
+    "Unpinned package install",
+    "warning",
+    "reproducibility",
+    ("dockerfile",),
     fix="Pin exact versions (`torch==2.3.1`) or install from a locked requirements file "
     "(`pip install -r requirements.lock`, `uv sync --frozen`).",
     check=_check,

@@ -19,7 +19,11 @@ def _check(cset: ComposeSet) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY701", "Different images in dev and prod", "warning", "parity", ("compose-set",),
+    "DY701",
+    "Different images in dev and prod",
+    "warning",
+    "parity",
+    ("compose-set",),
     fix="Run the same image (same tag, ideally the same digest) everywhere; vary only "
     "configuration through environment and mounts.",
     check=_check,

@@ -22,7 +22,11 @@ def _check(cset: ComposeSet) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY702", "Different Dockerfiles in dev and prod", "warning", "parity", ("compose-set",),
+    "DY702",
+    "Different Dockerfiles in dev and prod",
+    "warning",
+    "parity",
+    ("compose-set",),
     fix="Build dev and prod from the same Dockerfile and target; put dev-only tools in a "
     "separate stage that prod never ships, and test the prod target in CI.",
     check=_check,

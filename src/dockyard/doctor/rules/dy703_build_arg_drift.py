@@ -20,7 +20,10 @@ def _check(cset: ComposeSet) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY703", "Different build arguments in dev and prod", "warning", "parity",
+    "DY703",
+    "Different build arguments in dev and prod",
+    "warning",
+    "parity",
     ("compose-set",),
     fix="Keep versions that shape the image (Python, CUDA, base) identical; set them once in "
     "the base Compose file or as Dockerfile ARG defaults.",

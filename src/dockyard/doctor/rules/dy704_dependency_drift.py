@@ -17,7 +17,10 @@ def _check(cset: ComposeSet) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY704", "Different dependency sets in dev and prod", "warning", "parity",
+    "DY704",
+    "Different dependency sets in dev and prod",
+    "warning",
+    "parity",
     ("compose-set",),
     fix="Install the same locked dependency set everywhere; add dev tools in a separate layer "
     "or stage on top of it rather than a different requirements file.",

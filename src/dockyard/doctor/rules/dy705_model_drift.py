@@ -17,7 +17,11 @@ def _check(cset: ComposeSet) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "DY705", "Different model versions in dev and prod", "warning", "parity", ("compose-set",),
+    "DY705",
+    "Different model versions in dev and prod",
+    "warning",
+    "parity",
+    ("compose-set",),
     fix="Pin one model id and revision (e.g. a Hugging Face commit) in the base file so dev "
     "tests what prod serves.",
     check=_check,
