@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dockyard.cli import build, doctor, jobs, patterns, project, router, serve, stack
+from dockyard.cli import build, doctor, jobs, kubernetes, patterns, project, router, serve, stack
 from dockyard.errors import DockyardError
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 # Explicit registry: each module adds its own commands; the order here is the help order.
-for module in (project, serve, build, jobs, stack, router, patterns, doctor):
+for module in (project, serve, build, jobs, stack, kubernetes, router, patterns, doctor):
     module.register(app)
 
 
