@@ -7,7 +7,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench}
-PY=$(command -v python3)
+# The interpreter itself, not a version-manager shim (a pyenv shim adds ~1 s to every start).
+PY=$(python3 -c "import sys; print(sys.executable)")
 export PERF_MD=${PERF_MD:-$REPO/bench/peers.md}
 # Same knobs as the peers: one process, max batch 64 (the examples' spec), access log off.
 CMD="$PY -m dockyard.runtime serve $REPO/examples/{workload} --host 127.0.0.1 --port {port} --no-access-log"
