@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class State(enum.Enum):
@@ -17,23 +17,21 @@ class State(enum.Enum):
 
 @dataclass
 class Lifecycle:
-    """Mutable holder of the current state and, when not ready, the reason why."""
+    """Mutable holder of the current state and, when not ready, the reason why.
+
+    A FAILED model keeps the process alive (liveness stays green, so its reason can be read at
+    /readyz) but never ready; only a restart or a passing periodic canary clears it.
+    """
 
     state: State = State.STARTING
     reason: str = "model is loading"
-    listeners: list[object] = field(default_factory=list, repr=False)
 
     @property
     def ready(self) -> bool:
         return self.state is State.READY
 
-    @property
-    def alive(self) -> bool:
-        """A failed model keeps the process alive (so its reason can be read) but unready."""
-        return True
-
     def to(self, state: State, reason: str = "") -> None:
-        """Move to `state`; DRAINING and FAILED are never left for READY again."""
+        """Move to `state`; DRAINING is final (a shutdown is never undone)."""
         if self.state is State.DRAINING and state is not State.DRAINING:
             return
         self.state, self.reason = state, reason

@@ -43,7 +43,7 @@ class _Server(uvicorn.Server):
         app = getattr(self.config, "loaded_app", None)
         service = getattr(app, "service", None)
         if service is not None:
-            service._set_state(State.DRAINING, "shutting down")
+            service.set_state(State.DRAINING, "shutting down")
         super().handle_exit(sig, frame)
 
 

@@ -56,7 +56,7 @@ class Service:
             self._tasks.append(asyncio.create_task(self.batcher.run(), name="dockyard-batcher"))
             await self.run_canary()
         except Exception as exc:  # any failure in user code keeps us alive but unready
-            self._set_state(State.FAILED, f"{type(exc).__name__}: {exc}")
+            self.set_state(State.FAILED, f"{type(exc).__name__}: {exc}")
             log.error(
                 "model failed to start", extra={"reason": self.lifecycle.reason}, exc_info=exc
             )
@@ -76,7 +76,7 @@ class Service:
 
     async def stop(self, grace: float) -> None:
         """Shutdown, in order: 1. refuse new work, 2. finish queued inputs, 3. release the model."""
-        self._set_state(State.DRAINING, "shutting down")
+        self.set_state(State.DRAINING, "shutting down")
         self.batcher.close()
         running = [t for t in self._tasks if t.get_name() == "dockyard-batcher"]
         if running:
@@ -92,7 +92,7 @@ class Service:
         if self.runner is not None:
             await asyncio.to_thread(self.runner.close)
 
-    def _set_state(self, state: State, reason: str = "") -> None:
+    def set_state(self, state: State, reason: str = "") -> None:
         self.lifecycle.to(state, reason)
         self.metrics.set_state(self.lifecycle.state)
 
@@ -108,10 +108,10 @@ class Service:
         problem = await self.check_samples(samples) if samples else None
         self.metrics.canary_ok.set(0 if problem else 1)
         if problem:
-            self._set_state(State.FAILED, f"canary failed: {problem}")
+            self.set_state(State.FAILED, f"canary failed: {problem}")
             log.error("canary failed", extra={"reason": problem})
         else:
-            self._set_state(State.READY)
+            self.set_state(State.READY)
             log.info("model ready", extra={"golden_samples": len(samples)})
 
     async def check_samples(self, samples: Sequence[GoldenSample]) -> str | None:

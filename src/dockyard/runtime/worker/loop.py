@@ -111,7 +111,7 @@ class Worker:
         heart = threading.Thread(
             target=self._heartbeat_loop, name="dockyard-heartbeat", daemon=True
         )
-        self._set_state(WorkerState.READY)
+        self.set_state(WorkerState.READY)
         heart.start()
         buffer: deque[Claim] = deque()
         with ThreadPoolExecutor(
@@ -125,7 +125,7 @@ class Worker:
             self._drain(buffer, running)
         self._drained.set()
         heart.join()
-        self._set_state(WorkerState.STOPPED)
+        self.set_state(WorkerState.STOPPED)
 
     def _fill(self, buffer: deque[Claim], running: set[Future[None]]) -> None:
         with self._lock:
@@ -169,7 +169,7 @@ class Worker:
     def _drain(self, buffer: deque[Claim], running: set[Future[None]]) -> None:
         """Graceful shutdown, in order."""
         # 1. Stop claiming: the loop has exited; health turns unready.
-        self._set_state(WorkerState.DRAINING)
+        self.set_state(WorkerState.DRAINING)
         # 2. Give back what was claimed but not started, without spending an attempt.
         for claim in buffer:
             self._forget(claim)
@@ -263,6 +263,6 @@ class Worker:
             self._last_purge = now
             self.queue.purge_expired(self.policy.retention_s)
 
-    def _set_state(self, state: WorkerState) -> None:
+    def set_state(self, state: WorkerState) -> None:
         self.state = state
         self.beat(state)
