@@ -5,11 +5,12 @@ from __future__ import annotations
 import builtins
 import enum
 import itertools
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
+
+from pydantic_core import from_json, to_json
 
 JSON = Any
 
@@ -194,14 +195,18 @@ def to_fields(job: Job) -> dict[str, JSON]:
     data = asdict(job)
     for name in _ENUMS:
         data[name] = data[name].value if data[name] is not None else None
-    data["input"] = json.dumps(job.input)
+    data["input"] = encode_result(job.input)
     data["result"] = encode_result(job.result)
     return data
 
 
 def encode_result(result: JSON) -> str | None:
-    """A result as stored (JSON text); None stays None so 'no result yet' is not 'null'."""
-    return None if result is None else json.dumps(result)
+    """A result as stored (JSON text); None stays None so 'no result yet' is not 'null'.
+
+    pydantic-core's encoder, not the stdlib's: results are often embeddings (hundreds of floats
+    per job) and this is ~3x faster on them, which is worker throughput.
+    """
+    return None if result is None else to_json(result).decode()
 
 
 def from_fields(data: Mapping[str, Any]) -> Job:
@@ -218,7 +223,7 @@ def from_fields(data: Mapping[str, Any]) -> Job:
         elif name in _FLOATS:
             values[name] = float(raw)
         elif name in ("input", "result"):
-            values[name] = json.loads(raw)
+            values[name] = from_json(raw)
         else:
             values[name] = str(raw)
     return Job(**values)
