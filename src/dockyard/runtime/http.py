@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -9,6 +10,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from pydantic_core import to_json
+from starlette.requests import Request
+from starlette.responses import Response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -23,19 +26,58 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class HTTPError(Exception):
-    """An error answered as `{"error": {"type", "message", "request_id"}}` with its status."""
+    """An error answered as `{"error": {"type", "message", ...}, ...}` with its status.
+
+    Every route of the runtime (hot paths, jobs, pipeline) refuses with this one shape:
+    `details` go inside "error" (e.g. which inputs failed), `extra` sits beside it (e.g. the
+    pipeline item a failure belongs to), and a request id is added when there is one.
+    """
 
     def __init__(
-        self, status: int, kind: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        details: Any = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.kind, self.message = status, kind, message
         self.headers = headers or {}
+        self.details, self.extra = details, extra or {}
+
+    def payload(self, request_id: str = "") -> dict[str, Any]:
+        error: dict[str, Any] = {"type": self.kind, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        if request_id:
+            error["request_id"] = request_id
+        return {"error": error, **self.extra}
 
     def body(self, request_id: str) -> bytes:
-        return to_json(
-            {"error": {"type": self.kind, "message": self.message, "request_id": request_id}}
-        )
+        return to_json(self.payload(request_id))
+
+    def response(self) -> Response:
+        """The same error as a Starlette response, for framework routes."""
+        return Response(to_json(self.payload()), self.status, self.headers, "application/json")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def answers_errors(handler: Handler) -> Handler:
+    """Let a Starlette handler refuse by raising HTTPError."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except HTTPError as exc:
+            return exc.response()
+
+    return wrapped
 
 
 def request_id_of(scope: Scope) -> str:

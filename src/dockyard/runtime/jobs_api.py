@@ -7,7 +7,6 @@ stored is the validated input dumped back to JSON, which the worker validates ag
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,44 +18,25 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.errors import JobError
 from dockyard.runtime.contract import Signature
+from dockyard.runtime.http import Handler, answers_errors
+from dockyard.runtime.http import HTTPError as ApiError
 from dockyard.runtime.queue import JobQueue, JobState, NewJob, open_queue
 from dockyard.spec import Spec
 
 MAX_LIST = 1000
 
 
-class ApiError(Exception):
-    """Answered as `{"error": {"type", "message"}}` with `status`."""
-
-    def __init__(self, status: int, kind: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message, self.details = status, kind, message, details
-
-    def response(self) -> JSONResponse:
-        error: dict[str, Any] = {"type": self.kind, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return JSONResponse({"error": error}, status_code=self.status)
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
 def _answers_errors(handler: Handler) -> Handler:
-    """Turn ApiError and JobError raised by a handler into JSON error responses."""
+    """HTTPError and the queue's JobError (unknown job: 404, wrong state: 409) become JSON."""
 
-    async def wrapped(request: Request) -> Response:
+    async def refusing(request: Request) -> Response:
         try:
             return await handler(request)
-        except ApiError as exc:
-            return exc.response()
         except JobError as exc:
             status = 404 if str(exc).startswith("no job") else 409
-            return ApiError(
-                status, "not_found" if status == 404 else "conflict", str(exc)
-            ).response()
+            raise ApiError(status, "not_found" if status == 404 else "conflict", str(exc)) from exc
 
-    return wrapped
+    return answers_errors(refusing)
 
 
 class JobsService:
@@ -129,7 +109,7 @@ class JobsService:
                 422,
                 "invalid_input",
                 f"{len(problems)} input(s) do not match the model's schema",
-                problems,
+                details=problems,
             )
         return out
 

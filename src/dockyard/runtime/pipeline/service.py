@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from dockyard.runtime.http import HTTPError as ApiError
+from dockyard.runtime.http import answers_errors
 from dockyard.runtime.pipeline.local import LocalStages
 from dockyard.runtime.pipeline.metrics import PipelineMetrics
 from dockyard.runtime.pipeline.queues import StageQueues
@@ -28,33 +29,6 @@ from dockyard.runtime.queue import JobState
 from dockyard.spec import Spec
 
 POLL_MIN_S, POLL_MAX_S = 0.002, 0.1
-
-
-class ApiError(Exception):
-    """Answered as `{"error": {"type", "message"}}` with `status` (the Jobs API's shape)."""
-
-    def __init__(self, status: int, kind: str, message: str, extra: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message, self.extra = status, kind, message, extra
-
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"error": {"type": self.kind, "message": self.message}}
-        if self.extra is not None:
-            body["item"] = self.extra
-        return JSONResponse(body, status_code=self.status)
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _answers_errors(handler: Handler) -> Handler:
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-
-    return wrapped
 
 
 class PipelineService:
@@ -69,11 +43,11 @@ class PipelineService:
         self.stages: LocalStages | None = None
         self._queues: StageQueues | None = None
         self.routes: list[BaseRoute] = [
-            Route("/pipeline", _answers_errors(self.run), methods=["POST"]),
-            Route("/pipeline/jobs", _answers_errors(self.submit), methods=["POST"]),
-            Route("/pipeline/jobs/{item}", _answers_errors(self.get), methods=["GET"]),
-            Route("/pipeline/stats", _answers_errors(self.stats), methods=["GET"]),
-            Route("/pipeline/dead/retry", _answers_errors(self.retry_dead), methods=["POST"]),
+            Route("/pipeline", answers_errors(self.run), methods=["POST"]),
+            Route("/pipeline/jobs", answers_errors(self.submit), methods=["POST"]),
+            Route("/pipeline/jobs/{item}", answers_errors(self.get), methods=["GET"]),
+            Route("/pipeline/stats", answers_errors(self.stats), methods=["GET"]),
+            Route("/pipeline/dead/retry", answers_errors(self.retry_dead), methods=["POST"]),
             Route("/pipeline/metrics", self.exposition, methods=["GET"]),
         ]
 
@@ -173,10 +147,17 @@ def _finished(status: ItemStatus | None) -> Response:
     if status.state is ItemState.DONE:
         return JSONResponse({"id": status.id, "output": status.output})
     if not status.state.final:
-        raise ApiError(504, "timeout", "still running; poll /pipeline/jobs/{id}", status.public())
+        raise ApiError(
+            504,
+            "timeout",
+            "still running; poll /pipeline/jobs/{id}",
+            extra={"item": status.public()},
+        )
     invalid = (status.error or "").startswith("invalid input")
     kind, code = ("invalid_input", 422) if invalid else ("failed", 500)
-    raise ApiError(code, kind, f"stage {status.stage}: {status.error}", status.public())
+    raise ApiError(
+        code, kind, f"stage {status.stage}: {status.error}", extra={"item": status.public()}
+    )
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
