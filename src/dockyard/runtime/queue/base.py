@@ -47,6 +47,20 @@ class NewJob:
     batch: str | None = None
     max_attempts: int = 3
 
+    def to_job(self, now: float) -> Job:
+        """The stored job for this request, queued and due `now` (every back end starts here)."""
+        return Job(
+            id=new_job_id(now),
+            input=self.input,
+            max_attempts=self.max_attempts,
+            idempotency_key=self.idempotency_key,
+            batch=self.batch,
+            webhook=self.webhook,
+            created_at=now,
+            updated_at=now,
+            run_at=now,
+        )
+
 
 @dataclass(frozen=True)
 class Job:

@@ -19,7 +19,6 @@ from dockyard.runtime.queue.base import (
     NewJob,
     QueueStats,
     WebhookState,
-    new_job_id,
     new_token,
 )
 
@@ -42,17 +41,7 @@ class MemoryQueue:
     def _put(self, new: NewJob, now: float) -> Job:
         if new.idempotency_key and new.idempotency_key in self._keys:
             return self._jobs[self._keys[new.idempotency_key]]
-        job = Job(
-            id=new_job_id(now),
-            input=new.input,
-            max_attempts=new.max_attempts,
-            idempotency_key=new.idempotency_key,
-            batch=new.batch,
-            webhook=new.webhook,
-            created_at=now,
-            updated_at=now,
-            run_at=now,
-        )
+        job = new.to_job(now)
         self._jobs[job.id] = job
         if new.idempotency_key:
             self._keys[new.idempotency_key] = job.id

@@ -30,7 +30,6 @@ from dockyard.runtime.queue.base import (
     QueueStats,
     encode_result,
     from_fields,
-    new_job_id,
     new_token,
     to_fields,
 )
@@ -265,11 +264,7 @@ class RedisQueue:
         pipe = self._redis.pipeline(transaction=False)
         made = []
         for new in jobs:
-            job = Job(
-                id=new_job_id(now), input=new.input, max_attempts=new.max_attempts,
-                idempotency_key=new.idempotency_key, batch=new.batch, webhook=new.webhook,
-                created_at=now, updated_at=now, run_at=now,
-            )  # fmt: skip
+            job = new.to_job(now)
             fields = [x for k, v in to_fields(job).items() if v is not None for x in (k, v)]
             self._scripts["put"](
                 args=[

@@ -28,7 +28,6 @@ from dockyard.runtime.queue.base import (
     QueueStats,
     encode_result,
     from_fields,
-    new_job_id,
     to_fields,
 )
 
@@ -113,17 +112,7 @@ class SqliteQueue:
             found = row.fetchone()
             if found:
                 return from_fields(dict(found))
-        job = Job(
-            id=new_job_id(now),
-            input=new.input,
-            max_attempts=new.max_attempts,
-            idempotency_key=new.idempotency_key,
-            batch=new.batch,
-            webhook=new.webhook,
-            created_at=now,
-            updated_at=now,
-            run_at=now,
-        )
+        job = new.to_job(now)
         fields = to_fields(job)
         db.execute(
             f"INSERT INTO jobs ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
