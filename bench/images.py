@@ -21,10 +21,10 @@ from pathlib import Path
 from rich.console import Console
 
 import dockyard
-from dockyard.build.context import write_tar
-from dockyard.build.engine import Engine, Step
-from dockyard.build.runner import RunSettings
-from dockyard.build.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
+from dockyard.image.context import write_tar
+from dockyard.image.engine import Engine, Step
+from dockyard.image.runner import RunSettings
+from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
 from dockyard.cli.build import build_image, prepare, running_dockyard_wheel, stage_secrets, start
 from dockyard.spec import load_spec
 

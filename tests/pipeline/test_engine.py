@@ -30,7 +30,7 @@ BAD = ["terrible service and rude staff", "what a horrible day", "the food was t
 
 
 def _engine_ready() -> None:
-    from dockyard.build.engine import Engine
+    from dockyard.image.engine import Engine
 
     try:
         engine = Engine.connect(timeout=30)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dockyard.build.patterns.pipeline import default_images, services
+from dockyard.deploy.patterns.pipeline import default_images, services
 from dockyard.spec import load_spec
 from dockyard.spec.pipeline import Pipeline
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.patterns.router import ROUTER, services
+from dockyard.deploy.patterns.router import ROUTER, services
 from dockyard.errors import SpecError
 from dockyard.runtime.router.config import router_config
 from dockyard.spec import load_spec, parse_spec

@@ -40,8 +40,8 @@ def at(day: int, hh_mm: str) -> float:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Spec, Path]:
-    from dockyard.build.engine import Engine
     from dockyard.cli.build import build_image
+    from dockyard.image.engine import Engine
 
     try:
         engine = Engine.connect(timeout=30)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.compose.logs import merged, parse, pretty
-from dockyard.build.stack import (
+from dockyard.deploy.compose.logs import merged, parse, pretty
+from dockyard.deploy.stack import (
     Container,
     Project,
     compose_binary,

@@ -255,7 +255,7 @@ def test_restart_keeps_queued_jobs_and_results(stack: Stack) -> None:
 
 
 def _compose(stack: Stack, *args: str) -> None:
-    from dockyard.build.stack import Project, compose_binary, run
+    from dockyard.deploy.stack import Project, compose_binary, run
 
     run(Project(stack.root, stack.project, binary=compose_binary()), list(args))
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dockyard.build.compose import (
+from dockyard.deploy.compose import (
     BACK,
     DEV_HEADER,
     FRONT,
@@ -20,7 +20,7 @@ from dockyard.build.compose import (
     render_dev_overlay,
     to_yaml,
 )
-from dockyard.build.stack import compose_binary
+from dockyard.deploy.stack import compose_binary
 from dockyard.doctor import check_paths
 from dockyard.errors import SpecError
 from dockyard.spec import Spec
@@ -157,9 +157,9 @@ def test_pattern_services_are_merged_with_their_volumes_and_networks(
         }
         return {"stage": hardened(stage, spec)}  # fmt: skip
 
-    module = types.ModuleType("dockyard.build.patterns")
+    module = types.ModuleType("dockyard.deploy.patterns")
     module.services_for = services_for  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "dockyard.build.patterns", module)
+    monkeypatch.setitem(sys.modules, "dockyard.deploy.patterns", module)
     doc = rendered(variant("sqlite"))
     assert doc["services"]["stage"]["read_only"] is True
     assert "stage-cache" in doc["volumes"]

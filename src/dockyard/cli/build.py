@@ -1,6 +1,6 @@
-"""`dockyard build`, `dockyard run`, `dockyard test`: image, production run, CI gate.
+"""`dockyard.image`, `dockyard run`, `dockyard test`: image, production run, CI gate.
 
-The I/O edge of `dockyard.build`: reads flags and the environment, writes the lock, wheelhouse
+The I/O edge of `dockyard.image`: reads flags and the environment, writes the lock, wheelhouse
 and rendered files under the project, prints, and calls the engine.
 """
 
@@ -24,18 +24,18 @@ import typer
 from rich.console import Console
 
 import dockyard
-from dockyard.build import gate
-from dockyard.build.context import AppFiles, Entry, app_files, stage, write_tar
-from dockyard.build.dockerfile import render_dockerfile
-from dockyard.build.dockerignore import render_dockerignore
-from dockyard.build.engine import Engine, Step
-from dockyard.build.lock import LOCK_FILE, Lock, LockInputs, is_current, parse_lock, render_lock
-from dockyard.build.plan import BuildPlan, Overrides, choose_base, plan_for
-from dockyard.build.report import BuildReport, parse_du, render_report
-from dockyard.build.runner import RunSettings, container_config, published_url, wait_ready
-from dockyard.build.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
-from dockyard.build.wheelhouse import download_locked, missing, resolve, target_platforms
 from dockyard.errors import BuildError, EngineError, GateError
+from dockyard.image import gate
+from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
+from dockyard.image.dockerfile import render_dockerfile
+from dockyard.image.dockerignore import render_dockerignore
+from dockyard.image.engine import Engine, Step
+from dockyard.image.lock import LOCK_FILE, Lock, LockInputs, is_current, parse_lock, render_lock
+from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
+from dockyard.image.report import BuildReport, parse_du, render_report
+from dockyard.image.runner import RunSettings, container_config, published_url, wait_ready
+from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
+from dockyard.image.wheelhouse import download_locked, missing, resolve, target_platforms
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -267,7 +267,7 @@ def _check_dockerfile(text: str) -> None:
     """The doctor reviews what we generate; a finding here is a Dockyard bug, so refuse to build."""
     from dockyard.doctor.runner import check_text
 
-    findings = check_text("dockerfile", text, ".dockyard/build/Dockerfile")
+    findings = check_text("dockerfile", text, ".dockyard/image/Dockerfile")
     if findings:
         lines = "\n".join(f"  {f.rule} line {f.line}: {f.message}" for f in findings)
         raise BuildError(f"the generated Dockerfile has doctor findings:\n{lines}")

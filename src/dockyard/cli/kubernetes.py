@@ -25,7 +25,7 @@ def k8s(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout")] = None,
 ) -> None:
     """Render Kubernetes manifests: restricted pods, probes, limits, secrets as files, CronJobs."""
-    from dockyard.build.kubernetes import render_kubernetes, to_yaml
+    from dockyard.deploy.kubernetes import render_kubernetes, to_yaml
 
     spec = load_spec(root.resolve())
     text = to_yaml(render_kubernetes(spec, image or f"{spec.project.name}:{spec.project.version}"))

@@ -1,6 +1,6 @@
 """`dockyard compose|up|down|ps|logs`: render the stack's Compose files and drive them.
 
-The I/O edge of `dockyard.build.compose` and `dockyard.build.stack`: writes compose.yaml and
+The I/O edge of `dockyard.deploy.compose` and `dockyard.deploy.stack`: writes compose.yaml and
 compose.dev.yaml next to dockyard.toml, stages secret files, builds the image when needed.
 """
 
@@ -13,18 +13,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dockyard.build import stack
-from dockyard.build.compose import (
+from dockyard.deploy import stack
+from dockyard.deploy.compose import (
     DEV_HEADER,
     image_of,
     render_compose,
     render_dev_overlay,
     to_yaml,
 )
-from dockyard.build.compose import logs as stack_logs
-from dockyard.build.compose.services import SECRETS_SOURCE
-from dockyard.build.engine import Engine
+from dockyard.deploy.compose import logs as stack_logs
+from dockyard.deploy.compose.services import SECRETS_SOURCE
 from dockyard.errors import EngineError, SpecError, SpecProblem
+from dockyard.image.engine import Engine
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -159,8 +159,8 @@ def ensure_image(
     Besides the project's own image, the router's versions and the pipeline's stages each have
     their own project and so their own image.
     """
-    from dockyard.build.patterns import projects_to_build
     from dockyard.cli.build import build_image
+    from dockyard.deploy.patterns import projects_to_build
 
     engine = Engine.connect()
     for project in (root, *projects_to_build(spec, root)):

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dockyard.build.lock import Lock, LockEntry, entry_for
 from dockyard.errors import BuildError
+from dockyard.image.lock import Lock, LockEntry, entry_for
 
 # glibc of the oldest supported base (Ubuntu 22.04: 2.35; Debian bookworm: 2.36).
 GLIBC_MINOR = 35

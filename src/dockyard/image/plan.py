@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.build.dockerignore import ignore_patterns
 from dockyard.errors import BuildError
+from dockyard.image.dockerignore import ignore_patterns
 from dockyard.spec import Spec
 from dockyard.spec.build import DEFAULT_BASES
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dockyard.build.plan import APP_DIR
 from dockyard.errors import SpecError, SpecProblem
+from dockyard.image.plan import APP_DIR
 from dockyard.spec import Spec
 
 SECRETS_DIR = "/run/secrets"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from dockyard.build.dockerfile import render_dockerfile
-from dockyard.build.dockerignore import render_dockerignore
-from dockyard.build.plan import BuildPlan, plan_for
+from dockyard.image.dockerfile import render_dockerfile
+from dockyard.image.dockerignore import render_dockerignore
+from dockyard.image.plan import BuildPlan, plan_for
 from dockyard.spec import Spec
 
 from .conftest import FIXTURES, OVERRIDES, assert_golden

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import dockyard
-from dockyard.build import gate
-from dockyard.build.context import app_files, stage, write_tar
-from dockyard.build.plan import BuildPlan, Overrides, choose_base, plan_for
-from dockyard.build.runner import RunSettings, container_config, wait_ready
-from dockyard.build.selfwheel import build_self_wheel, runtime_requirements
 from dockyard.errors import BuildError, SpecError
+from dockyard.image import gate
+from dockyard.image.context import app_files, stage, write_tar
+from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
+from dockyard.image.runner import RunSettings, container_config, wait_ready
+from dockyard.image.selfwheel import build_self_wheel, runtime_requirements
 from dockyard.spec import Spec, load_spec
 
 from .conftest import OVERRIDES

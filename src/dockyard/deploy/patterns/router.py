@@ -1,8 +1,8 @@
 """The Compose services the router pattern needs: the router, and one service per local version.
 
 Pure data from the spec (it reads the versions' own specs, never the engine), shaped like the
-services of `dockyard.build.compose` so the stack renderer can merge them and add its hardening,
-limits and logging. It imports nothing from `dockyard.build`, so the renderer can call it.
+services of `dockyard.deploy.compose` so the stack renderer can merge them and add its hardening,
+limits and logging. It imports nothing from `dockyard.image`, so the renderer can call it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dockyard.spec.router import Version
 # The router takes the `api` service's place: clients, the published port and `up --wait` stay
 # the same whether a project serves one model or several versions behind a router.
 ROUTER = "api"
-FRONT, BACK = "front", "back"  # the stack's networks (see dockyard.build.compose.parts)
+FRONT, BACK = "front", "back"  # the stack's networks (see dockyard.deploy.compose.parts)
 APP_DIR = "/app"
 
 
@@ -29,7 +29,7 @@ def services(spec: Spec, root: Path, image: str) -> dict[str, dict[str, Any]]:
     """The router (image `image`, entrypoint swapped) and a service per version with a path.
 
     Versions with a `url` run elsewhere and get no service. A version whose path is the project
-    itself runs `image`; any other uses the tag `dockyard build` gives its project (NAME:VERSION).
+    itself runs `image`; any other uses the tag `dockyard.image` gives its project (NAME:VERSION).
     Versions are started, not awaited healthy, before the router: a canary that never turns
     ready must not keep the router (and the stable version) from serving.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockyard.build.engine import Layer
+from dockyard.image.engine import Layer
 
 # What a layer holds, recognised from the instruction that created it.
 _KNOWN = (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.build.plan import BuildPlan, Overrides, plan_for
+from dockyard.image.plan import BuildPlan, Overrides, plan_for
 from dockyard.spec import Spec, load_spec
 
 HERE = Path(__file__).parent
@@ -26,7 +26,7 @@ OVERRIDES = Overrides(
 
 
 def assert_golden(name: str, text: str) -> None:
-    """Compare with tests/build/golden/NAME; DOCKYARD_UPDATE_GOLDEN=1 rewrites it instead."""
+    """Compare with tests/image/golden/NAME; DOCKYARD_UPDATE_GOLDEN=1 rewrites it instead."""
     path = GOLDEN / name
     if os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1" or not path.exists():
         path.write_text(text, encoding="utf-8")

@@ -1,7 +1,7 @@
 """BuildPlan -> Dockerfile text: a build stage with pip and compilers, a bare runtime stage.
 
 Written for the classic builder (no `# syntax=`, no `RUN --mount`), since many engines and CI
-runners still use it. The context is staged by `dockyard.build.context`: `requirements.lock`,
+runners still use it. The context is staged by `dockyard.image.context`: `requirements.lock`,
 `wheels/`, `dockyard/` (the dockyard wheel), `models/` (baked artifacts) and `app/`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from dockyard.build.plan import APP_DIR, VENV, BuildPlan
+from dockyard.image.plan import APP_DIR, VENV, BuildPlan
 
 TOOLS = "/opt/dockyard-build"
 # dockyard is installed apart from the dependencies so that a new dockyard reuses their layer.

@@ -16,8 +16,8 @@ from typing import IO
 
 from docker.utils.build import exclude_paths
 
-from dockyard.build.plan import BuildPlan
 from dockyard.errors import BuildError
+from dockyard.image.plan import BuildPlan
 
 
 @dataclass(frozen=True)

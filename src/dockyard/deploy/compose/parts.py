@@ -1,7 +1,7 @@
 """Reusable pieces of a production Compose service, each `(service, ...) -> new service`.
 
 Every function returns a new mapping and never mutates its input, so callers (this package's
-services and the pipeline/router/schedule services of `dockyard.build.patterns`) compose them in
+services and the pipeline/router/schedule services of `dockyard.deploy.patterns`) compose them in
 any order: `production(limited(healthy(svc, test, spec), spec.resources), spec)`.
 """
 

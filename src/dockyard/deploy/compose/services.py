@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from dockyard.build.compose.parts import (
+from dockyard.deploy.compose.parts import (
     BACK,
     FRONT,
     Service,
@@ -22,8 +22,8 @@ from dockyard.build.compose.parts import (
     production,
     seconds,
 )
-from dockyard.build.plan import APP_DIR, VENV
 from dockyard.errors import SpecError, SpecProblem
+from dockyard.image.plan import APP_DIR, VENV
 from dockyard.spec import Spec
 from dockyard.spec.project import Artifact
 from dockyard.spec.resources import Resources

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dockyard.build.engine import Engine, Step
-from dockyard.build.runner import RunSettings, container_config, wait_ready
 from dockyard.cli.build import build_image, stage_secrets, start
 from dockyard.cli.main import main
 from dockyard.errors import EngineError
+from dockyard.image.engine import Engine, Step
+from dockyard.image.runner import RunSettings, container_config, wait_ready
 from dockyard.spec import load_spec
 
 from .conftest import FIXTURES
@@ -149,8 +149,8 @@ def test_code_change_reuses_dependency_layers(engine: Engine, project: Path, ima
     model = project / "model.py"
     model.write_text(model.read_text() + "\n# a one-line change\n")
     steps: list[Step] = []
-    from dockyard.build.context import write_tar
     from dockyard.cli.build import prepare
+    from dockyard.image.context import write_tar
 
     prepared = prepare(project, BASE, image, Console(quiet=True))
     buffer = io.BytesIO()
@@ -180,7 +180,7 @@ def test_corrupted_volume_artifact_stays_unready(
     )
     try:
         engine.start(container)
-        from dockyard.build.runner import published_url
+        from dockyard.image.runner import published_url
 
         url = published_url(engine.inspect(container), spec.serving.port)
         assert not wait_ready(url, lambda: True, timeout_s=8)

@@ -1,6 +1,6 @@
 """Services of the patterns beyond API + workers (router, pipeline), merged into the stack.
 
-`dockyard.build.compose.render_compose` calls `services_for`; each pattern module returns plain
+`dockyard.deploy.compose.render_compose` calls `services_for`; each pattern module returns plain
 service dicts and this module gives every long-running one the stack's production settings
 (hardening, restart policy, log rotation, limits), so no pattern can ship a weaker container.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.build.compose.parts import limited, production
-from dockyard.build.patterns import pipeline, router
+from dockyard.deploy.compose.parts import limited, production
+from dockyard.deploy.patterns import pipeline, router
 from dockyard.spec import Spec
 from dockyard.spec.pipeline import FRONT
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.build.lock import Lock, LockInputs, entry_for, is_current, parse_lock, render_lock
+from dockyard.image.lock import Lock, LockInputs, entry_for, is_current, parse_lock, render_lock
 
 INPUTS = LockInputs(
     ("numpy",), ("pydantic>=2.6",), ("pydantic==2.13.4",), "3.11", ("manylinux2014_x86_64",)

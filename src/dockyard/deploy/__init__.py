@@ -1,0 +1,1 @@
+"""Deployment targets rendered from the spec: Compose stacks, pattern services, Kubernetes."""

@@ -1,0 +1,1 @@
+"""Images: plan, Dockerfile, lock, wheelhouse, context, the engine adapter, run and gate."""
