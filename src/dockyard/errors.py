@@ -7,7 +7,8 @@ DockyardError                 (exit 1)
 ├── EngineError               (exit 5)  the container engine is missing or refused a request
 ├── GateError                 (exit 6)  `dockyard test` ran and a gate failed
 ├── JobError                  (exit 7)  a job or queue operation was refused
-└── DoctorFindings            (exit 8)  the doctor found problems at or above --fail-on
+├── DoctorFindings            (exit 8)  the doctor found problems at or above --fail-on
+└── ReleaseError              (exit 9)  a release step was refused: bad signature, no release
 """
 
 from __future__ import annotations
@@ -79,3 +80,10 @@ class DoctorFindings(DockyardError):
     """The doctor found problems at or above the failing severity."""
 
     exit_code = 8
+
+
+class ReleaseError(DockyardError):
+    """A shipping step was refused: a signature that does not verify, a release that is not
+    recorded, nothing to roll back to. Nothing was deployed."""
+
+    exit_code = 9

@@ -10,7 +10,18 @@ import sys
 import typer
 from rich.console import Console
 
-from dockyard.cli import build, doctor, jobs, kubernetes, patterns, project, router, serve, stack
+from dockyard.cli import (
+    build,
+    doctor,
+    jobs,
+    kubernetes,
+    patterns,
+    project,
+    router,
+    serve,
+    ship,
+    stack,
+)
 from dockyard.errors import DockyardError
 
 app = typer.Typer(
@@ -23,7 +34,7 @@ app = typer.Typer(
 )
 
 # Explicit registry: each module adds its own commands; the order here is the help order.
-for module in (project, serve, build, jobs, stack, kubernetes, router, patterns, doctor):
+for module in (project, serve, build, ship, jobs, stack, kubernetes, router, patterns, doctor):
     module.register(app)
 
 

@@ -1,0 +1,352 @@
+"""`dockyard push|sbom|keygen|sign|verify|save|load|releases`: images leave this machine.
+
+The I/O edge of shipping: reads flags and the environment (registry, signing key, actor),
+talks to the engine and the registry through `dockyard.image`, and appends to the release
+record of `dockyard.deploy.releases`. After a push, every step names the image by digest.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+
+from dockyard.deploy import releases
+from dockyard.errors import EngineError, ReleaseError
+from dockyard.image import distribution, sbom, signing
+from dockyard.image.engine import Engine
+from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
+from dockyard.image.oci import Artifact, Registry
+from dockyard.spec import Spec, load_spec
+
+Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
+ImageOpt = Annotated[
+    str | None, typer.Option("--image", help="Local image to ship (default NAME:VERSION)")
+]
+KeyOpt = Annotated[
+    Path | None,
+    typer.Option("--key", envvar="DOCKYARD_SIGNING_KEY", help="Ed25519 private key (PEM) to sign"),
+]
+RecordOpt = Annotated[
+    Path | None,
+    typer.Option("--record", help="Release record (default DIR/.dockyard/releases.json)"),
+]
+SBOM_ANNOTATIONS = {"org.opencontainers.image.title": "sbom.cdx.json"}
+
+
+def register(app: typer.Typer) -> None:
+    for command in (push, sbom_command, keygen, sign, verify, save, load, releases_command):
+        name = command.__name__.removesuffix("_command")
+        app.command(name)(command)
+
+
+def push(
+    root: Dir = Path("."),
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry", envvar="DOCKYARD_REGISTRY", help="HOST[:PORT]/NAMESPACE to push to"
+        ),
+    ] = None,
+    image: ImageOpt = None,
+    key: KeyOpt = None,
+    record: RecordOpt = None,
+) -> None:
+    """Push the built image; print and record its digest, attach its SBOM (and a signature)."""
+    console = _console()
+    root = root.resolve()
+    spec = load_spec(root)
+    if not registry:
+        raise ReleaseError(
+            "no registry: pass --registry HOST[:PORT]/NAMESPACE or DOCKYARD_REGISTRY"
+        )
+    local = image or _local(spec)
+    engine = Engine.connect()
+    repository = f"{registry.rstrip('/')}/{spec.project.name}"
+    console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
+    pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
+    provenance = _provenance(engine, local, root)
+    bom = _sbom(engine, local, spec, root)
+    stored = _store_sbom(root, pushed.digest, bom)
+    store = Registry(repository)
+    try:
+        store.attach(pushed.digest, "sbom", Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE,
+                                                     bom.encode(), SBOM_ANNOTATIONS))  # fmt: skip
+        if key is not None:
+            store.attach(pushed.digest, "sig", signing.sign(key, repository, pushed.digest,
+                                                           provenance))  # fmt: skip
+    finally:
+        store.close()
+    entry = releases.Image(
+        repository=repository, tag=pushed.tag, digest=pushed.digest, pushed_at=_now(),
+        pushed_by=_actor(), provenance=provenance, sbom=str(stored), signed=key is not None,
+    )  # fmt: skip
+    path = _record_path(root, record)
+    releases.save(path, releases.load(path).add_image(entry))
+    console.print(f"sbom {stored.relative_to(root)}; signed: {'yes' if key else 'no'}")
+    typer.echo(pushed.reference)
+
+
+def sbom_command(
+    root: Dir = Path("."),
+    image: ImageOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout)")
+    ] = None,
+) -> None:
+    """Write the CycloneDX SBOM of the built image (installed packages + the lock's hashes)."""
+    root = root.resolve()
+    spec = load_spec(root)
+    text = _sbom(Engine.connect(), image or _local(spec), spec, root)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text)
+
+
+def keygen(
+    prefix: Annotated[Path, typer.Argument(help="Writes PREFIX.key (0600) and PREFIX.pub")],
+) -> None:
+    """Make an Ed25519 key pair for signing images; keep the .key in your CI's secrets."""
+    private, public = prefix.with_suffix(".key"), prefix.with_suffix(".pub")
+    signing.generate_keys(private, public)
+    typer.echo(f"{private} (private, 0600)\n{public} (public: give it to `dockyard verify`)")
+
+
+def sign(
+    reference: Annotated[str, typer.Argument(help="REPOSITORY@sha256:DIGEST")],
+    key: Annotated[Path, typer.Option("--key", envvar="DOCKYARD_SIGNING_KEY", help="Private key")],
+) -> None:
+    """Sign a pushed image by digest and attach the signature in its registry."""
+    repository, digest = _by_digest(reference)
+    store = Registry(repository)
+    try:
+        store.attach(digest, "sig", signing.sign(key, repository, digest, {}))
+    finally:
+        store.close()
+    typer.echo(f"signed {reference}")
+
+
+def verify(
+    reference: Annotated[str, typer.Argument(help="REPOSITORY@sha256:DIGEST")],
+    key: Annotated[
+        Path, typer.Option("--key", envvar="DOCKYARD_VERIFY_KEY", help="Public key (PEM)")
+    ],
+) -> None:
+    """Check the image's signature with KEY and that its SBOM is attached; exit 9 if not."""
+    repository, digest = _by_digest(reference)
+    store = Registry(repository)
+    try:
+        body, annotations = _attached(store, digest, "sig")
+        signed = signing.verify(key, repository, digest, body, annotations)
+        bom, _ = _attached(store, digest, "sbom")
+    finally:
+        store.close()
+    typer.echo(f"verified {reference}: signature ok, sbom with "
+               f"{len(sbom.components(bom.decode()))} components")  # fmt: skip
+    for name, value in sorted(signed.items()):
+        typer.echo(f"  {name}: {value}")
+
+
+def save(
+    root: Dir = Path("."),
+    image: ImageOpt = None,
+    out: Annotated[Path, typer.Option("--output", "-o", help="Bundle file to write")] = Path(
+        "image.tar"
+    ),
+) -> None:
+    """Write the image, its SBOM and their digests to one file, for air-gapped hosts."""
+    root = root.resolve()
+    spec = load_spec(root)
+    local = image or _local(spec)
+    engine = Engine.connect()
+    bom = _sbom(engine, local, spec, root).encode()
+    with tempfile.TemporaryFile() as saved:
+        digest = _save_hashed(engine, local, saved)
+        manifest = {
+            "image": local,
+            "image_id": distribution.image_id(engine, local),
+            "image_sha256": digest,
+            "sbom_sha256": hashlib.sha256(bom).hexdigest(),
+        }
+        with tarfile.open(out, "w") as bundle:
+            _add(bundle, "manifest.json", json.dumps(manifest, indent=2).encode())
+            _add(bundle, "sbom.cdx.json", bom)
+            saved.seek(0, os.SEEK_END)
+            info = tarfile.TarInfo("image.tar")
+            info.size = saved.tell()
+            saved.seek(0)
+            bundle.addfile(info, saved)
+    typer.echo(f"{out}: {local} ({manifest['image_id']})")
+
+
+def load(
+    bundle: Annotated[Path, typer.Argument(help="A file written by `dockyard save`")],
+) -> None:
+    """Load a bundle after checking every member's digest, then check the loaded image's id."""
+    with tarfile.open(bundle) as archive:
+        manifest = json.loads(_member(archive, "manifest.json").read())
+        bom = _member(archive, "sbom.cdx.json").read()
+        if hashlib.sha256(bom).hexdigest() != manifest["sbom_sha256"]:
+            raise ReleaseError(f"{bundle}: the SBOM does not match its recorded digest")
+        image = _member(archive, "image.tar")
+        with tempfile.TemporaryFile() as copy:
+            if _copy_hashed(image, copy) != manifest["image_sha256"]:
+                raise ReleaseError(f"{bundle}: the image does not match its recorded digest")
+            copy.seek(0)
+            engine = Engine.connect()
+            distribution.load(engine, copy)
+    if distribution.image_id(engine, manifest["image"]) != manifest["image_id"]:
+        raise ReleaseError(f"{manifest['image']} loaded with another id than was saved")
+    typer.echo(f"loaded {manifest['image']} ({manifest['image_id']}), digests verified")
+
+
+def releases_command(root: Dir = Path("."), record: RecordOpt = None) -> None:
+    """List pushed images and what each environment runs."""
+    root = root.resolve()
+    found = releases.load(_record_path(root, record))
+    for image in sorted(found.images.values(), key=lambda i: i.pushed_at):
+        flags = "signed" if image.signed else "unsigned"
+        typer.echo(f"{image.pushed_at}  {image.reference}  {flags}  by {image.pushed_by}")
+    for env, events in sorted(found.environments.items()):
+        last = events[-1]
+        typer.echo(f"{env}: {last.digest} ({last.action} {last.at} by {last.by})")
+
+
+def _sbom(engine: Engine, local: str, spec: Spec, root: Path) -> str:
+    found = engine.image(local)
+    if found is None:
+        raise EngineError(f"no image {local} here: run `dockyard build {root}` first")
+    packages = sbom.installed(engine, local)
+    project = spec.project
+    return sbom.render(project.name, project.version, str(found["Id"]), str(found["Created"]),
+                       packages, _lock(root))  # fmt: skip
+
+
+def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
+    """Spec hash, lock hash, base digest, source commit and build time of the image."""
+    found = engine.image(local) or {}
+    labels = dict((found.get("Config") or {}).get("Labels") or {})
+    lock_file = root / LOCK_FILE
+    lock = _lock(root)
+    return {
+        "spec-sha256": labels.get("dev.dockyard.spec-sha256", ""),
+        "lock-sha256": hashlib.sha256(lock_file.read_bytes()).hexdigest()
+        if lock_file.is_file()
+        else "",
+        "base": (lock.base if lock and lock.base else "") or "",
+        "revision": labels.get("org.opencontainers.image.revision", ""),
+        "created": labels.get("org.opencontainers.image.created", str(found.get("Created", ""))),
+        "image-id": str(found.get("Id", "")),
+    }
+
+
+def _lock(root: Path) -> Lock | None:
+    path = root / LOCK_FILE
+    return parse_lock(path.read_text()) if path.is_file() else None
+
+
+def _store_sbom(root: Path, digest: str, text: str) -> Path:
+    folder = root / ".dockyard" / "releases" / digest.replace(":", "-")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sbom.cdx.json"
+    path.write_text(text)
+    return path
+
+
+def _attached(store: Registry, digest: str, kind: str) -> tuple[bytes, dict[str, str]]:
+    try:
+        return store.attached(digest, kind)
+    except EngineError as exc:
+        raise ReleaseError(f"no {kind} attached to {digest}: {exc}") from exc
+
+
+def _by_digest(reference: str) -> tuple[str, str]:
+    repository, sep, digest = reference.partition("@")
+    if not sep or not distribution.DIGEST.match(digest):
+        raise ReleaseError(f"{reference!r}: name images by digest, REPOSITORY@sha256:<64 hex>")
+    return repository, digest
+
+
+def _save_hashed(engine: Engine, ref: str, out: IO[bytes]) -> str:
+    hasher = _HashingWriter(out)
+    distribution.save(engine, ref, hasher)
+    return hasher.hexdigest()
+
+
+def _copy_hashed(source: IO[bytes], out: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := source.read(1 << 20):
+        digest.update(chunk)
+        out.write(chunk)
+    return digest.hexdigest()
+
+
+class _HashingWriter:
+    """A write-only file that hashes what passes through it."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out, self.digest = out, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.out.write(data)
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+def _add(bundle: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    bundle.addfile(info, io.BytesIO(data))
+
+
+def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
+    try:
+        found = archive.extractfile(name)
+    except KeyError:
+        found = None
+    if found is None:
+        raise ReleaseError(
+            f"{_bundle_name(archive)}: no {name}; not a bundle written by `dockyard save`"
+        )
+    return found
+
+
+def _record_path(root: Path, record: Path | None) -> Path:
+    return record or root / releases.RECORD
+
+
+def _local(spec: Spec) -> str:
+    return f"{spec.project.name}:{spec.project.version}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _actor() -> str:
+    """Who acts: the CI's user when a CI runs us, else the login name."""
+    return (
+        os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or getpass.getuser()
+    )
+
+
+def _console() -> Console:
+    return Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _bundle_name(archive: tarfile.TarFile) -> str:
+    name = archive.name
+    return name.decode() if isinstance(name, bytes) else str(name)

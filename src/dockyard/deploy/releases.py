@@ -1,0 +1,112 @@
+"""The release record: which image digests exist and which one each environment runs.
+
+Kept in the project at `.dockyard/releases.json` (or a path the CI keeps as an artifact).
+Every step after a push names images by digest, and every deploy, promotion and rollback is
+appended with who did it and when, so `rollback` knows the previous digest and an audit can
+replay the history. Pure data in, data out; the CLI reads and writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dockyard.errors import ReleaseError
+
+RECORD = Path(".dockyard") / "releases.json"
+Action = Literal["deploy", "promote", "rollback"]
+
+
+class Image(BaseModel):
+    """One pushed image, by digest, with what it was made from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repository: str
+    tag: str
+    digest: str
+    pushed_at: str
+    pushed_by: str
+    provenance: dict[str, str] = Field(default_factory=dict)
+    sbom: str | None = None
+    signed: bool = False
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+class Event(BaseModel):
+    """A change of what an environment runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Action
+    digest: str
+    at: str
+    by: str
+    source: str | None = None  # the environment a promotion came from
+    note: str = ""
+
+
+class Record(BaseModel):
+    """All images and each environment's history, oldest event first."""
+
+    images: dict[str, Image] = Field(default_factory=dict)
+    environments: dict[str, list[Event]] = Field(default_factory=dict)
+
+    def image(self, digest: str) -> Image:
+        if digest not in self.images:
+            raise ReleaseError(f"{digest} was never pushed from here: `dockyard push` it first")
+        return self.images[digest]
+
+    def current(self, env: str) -> Image | None:
+        """What `env` runs now (the digest of its last event)."""
+        events = self.environments.get(env, [])
+        return self.images[events[-1].digest] if events else None
+
+    def previous(self, env: str) -> Image:
+        """What `env` ran before its current digest: the rollback target."""
+        events = self.environments.get(env, [])
+        current = events[-1].digest if events else None
+        for event in reversed(events):
+            if event.digest != current:
+                return self.images[event.digest]
+        raise ReleaseError(f"{env} has no earlier release to roll back to")
+
+    def latest(self) -> Image:
+        if not self.images:
+            raise ReleaseError("no image was pushed yet: run `dockyard push` first")
+        return max(self.images.values(), key=lambda i: i.pushed_at)
+
+    def add_image(self, image: Image) -> Record:
+        return self.model_copy(update={"images": {**self.images, image.digest: image}})
+
+    def add_event(self, env: str, event: Event) -> Record:
+        self.image(event.digest)
+        history = [*self.environments.get(env, []), event]
+        return self.model_copy(update={"environments": {**self.environments, env: history}})
+
+
+def load(path: Path) -> Record:
+    if not path.is_file():
+        return Record()
+    try:
+        return Record.model_validate_json(path.read_text())
+    except ValueError as exc:
+        raise ReleaseError(f"{path} is not a release record ({exc}); restore it from CI") from exc
+
+
+def save(path: Path, record: Record) -> None:
+    """Write atomically: a crash never leaves half a record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".releases-")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
