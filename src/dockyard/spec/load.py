@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from dockyard.errors import SpecError, SpecProblem
+from dockyard.spec.environments import merged
 from dockyard.spec.model import Spec
 
 SPEC_FILE = "dockyard.toml"
@@ -29,8 +31,10 @@ def find_spec_file(root: Path) -> Path:
     )
 
 
-def load_spec(root: Path | str, in_container: bool | None = None) -> Spec:
-    """Load and validate the spec of the project in `root`.
+def load_spec(
+    root: Path | str, in_container: bool | None = None, environment: str | None = None
+) -> Spec:
+    """Load and validate the spec of the project in `root` (as `environment` sees it, if named).
 
     Inside an image (DOCKYARD_IN_CONTAINER=1) dependency files and baked artifacts are not where
     the spec names them (installed and copied at build), so only runtime paths are checked.
@@ -43,7 +47,8 @@ def load_spec(root: Path | str, in_container: bool | None = None) -> Spec:
     prefix = ""
     if path.name == "pyproject.toml":
         raw, prefix = raw["tool"]["dockyard"], "tool.dockyard."
-    return parse_spec(raw, root, str(path), prefix, build_files=not in_container)
+    spec = parse_spec(raw, root, str(path), prefix, build_files=not in_container)
+    return spec if environment is None else for_environment(spec, raw, environment, str(path))
 
 
 def parse_spec(
@@ -57,9 +62,33 @@ def parse_spec(
     except ValidationError as exc:
         problems.extend(_from_pydantic(exc, file, prefix))
     problems.extend(_missing_files(raw, root, file, prefix, build_files))
+    if spec is not None:
+        for name in spec.environments:
+            problems.extend(_environment_problems(spec, raw, name, file, prefix))
     if problems or spec is None:
         raise SpecError(problems)
     return spec
+
+
+def for_environment(spec: Spec, raw: Mapping[str, Any], name: str, file: str) -> Spec:
+    """The spec as environment `name` runs it: its overlay merged in and validated."""
+    if name not in spec.environments:
+        known = ", ".join(sorted(spec.environments)) or "none declared"
+        raise SpecError([SpecProblem(file, f"environments.{name}", "no such environment",
+                                     f"one of: {known} (add [environments.{name}])")])  # fmt: skip
+    return Spec.model_validate(merged(raw, spec.environments[name]))
+
+
+def _environment_problems(
+    spec: Spec, raw: Mapping[str, Any], name: str, file: str, prefix: str
+) -> Iterator[SpecProblem]:
+    """An overlay's errors, keyed where the user wrote them (environments.NAME.stack.port)."""
+    try:
+        Spec.model_validate(merged(raw, spec.environments[name]))
+    except ValidationError as exc:
+        for problem in _from_pydantic(exc, file, prefix):
+            key = problem.key.removeprefix(prefix)
+            yield replace(problem, key=f"{prefix}environments.{name}.{key}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

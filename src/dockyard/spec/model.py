@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from dockyard.spec.base import Section
 from dockyard.spec.build import Build
+from dockyard.spec.environments import Environment, check_name
 from dockyard.spec.gate import Gate
 from dockyard.spec.jobs import Worker
 from dockyard.spec.pipeline import Pipeline
@@ -40,6 +41,16 @@ class Spec(Section):
     schedules: tuple[ScheduledJob, ...] = ()
     secrets: tuple[str, ...] = Field(default=(), description="Names of secrets mounted as files")
     env: dict[str, str] = Field(default_factory=dict)
+    environments: dict[str, Environment] = Field(
+        default_factory=dict, description="Staged environments: what each one changes"
+    )
+
+    @field_validator("environments")
+    @classmethod
+    def _environment_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        for name in value:
+            check_name(name)
+        return value
 
     @field_validator("secrets")
     @classmethod

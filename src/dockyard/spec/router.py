@@ -73,6 +73,10 @@ class Router(Section):
     health_interval_s: float = Field(default=2.0, gt=0, le=3600)
     health_timeout_s: float = Field(default=2.0, gt=0, le=60, description="Per /readyz probe")
     timeout_s: float = Field(default=30.0, gt=0, description="Per forwarded request")
+    retry: bool = Field(
+        default=False,
+        description="Retry once on another version after a 5xx or refused connection",
+    )
     weights_file: str | None = Field(
         default=None, description="JSON {name: weight}, reloaded when it changes"
     )

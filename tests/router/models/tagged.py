@@ -1,7 +1,8 @@
 """A fixture version: echoes its input stamped with the version's tag (tag.txt beside it).
 
 Its readiness follows a file: while `unhealthy` exists beside it, health() is False. While
-`delay.txt` holds a number of seconds, each batch takes that long.
+`delay.txt` holds a number of seconds, each batch takes that long. While `broken` exists,
+every batch raises (the service answers 500).
 """
 
 import time
@@ -24,6 +25,8 @@ class Tagged(Model[str, Reply]):
         self.tag = (HERE / "tag.txt").read_text().strip()
 
     def predict(self, batch: list[str]) -> list[Reply]:
+        if (HERE / "broken").exists():
+            raise RuntimeError("broken on purpose")
         delay = HERE / "delay.txt"
         if delay.exists():
             time.sleep(float(delay.read_text()))

@@ -86,8 +86,7 @@ class RouterApp:
         path = scope["path"]
         try:
             body = await read_body(scope, receive, self.config.max_body_bytes)
-            name = self._choose(scope)
-            answer = await self._ask(name, path, body, headers)
+            name, answer = await self._answer(self._choose(scope), path, body, headers)
         except HTTPError as exc:
             self.metrics.rejected.labels(exc.kind).inc()
             await send_bytes(send, exc.status, exc.body(request_id), request_id, exc.headers)
@@ -116,6 +115,34 @@ class RouterApp:
         if name is None:
             raise HTTPError(503, "no_version", "no version is ready to serve", {"Retry-After": "1"})
         return name
+
+    async def _answer(
+        self, name: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[str, Answer]:
+        """Ask `name`; with `retry`, ask one other version after a 5xx or a broken connection.
+
+        Predictions are idempotent, so a second try is safe; the failed attempt is still counted
+        against its version, which is what a canary's error rate is judged on.
+        """
+        failed: HTTPError | Answer
+        try:
+            answer = await self._ask(name, path, body, headers)
+            if answer.status < 500 or not self.config.policy.retry:
+                return name, answer
+            failed = answer
+            self.metrics.requests.labels(name, str(answer.status)).inc()
+        except HTTPError as exc:
+            if exc.status != 502 or not self.config.policy.retry:
+                raise
+            failed = exc
+            self.metrics.requests.labels(name, str(exc.status)).inc()
+        other = self.table.fallback(name)
+        if other is None:
+            if isinstance(failed, HTTPError):
+                raise failed
+            return name, failed
+        self.metrics.retries.labels(name, other).inc()
+        return other, await self._ask(other, path, body, headers)
 
     async def _ask(
         self, name: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]

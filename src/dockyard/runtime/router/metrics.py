@@ -36,6 +36,12 @@ class RouterMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.retries = Counter(
+            "dockyard_router_retries",
+            "Requests answered by another version after the first failed (router.retry)",
+            ["failed", "answered"],
+            registry=r,
+        )
         self.rejected = Counter(
             "dockyard_router_rejected",
             "Requests the router answered itself with an error",

@@ -64,6 +64,14 @@ class RoutingTable:
             return None
         return sticky(key, self._rotation) if key else self._balancer.pick()
 
+    def fallback(self, failed: str) -> str | None:
+        """Where to retry a request `failed` could not answer: the heaviest other version in
+        rotation, else any other version that is up (a draining old version still answers)."""
+        others = {n: w for n, w in self._rotation.items() if n != failed}
+        if others:
+            return max(others, key=lambda n: others[n])
+        return next((n for n in self._weights if n != failed and n in self._up), None)
+
     def _rebuild(self) -> None:
         self._rotation = {n: w for n, w in self._weights.items() if w > 0 and n in self._up}
         self._balancer: Balancer | None = (
