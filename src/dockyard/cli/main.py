@@ -17,6 +17,7 @@ from dockyard.cli import (
     kubernetes,
     patterns,
     project,
+    release,
     router,
     serve,
     ship,
@@ -34,7 +35,19 @@ app = typer.Typer(
 )
 
 # Explicit registry: each module adds its own commands; the order here is the help order.
-for module in (project, serve, build, ship, jobs, stack, kubernetes, router, patterns, doctor):
+for module in (
+    project,
+    serve,
+    build,
+    ship,
+    release,
+    jobs,
+    stack,
+    kubernetes,
+    router,
+    patterns,
+    doctor,
+):
     module.register(app)
 
 

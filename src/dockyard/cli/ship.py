@@ -7,14 +7,12 @@ record of `dockyard.deploy.releases`. After a push, every step names the image b
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import io
 import json
 import os
 import tarfile
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -80,18 +78,28 @@ def push(
     stored = _store_sbom(root, pushed.digest, bom)
     store = Registry(repository)
     try:
-        store.attach(pushed.digest, "sbom", Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE,
-                                                     bom.encode(), SBOM_ANNOTATIONS))  # fmt: skip
+        store.attach(
+            pushed.digest,
+            "sbom",
+            Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE, bom.encode(), SBOM_ANNOTATIONS),
+        )
         if key is not None:
-            store.attach(pushed.digest, "sig", signing.sign(key, repository, pushed.digest,
-                                                           provenance))  # fmt: skip
+            store.attach(
+                pushed.digest, "sig", signing.sign(key, repository, pushed.digest, provenance)
+            )
     finally:
         store.close()
     entry = releases.Image(
-        repository=repository, tag=pushed.tag, digest=pushed.digest, pushed_at=_now(),
-        pushed_by=_actor(), provenance=provenance, sbom=str(stored), signed=key is not None,
-    )  # fmt: skip
-    path = _record_path(root, record)
+        repository=repository,
+        tag=pushed.tag,
+        digest=pushed.digest,
+        pushed_at=releases.now(),
+        pushed_by=releases.actor(os.environ),
+        provenance=provenance,
+        sbom=str(stored),
+        signed=key is not None,
+    )
+    path = releases.record_path(root, record)
     releases.save(path, releases.load(path).add_image(entry))
     console.print(f"sbom {stored.relative_to(root)}; signed: {'yes' if key else 'no'}")
     typer.echo(pushed.reference)
@@ -128,7 +136,7 @@ def sign(
     key: Annotated[Path, typer.Option("--key", envvar="DOCKYARD_SIGNING_KEY", help="Private key")],
 ) -> None:
     """Sign a pushed image by digest and attach the signature in its registry."""
-    repository, digest = _by_digest(reference)
+    repository, digest = distribution.by_digest(reference)
     store = Registry(repository)
     try:
         store.attach(digest, "sig", signing.sign(key, repository, digest, {}))
@@ -144,7 +152,7 @@ def verify(
     ],
 ) -> None:
     """Check the image's signature with KEY and that its SBOM is attached; exit 9 if not."""
-    repository, digest = _by_digest(reference)
+    repository, digest = distribution.by_digest(reference)
     store = Registry(repository)
     try:
         body, annotations = _attached(store, digest, "sig")
@@ -152,8 +160,10 @@ def verify(
         bom, _ = _attached(store, digest, "sbom")
     finally:
         store.close()
-    typer.echo(f"verified {reference}: signature ok, sbom with "
-               f"{len(sbom.components(bom.decode()))} components")  # fmt: skip
+    typer.echo(
+        f"verified {reference}: signature ok, sbom with "
+        f"{len(sbom.components(bom.decode()))} components"
+    )
     for name, value in sorted(signed.items()):
         typer.echo(f"  {name}: {value}")
 
@@ -214,7 +224,7 @@ def load(
 def releases_command(root: Dir = Path("."), record: RecordOpt = None) -> None:
     """List pushed images and what each environment runs."""
     root = root.resolve()
-    found = releases.load(_record_path(root, record))
+    found = releases.load(releases.record_path(root, record))
     for image in sorted(found.images.values(), key=lambda i: i.pushed_at):
         flags = "signed" if image.signed else "unsigned"
         typer.echo(f"{image.pushed_at}  {image.reference}  {flags}  by {image.pushed_by}")
@@ -229,8 +239,14 @@ def _sbom(engine: Engine, local: str, spec: Spec, root: Path) -> str:
         raise EngineError(f"no image {local} here: run `dockyard build {root}` first")
     packages = sbom.installed(engine, local)
     project = spec.project
-    return sbom.render(project.name, project.version, str(found["Id"]), str(found["Created"]),
-                       packages, _lock(root))  # fmt: skip
+    return sbom.render(
+        project.name,
+        project.version,
+        str(found["Id"]),
+        str(found["Created"]),
+        packages,
+        _lock(root),
+    )
 
 
 def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
@@ -269,13 +285,6 @@ def _attached(store: Registry, digest: str, kind: str) -> tuple[bytes, dict[str,
         return store.attached(digest, kind)
     except EngineError as exc:
         raise ReleaseError(f"no {kind} attached to {digest}: {exc}") from exc
-
-
-def _by_digest(reference: str) -> tuple[str, str]:
-    repository, sep, digest = reference.partition("@")
-    if not sep or not distribution.DIGEST.match(digest):
-        raise ReleaseError(f"{reference!r}: name images by digest, REPOSITORY@sha256:<64 hex>")
-    return repository, digest
 
 
 def _save_hashed(engine: Engine, ref: str, out: IO[bytes]) -> str:
@@ -324,23 +333,8 @@ def _member(archive: tarfile.TarFile, name: str) -> IO[bytes]:
     return found
 
 
-def _record_path(root: Path, record: Path | None) -> Path:
-    return record or root / releases.RECORD
-
-
 def _local(spec: Spec) -> str:
     return f"{spec.project.name}:{spec.project.version}"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _actor() -> str:
-    """Who acts: the CI's user when a CI runs us, else the login name."""
-    return (
-        os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or getpass.getuser()
-    )
 
 
 def _console() -> Console:

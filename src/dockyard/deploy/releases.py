@@ -8,9 +8,12 @@ replay the history. Pure data in, data out; the CLI reads and writes the file.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -110,3 +113,16 @@ def save(path: Path, record: Record) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(text)
     os.replace(tmp, path)
+
+
+def record_path(root: Path, override: Path | None = None) -> Path:
+    return override or root / RECORD
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def actor(environ: Mapping[str, str]) -> str:
+    """Who acts: the CI's user when a CI runs us, else the login name."""
+    return environ.get("GITHUB_ACTOR") or environ.get("GITLAB_USER_LOGIN") or getpass.getuser()

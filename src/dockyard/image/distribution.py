@@ -16,7 +16,7 @@ from typing import IO, Protocol
 import docker
 import docker.errors
 
-from dockyard.errors import EngineError
+from dockyard.errors import EngineError, ReleaseError
 from dockyard.image.engine import Engine
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -111,3 +111,11 @@ def load(engine: Engine, data: IO[bytes]) -> list[str]:
             if stream.startswith(prefix):
                 loaded.append(stream[len(prefix) :].strip())
     return loaded
+
+
+def by_digest(reference: str) -> tuple[str, str]:
+    """`REPOSITORY@sha256:HEX` -> (repository, digest); anything else is refused."""
+    repository, sep, digest = reference.partition("@")
+    if not sep or not repository or not DIGEST.match(digest):
+        raise ReleaseError(f"{reference!r}: name images by digest, REPOSITORY@sha256:<64 hex>")
+    return repository, digest

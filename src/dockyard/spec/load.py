@@ -74,8 +74,16 @@ def for_environment(spec: Spec, raw: Mapping[str, Any], name: str, file: str) ->
     """The spec as environment `name` runs it: its overlay merged in and validated."""
     if name not in spec.environments:
         known = ", ".join(sorted(spec.environments)) or "none declared"
-        raise SpecError([SpecProblem(file, f"environments.{name}", "no such environment",
-                                     f"one of: {known} (add [environments.{name}])")])  # fmt: skip
+        raise SpecError(
+            [
+                SpecProblem(
+                    file,
+                    f"environments.{name}",
+                    "no such environment",
+                    f"one of: {known} (add [environments.{name}])",
+                )
+            ]
+        )
     return Spec.model_validate(merged(raw, spec.environments[name]))
 
 

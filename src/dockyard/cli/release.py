@@ -1,0 +1,227 @@
+"""`dockyard deploy|promote|rollback|undeploy`: digests into staged environments on this host.
+
+Reads flags and the environment, resolves which digest goes where from the release record,
+verifies signatures when given a public key, gates promotions on the running source
+environment, and appends every change to the record with who and when.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dockyard.cli.ship import RecordOpt
+from dockyard.deploy import releases, rollout
+from dockyard.errors import GateError, ReleaseError
+from dockyard.image import distribution, gate, service_gate, signing
+from dockyard.image.oci import Registry
+from dockyard.spec import Spec, load_spec
+
+Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment ([environments.NAME])")]
+VerifyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--verify-key",
+        envvar="DOCKYARD_VERIFY_KEY",
+        help="Public key: refuse images whose signature does not verify",
+    ),
+]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="DOCKYARD_API_KEY", help="Key for the service's own routes"),
+]
+
+
+def register(app: typer.Typer) -> None:
+    for command in (deploy, promote, rollback, undeploy):
+        app.command()(command)
+
+
+def deploy(
+    root: Dir = Path("."),
+    env: EnvOpt = "staging",
+    image: Annotated[
+        str | None, typer.Option("--image", help="REPOSITORY@sha256:... (default: latest push)")
+    ] = None,
+    verify_key: VerifyOpt = None,
+    api_key: ApiKeyOpt = None,
+    record: RecordOpt = None,
+) -> None:
+    """Run a digest in an environment; a running one is replaced by canary steps, no downtime."""
+    root = root.resolve()
+    path = releases.record_path(root, record)
+    found = releases.load(path)
+    reference = image or found.latest().reference
+    _deploy(root, env, reference, verify_key, api_key)
+    _append(path, env, "deploy", reference)
+
+
+def promote(
+    root: Dir = Path("."),
+    source: Annotated[str, typer.Argument(help="Environment the digest comes from")] = "staging",
+    target: Annotated[str, typer.Argument(help="Environment it goes to")] = "prod",
+    verify_key: VerifyOpt = None,
+    api_key: ApiKeyOpt = None,
+    record: RecordOpt = None,
+) -> None:
+    """Gate the digest running in SOURCE, then deploy that same digest to TARGET."""
+    root = root.resolve()
+    path = releases.record_path(root, record)
+    running = releases.load(path).current(source)
+    if running is None:
+        raise ReleaseError(
+            f"{source} runs nothing recorded: `dockyard deploy --env {source}` first"
+        )
+    spec = load_spec(root, environment=source)
+    url = _url(spec, source)
+    checks = _gate(spec, root, url, api_key)
+    typer.echo(gate.render_text(f"{running.reference} in {source}", checks))
+    if bad := gate.failed(checks):
+        raise GateError(
+            f"not promoted: the gate failed on {source}: "
+            + "; ".join(f"{c.name}: {c.detail}" for c in bad)
+        )
+    _deploy(root, target, running.reference, verify_key, api_key)
+    _append(path, target, "promote", running.reference, source=source)
+
+
+def rollback(
+    root: Dir = Path("."),
+    env: EnvOpt = "prod",
+    api_key: ApiKeyOpt = None,
+    record: RecordOpt = None,
+) -> None:
+    """Return an environment to the digest it ran before (the same canary steps)."""
+    root = root.resolve()
+    path = releases.record_path(root, record)
+    previous = releases.load(path).previous(env)
+    _deploy(root, env, previous.reference, None, api_key)
+    _append(path, env, "rollback", previous.reference)
+
+
+def undeploy(
+    root: Dir = Path("."),
+    env: EnvOpt = "staging",
+    volumes: Annotated[bool, typer.Option(help="Also delete the named volumes")] = False,
+) -> None:
+    """Stop and remove an environment's stack on this host."""
+    root = root.resolve()
+    spec = load_spec(root, environment=env)
+    rollout.remove(_target(spec, root, env, None, stage=False), volumes)
+
+
+def _deploy(
+    root: Path, env: str, reference: str, verify_key: Path | None, api_key: str | None
+) -> None:
+    spec = load_spec(root, environment=env)
+    if verify_key is not None:
+        _verify(reference, verify_key)
+    console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+    rollout.deploy(_target(spec, root, env, api_key), reference, console.print)
+    typer.echo(f"{env}: {reference}")
+
+
+def _verify(reference: str, key: Path) -> None:
+    repository, digest = distribution.by_digest(reference)
+    store = Registry(repository)
+    try:
+        body, annotations = store.attached(digest, "sig")
+    except Exception as exc:
+        raise ReleaseError(f"{reference} carries no signature: {exc}") from exc
+    finally:
+        store.close()
+    signing.verify(key, repository, digest, body, annotations)
+
+
+def _gate(spec: Spec, root: Path, url: str, api_key: str | None) -> list[gate.Check]:
+    from dockyard.runtime.golden import mismatch
+
+    return service_gate.check_service(spec, root, url, mismatch, _headers(api_key))
+
+
+def _target(
+    spec: Spec, root: Path, env: str, api_key: str | None, stage: bool = True
+) -> rollout.Target:
+    folder = root / ".dockyard" / "envs" / env
+    return rollout.Target(
+        spec=spec,
+        root=root,
+        env=env,
+        folder=folder,
+        url=_url(spec, env),
+        rollout=spec.environments[env].rollout,
+        headers=_headers(api_key),
+        secrets=_stage_secrets(spec, root, env, folder / "secrets") if stage else None,
+    )
+
+
+def _stage_secrets(spec: Spec, root: Path, env: str, out: Path) -> dict[str, Path]:
+    """Each secret as a file only the image's user reads, from the environment's own source:
+    `.dockyard/secrets/ENV/NAME`, then DOCKYARD_SECRET_NAME, then `.dockyard/secrets/NAME`."""
+    out.mkdir(parents=True, exist_ok=True)
+    out.chmod(0o700)
+    staged, missing = {}, []
+    for name in spec.secrets:
+        variable = f"DOCKYARD_SECRET_{name.upper().replace('-', '_')}"
+        candidates = [root / ".dockyard" / "secrets" / env / name]
+        value = next((p.read_bytes() for p in candidates if p.is_file()), None)
+        if value is None and variable in os.environ:
+            value = os.environ[variable].encode()
+        shared = root / ".dockyard" / "secrets" / name
+        if value is None and shared.is_file():
+            value = shared.read_bytes()
+        if value is None:
+            missing.append(f"{name} (.dockyard/secrets/{env}/{name} or {variable})")
+            continue
+        staged[name] = _write_private(out / name, value, spec.build.uid)
+    if missing:
+        raise ReleaseError(f"{env} needs secrets: {', '.join(missing)}")
+    return staged
+
+
+def _write_private(path: Path, data: bytes, uid: int) -> Path:
+    """A 0400 file the container's user owns (root can hand it over; others get 0444 in a
+    0700 directory)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    if os.geteuid() == 0:
+        os.chown(path, uid, uid)
+    else:
+        path.chmod(0o444)
+    return path
+
+
+def _url(spec: Spec, env: str) -> str:
+    declared = spec.environments[env].url
+    return (declared or f"http://127.0.0.1:{spec.stack.api_port or spec.serving.port}").rstrip("/")
+
+
+def _headers(api_key: str | None) -> dict[str, str] | None:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else None
+
+
+def _append(path: Path, env: str, action: releases.Action, reference: str, **extra: str) -> None:
+    record = releases.load(path)
+    digest = reference.partition("@")[2]
+    if digest not in record.images:
+        repository = reference.partition("@")[0]
+        record = record.add_image(
+            releases.Image(
+                repository=repository,
+                tag="",
+                digest=digest,
+                pushed_at=releases.now(),
+                pushed_by="(deployed by reference)",
+            )
+        )
+    event = releases.Event(
+        action=action, digest=digest, at=releases.now(), by=releases.actor(os.environ), **extra
+    )
+    releases.save(path, record.add_event(env, event))
