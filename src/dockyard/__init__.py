@@ -1,6 +1,21 @@
 """Dockyard: from a Python model class to a production container deployment."""
 
-from dockyard.runtime.contract import Model
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.runtime.contract import Model
 
 __all__ = ["Model", "__version__"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """`Model` is imported on first use, so `python -m dockyard.runtime healthcheck` (run by
+    the engine every few seconds, in images without bytecode caches) loads no pydantic."""
+    if name == "Model":
+        from dockyard.runtime.contract import Model
+
+        return Model
+    raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

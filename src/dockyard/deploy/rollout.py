@@ -39,7 +39,8 @@ from dockyard.deploy.environment import (
     render,
     weights_json,
 )
-from dockyard.errors import ReleaseError
+from dockyard.errors import EngineError, ReleaseError
+from dockyard.image.engine import Engine
 from dockyard.spec import Spec
 from dockyard.spec.environments import Rollout
 
@@ -163,8 +164,24 @@ def _up(target: Target, service: str) -> None:
     ]
     try:
         stack.run(target.project, args, timeout_s=target.wait_s + 60)
-    except Exception as exc:
-        raise ReleaseError(f"the new version never became healthy: {exc}") from exc
+    except EngineError as exc:
+        logs = stack.run(target.project, ["logs", "--no-color", "--tail", "30", service])
+        raise ReleaseError(
+            f"the new version never became healthy ({exc}); its health checks said:\n"
+            f"{_health_log(target, service)}\nits last log lines:\n{logs}"
+        ) from exc
+
+
+def _health_log(target: Target, service: str) -> str:
+    """The engine's record of the service's last health checks (exit code and output)."""
+    ids = stack.run(target.project, ["ps", "--all", "--quiet", service]).split()
+    if not ids:
+        return "(no container)"
+    health = Engine.connect().inspect(ids[0]).get("State", {}).get("Health") or {}
+    return "\n".join(
+        f"  exit {h.get('ExitCode')}: {str(h.get('Output', '')).strip()[:200]}"
+        for h in health.get("Log", [])[-3:]
+    )
 
 
 def _remove(target: Target, slot: str, keep: Placement) -> None:

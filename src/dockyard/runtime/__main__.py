@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
-from dockyard.spec import Spec, load_spec
 
 if TYPE_CHECKING:
     from dockyard.runtime.server import ServeOptions
+    from dockyard.spec import Spec
 
 
 def _options(spec: Spec, args: argparse.Namespace) -> ServeOptions:
@@ -36,9 +36,12 @@ def _options(spec: Spec, args: argparse.Namespace) -> ServeOptions:
     )
 
 
-def healthcheck(spec: Spec, port: int | None, timeout: float = 3.0) -> int:
-    """0 when /readyz answers 200 on this machine; used by HEALTHCHECK without curl."""
-    port = port or int(os.environ.get("DOCKYARD_PORT") or spec.serving.port)
+def healthcheck(port: int, timeout: float = 3.0) -> int:
+    """0 when /readyz answers 200 on this machine; used by HEALTHCHECK without curl.
+
+    Only the standard library is imported on this path: the engine runs it every few seconds,
+    and in an image without bytecode caches importing pydantic alone takes seconds under load.
+    """
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout) as response:
             return 0 if response.status == 200 else 1
@@ -60,14 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_intermixed_args(argv)  # flags may come before or after DIR
     root = Path(args.root).resolve()
+    port = args.port or os.environ.get("DOCKYARD_PORT")
+    if args.command == "healthcheck" and not args.worker and port:
+        return healthcheck(int(port))
     try:
+        from dockyard.spec import load_spec
+
         spec = load_spec(root)
         if args.command == "healthcheck":
             if args.worker:
                 from dockyard.runtime import worker
 
                 return worker.healthcheck(spec, root)
-            return healthcheck(spec, args.port)
+            return healthcheck(spec.serving.port)
         if args.command == "worker":
             from dockyard.runtime import worker
 

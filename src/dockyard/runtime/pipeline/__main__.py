@@ -150,7 +150,7 @@ def healthcheck(spec: Spec, args: argparse.Namespace) -> int:
         return 0 if healthy else 1
     from dockyard.runtime.__main__ import healthcheck as http_healthcheck
 
-    return http_healthcheck(spec, args.port or spec.pipeline.port)
+    return http_healthcheck(args.port or spec.pipeline.port)
 
 
 def main(argv: list[str] | None = None) -> int:
