@@ -31,7 +31,7 @@ from .registry import LocalRegistry
 
 FIXTURE = Path(__file__).parents[1] / "image" / "fixtures" / "linear"
 BASE = os.environ.get("DOCKYARD_TEST_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
-pytestmark = [pytest.mark.engine, pytest.mark.slow]
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(1500)]
 # Live traffic uses inputs the golden canary never sees, so a version broken only for them
 # passes its readiness check and fails on real requests: what a canary is for.
 LIVE = [10.0, 20.0, 30.0]
@@ -172,13 +172,13 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
 
     assert set(staged) == {"200"} and staged["200"] > 100, staged
     assert set(served) == {"200"} and served["200"] > 100, served
-    # The broken canary failed every live request it got, and it got only its first step's
-    # share (10%; the front retried each of them on the stable slot).
+    # The broken canary failed every live request it got, and it got no more than its first
+    # step's share (10%) of what the front answered while it was deployed: each of its
+    # failures was retried on the stable slot, which is why the clients saw none.
     failed = {slot: n for (slot, status), n in during.items() if status == "500"}
     assert len(failed) == 1, during
-    stable = sum(n for (slot, status), n in during.items() if status == "200")
-    share = sum(failed.values()) / stable
-    assert 0.05 < share < 0.15, (share, during)
+    answered = sum(n for (_, status), n in during.items() if status == "200")
+    assert 0 < sum(failed.values()) <= 0.1 * answered + 2, during
     record = releases.load(project / releases.RECORD)
     assert record.current("prod").digest == first.split("@")[1]  # type: ignore[union-attr]
     assert [e.action for e in record.environments["prod"]] == ["promote", "promote", "rollback"]
