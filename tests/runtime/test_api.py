@@ -136,12 +136,12 @@ def test_client_gone_is_dropped_before_the_model(tmp_path: Path, serve: Serve) -
     )
 
 
-def test_setup_failure_keeps_it_alive_but_unready(tmp_path: Path, serve: Serve) -> None:
-    server = serve(make_project(tmp_path, "setup_fails"))
+def test_setup_failure_is_unready_and_unhealthy(tmp_path: Path, serve: Serve) -> None:
+    server = serve(make_project(tmp_path, "setup_fails", health={"setup_failure_exit_s": 30}))
     server.wait("/readyz", status=503)
     ready = httpx.get(server.url + "/readyz").json()
     assert ready["state"] == "failed" and "weights file is corrupt" in ready["reason"]
-    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert httpx.get(server.url + "/healthz").status_code == 503
     response = httpx.post(server.url + "/predict", json={"inputs": ["a"]})
     assert response.status_code == 503 and response.json()["error"]["type"] == "not_ready"
     assert metric(server.url, "dockyard_state", state="failed") == 1

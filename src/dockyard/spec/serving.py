@@ -8,6 +8,9 @@ from pydantic import Field
 
 from dockyard.spec.base import ByteSize, Section
 
+MIN_BODY = 1024**2
+MAX_DEFAULT_BODY = 64 * 1024**2
+
 
 class Serving(Section):
     """HTTP and batching settings of the API service."""
@@ -20,7 +23,12 @@ class Serving(Section):
     max_batch_wait_ms: float = Field(default=0.0, ge=0, le=10_000)
     queue_size: int = Field(default=1024, ge=1)
     timeout_s: float = Field(default=30.0, gt=0)
-    max_body_bytes: ByteSize = Field(default=1024 * 1024, ge=1)
+    max_body_bytes: ByteSize | None = Field(
+        default=None,
+        ge=1,
+        description="Largest request body (413 above it); default: sized from max_batch_size and "
+        "the input type (see body_limit)",
+    )
     workers: int = Field(default=1, ge=1, le=64)
     access_log: bool = True
     # Where predict(batch) runs: "auto" calls a fast model (batches under ~1 ms) directly on the
@@ -28,6 +36,21 @@ class Serving(Section):
     # probes and new requests are served meanwhile; "thread" always uses the model thread.
     executor: Literal["auto", "thread"] = "auto"
     graceful_timeout_s: float = Field(default=30.0, ge=0)
+    expose_errors: bool = Field(
+        default=False,
+        description="Send a model's exception text to callers (development only); otherwise "
+        "they get a generic message with the request id and the log keeps the details",
+    )
+
+    def body_limit(self, item_bytes: int) -> int:
+        """max_body_bytes, else room for two full batches of typical items, within 1-64 MiB.
+
+        `item_bytes` is the JSON size of one typical input (the runtime derives it from the
+        model's input type), so a model taking long vectors or texts gets a larger default.
+        """
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return min(max(2 * self.max_batch_size * item_bytes, MIN_BODY), MAX_DEFAULT_BODY)
 
 
 class Tolerance(Section):
@@ -43,3 +66,9 @@ class Health(Section):
     golden: str | None = None
     tolerance: Tolerance = Tolerance()
     canary_interval_s: float = Field(default=0.0, ge=0, description="0 = only at start-up")
+    setup_failure_exit_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="After setup() fails, /healthz answers 503 and the server exits (code 3) "
+        "this many seconds later, so a restart policy or kubelet acts",
+    )
