@@ -41,6 +41,12 @@ class AppFiles:
 def app_files(plan: BuildPlan, root: Path) -> AppFiles:
     """Project files surviving the ignore patterns; big undeclared files are data, not code."""
     named = {p.lstrip("!") for p in plan.ignore if p.startswith("!")}
+    absent = sorted(n for n in named if not (root / n).exists())
+    if absent:
+        raise BuildError(
+            f"the spec names {', '.join(absent)}, which do not exist in {root} (golden samples: "
+            "write them with `dockyard golden DIR --inputs FILE`)"
+        )
     kept, skipped = [], []
     for rel in sorted(exclude_paths(str(root), list(plan.ignore))):
         path = root / rel

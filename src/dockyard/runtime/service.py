@@ -60,7 +60,7 @@ class Service:
             )
             return
         self._tasks.append(asyncio.create_task(self.batcher.run(), name="dockyard-batcher"))
-        if not self.spec.health.golden:
+        if not self.golden():
             log.warning("no golden samples (health.golden): readiness has no canary")
         await self.run_canary()
         self._tasks.append(asyncio.create_task(self._canary_loop(), name="dockyard-canary"))
@@ -102,7 +102,7 @@ class Service:
     def golden(self) -> list[GoldenSample]:
         """The golden samples of the spec (empty when none are configured)."""
         path = self.spec.health.golden
-        return load_golden(self.root / path) if path else []
+        return load_golden(self.root / path) if path and (self.root / path).is_file() else []
 
     async def run_canary(self) -> None:
         """Predict the golden samples through the batcher; READY only if all match."""

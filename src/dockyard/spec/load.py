@@ -172,7 +172,9 @@ def _missing_files(
     raw: Mapping[str, Any], root: Path, file: str, prefix: str, build_files: bool
 ) -> Iterator[SpecProblem]:
     """Paths the spec names must exist; checked on the raw data so they join structural errors."""
-    candidates: list[tuple[str, object]] = [("health.golden", _get(raw, "health", "golden"))]
+    # health.golden is not required here: `dockyard golden` writes it, and without it the
+    # service runs with a warning that readiness has no canary (`dockyard build` requires it).
+    candidates: list[tuple[str, object]] = []
     if build_files:
         candidates += [
             ("dependencies.requirements", _get(raw, "dependencies", "requirements")),
