@@ -48,7 +48,16 @@ class Build(Section):
         default=None, description="Interpreter in the base image; found automatically if unset"
     )
     include: tuple[str, ...] = Field(default=(), description="Extra paths copied into the image")
-    exclude: tuple[str, ...] = Field(default=(), description="Extra .dockerignore patterns")
+    exclude: tuple[str, ...] = Field(
+        default=(),
+        description="Development-only files kept out of the image (.dockerignore patterns, "
+        "e.g. 'export.py', 'scripts/'); added to the built-in defaults",
+    )
+    allow_files: tuple[str, ...] = Field(
+        default=(),
+        description="Files (globs) that may go into the image although they look like secrets "
+        "(e.g. a test key); `dockyard build` refuses any other file holding a secret",
+    )
     max_file_size: ByteSize = Field(
         default=10 * 1024**2, ge=0, description="Larger undeclared files stay out of the image"
     )
