@@ -115,7 +115,9 @@ def test_env_reaches_pipeline_stage_containers(tmp_path: Path) -> None:
     top.write_text(top.read_text().replace("[serving]", '[env]\nFRONT_FLAG = "1"\n\n[serving]'))
     services = render_compose(load_spec(root), root, "textpipe:1")["services"]
     assert services["pipeline-features"]["environment"]["FEATURE_BUCKETS"] == "512"
-    assert "FEATURE_BUCKETS" not in services["pipeline-clean"]["environment"], "each stage its own env"
+    assert "FEATURE_BUCKETS" not in services["pipeline-clean"]["environment"], (
+        "each stage its own env"
+    )
     assert services["pipeline-front"]["environment"]["FRONT_FLAG"] == "1"
 
 
