@@ -26,6 +26,7 @@ from dockyard.runtime.http import (
     request_id_of,
     send_bytes,
 )
+from dockyard.runtime.lifecycle import State
 from dockyard.runtime.limits import body_limit
 from dockyard.runtime.runner import PredictionError
 from dockyard.runtime.service import Service
@@ -152,7 +153,9 @@ class PredictEndpoints:
         status, headers = 200, None
         try:
             ready, reason = self.service.readiness()
-            if not ready:
+            # While draining, readiness is false so balancers stop sending, but what still
+            # arrives is served until the batcher closes (then 503 "shutting down").
+            if not ready and self.service.lifecycle.state is not State.DRAINING:
                 raise HTTPError(503, "not_ready", reason, {"Retry-After": "1"})
             body = await handler(scope, receive, request_id)
         except HTTPError as exc:
