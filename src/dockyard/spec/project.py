@@ -12,6 +12,7 @@ from dockyard.spec.base import Section
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENTRYPOINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TORCH_INDEX = "https://download.pytorch.org/whl"
 
 
 class Project(Section):
@@ -60,6 +61,26 @@ class Dependencies(Section):
     packages: tuple[str, ...] = Field(
         default=(), description="Extra requirement strings, e.g. 'numpy>=2'"
     )
+
+    torch: str | None = Field(
+        default=None,
+        pattern=r"^(cpu|cu\d{3}|rocm\d+(\.\d+)*)$",
+        description="Which torch build to lock: 'cpu', or a CUDA build such as 'cu124', taken "
+        "from the PyTorch index (torch_index_url); the lock records it and checks the wheel",
+    )
+    torch_index_url: str | None = Field(
+        default=None,
+        description="Index of the torch builds; default https://download.pytorch.org/whl/<torch> "
+        "(point it at a mirror when offline)",
+    )
+    extra_index_urls: tuple[str, ...] = Field(
+        default=(), description="More package indexes searched when locking (pip --extra-index-url)"
+    )
+
+    def indexes(self) -> tuple[str, ...]:
+        """Extra indexes for the resolution: the torch build's first, then the declared ones."""
+        torch = (self.torch_index_url or f"{TORCH_INDEX}/{self.torch}",) if self.torch else ()
+        return torch + self.extra_index_urls
 
     @model_validator(mode="after")
     def _one_source(self) -> Dependencies:
