@@ -49,11 +49,11 @@ def _models_in(tp: Any, seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         if tp not in seen:
             seen.add(tp)
-            for field in tp.model_fields.values():
-                _models_in(field.annotation, seen)
+            for info in tp.model_fields.values():
+                _models_in(info.annotation, seen)
     elif dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        for field in dataclasses.fields(tp):
-            _models_in(field.type, seen)
+        for item in dataclasses.fields(tp):
+            _models_in(item.type, seen)
     for arg in typing.get_args(tp):
         _models_in(arg, seen)
     return seen

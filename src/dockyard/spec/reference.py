@@ -41,9 +41,9 @@ def _sections(model: type[BaseModel], path: str) -> Iterator[str]:
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
-        section = _section_of(field.annotation)
-        if section is not None:
-            nested.append((name, section))
+        table = _section_of(field.annotation)
+        if table is not None:
+            nested.append((name, table))
             continue
         rows.append(f"| `{name}` | {_type(field)} | {_default(field)} | {_describe(field)} |")
     if len(rows) > 2:
