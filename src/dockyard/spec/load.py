@@ -139,15 +139,26 @@ def _unknown_hint(loc: tuple[int | str, ...]) -> str:
 
 def _secret_env(raw: Mapping[str, Any], file: str, prefix: str) -> Iterator[SpecProblem]:
     """[env] holds plain settings; a secret there would be baked into images and manifests."""
-    env = raw.get("env")
-    if not isinstance(env, dict):
-        return
+    tables = [("env", raw.get("env"))]
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        tables += [
+            (f"environments.{name}.env", table.get("env"))
+            for name, table in environments.items()
+            if isinstance(table, dict)
+        ]
+    for key, env in tables:
+        if isinstance(env, dict):
+            yield from _secrets_in(env, f"{prefix}{key}", file)
+
+
+def _secrets_in(env: dict[str, Any], key: str, file: str) -> Iterator[SpecProblem]:
     for name, value in env.items():
         kind = secret_kind(str(name), value if isinstance(value, str) else "")
         if kind:
             yield SpecProblem(
                 file,
-                f"{prefix}env.{name}",
+                f"{key}.{name}",
                 f"what looks like a secret ({kind})",
                 f'a plain value; declare secrets = ["{str(name).lower()}"] instead, supply it '
                 "with --secret NAME=FILE and read /run/secrets/NAME (docs/secrets.md)",

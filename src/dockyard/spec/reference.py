@@ -49,17 +49,23 @@ def _sections(model: type[BaseModel], path: str) -> Iterator[str]:
     if len(rows) > 2:
         yield "\n".join(rows) + "\n"
     for name, section in nested:
-        yield from _sections(section, _child(path, name, _is_array(model, name)))
+        yield from _sections(section, _child(path, name, _kind(model, name)))
 
 
-def _child(path: str, name: str, array: bool) -> str:
+def _child(path: str, name: str, kind: str) -> str:
     inner = path.strip("[]")
     full = f"{inner}.{name}" if inner else name
-    return f"[[{full}]]" if array else f"[{full}]"
+    if kind == "array":
+        return f"[[{full}]]"
+    return f"[{full}.NAME]" if kind == "named" else f"[{full}]"
 
 
-def _is_array(model: type[BaseModel], name: str) -> bool:
-    return typing.get_origin(model.model_fields[name].annotation) is tuple
+def _kind(model: type[BaseModel], name: str) -> str:
+    """'array' of tables, 'named' tables (a table per key) or one 'table'."""
+    origin = typing.get_origin(model.model_fields[name].annotation)
+    if origin is tuple:
+        return "array"
+    return "named" if origin is dict else "table"
 
 
 def _section_of(annotation: Any) -> type[Section] | None:
