@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.build import refuse_secrets
+from dockyard.cli.secretscan import refuse_secrets
 from dockyard.errors import BuildError
 from dockyard.image.context import app_files
 from dockyard.image.plan import plan_for

@@ -24,10 +24,10 @@ import typer
 from rich.console import Console
 
 import dockyard
-from dockyard.cli.secretscan import detect
+from dockyard.cli.secretscan import refuse_secrets
 from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.image import gate
-from dockyard.image.context import AppFiles, Entry, app_files, secret_files, stage, write_tar
+from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
 from dockyard.image.dockerfile import render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
@@ -158,19 +158,6 @@ def prepare(
         plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
     )
     return Prepared(spec, root, plan, dockerfile, app, entries, lock)
-
-
-def refuse_secrets(spec: Spec, root: Path, app: AppFiles) -> None:
-    """No file holding a secret enters the image unless the spec allows it by name."""
-    leaks = secret_files(root, app.files, detect, spec.build.allow_files)
-    if leaks:
-        raise BuildError(
-            "refusing to build: these files would be copied into the image and hold secrets:\n  "
-            + "\n  ".join(leaks)
-            + "\nMove them out of the project or add them to build.exclude; give real secrets "
-            "with --secret NAME=FILE (docs/secrets.md); a file that is no real secret (a test "
-            "key) may be listed in build.allow_files"
-        )
 
 
 def running_dockyard_wheel() -> SelfWheel:
