@@ -24,13 +24,22 @@ import typer
 from rich.console import Console
 
 import dockyard
+from dockyard.cli.secretscan import refuse_secrets
 from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.image import gate
 from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
 from dockyard.image.dockerfile import render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
-from dockyard.image.lock import LOCK_FILE, Lock, LockInputs, is_current, parse_lock, render_lock
+from dockyard.image.lock import (
+    LOCK_FILE,
+    Lock,
+    LockInputs,
+    check_torch,
+    is_current,
+    parse_lock,
+    render_lock,
+)
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.image.report import BuildReport, parse_du, render_report
 from dockyard.image.runner import RunSettings, container_config, published_url, wait_ready
@@ -143,6 +152,7 @@ def prepare(
     (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
     wheel = wheel or running_dockyard_wheel()
     app = app_files(plan, root)
+    refuse_secrets(spec, root, app)
     deps = [p for p in (spec.dependencies.requirements, spec.dependencies.lock) if p]
     entries = stage(
         plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
@@ -164,7 +174,9 @@ def ensure_lock(spec: Spec, root: Path, console: Console) -> Lock:
     if current is not None and is_current(current, inputs):
         if missing(current, wheelhouse):
             console.print("downloading locked wheels")
-            download_locked(root / LOCK_FILE, inputs.python, inputs.platforms, wheelhouse)
+            download_locked(
+                root / LOCK_FILE, inputs.python, inputs.platforms, wheelhouse, inputs.indexes
+            )
         return current
     console.print(f"resolving dependencies for linux / Python {inputs.python}")
     fresh = root / WORK / "wheelhouse.new"
@@ -172,10 +184,17 @@ def ensure_lock(spec: Spec, root: Path, console: Console) -> Lock:
     fresh.mkdir(parents=True)
     constraints = fresh.parent / "constraints.txt"
     constraints.write_text("\n".join(inputs.constraints) + "\n", encoding="utf-8")
-    entries = resolve(requirements, constraints, inputs.python, inputs.platforms, fresh)
+    entries = resolve(
+        requirements, constraints, inputs.python, inputs.platforms, fresh, inputs.indexes
+    )
+    try:
+        check_torch(entries, inputs.torch)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
     shutil.rmtree(wheelhouse, ignore_errors=True)
     fresh.rename(wheelhouse)
-    lock = Lock(inputs.digest(), inputs.python, entries, current.base if current else None)
+    base = current.base if current else None
+    lock = Lock(inputs.digest(), inputs.python, entries, base, inputs.torch, inputs.indexes)
     (root / LOCK_FILE).write_text(render_lock(lock), encoding="utf-8")
     return lock
 
@@ -199,7 +218,13 @@ def _lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
     if spec.worker.enabled and spec.worker.backend == "redis":
         runtime += REDIS_EXTRA  # only Redis-backed job stacks carry the client
     inputs = LockInputs(
-        tuple(text), runtime, _host_pins(runtime), spec.project.python, target_platforms()
+        tuple(text),
+        runtime,
+        _host_pins(runtime),
+        spec.project.python,
+        target_platforms(),
+        deps.indexes(),
+        deps.torch,
     )
     return inputs, args + list(runtime)
 

@@ -14,8 +14,9 @@ TEMPLATE_FILES = ("dockyard.toml", "model.py", "golden.jsonl", "test_model.py", 
 
 
 def register(app: typer.Typer) -> None:
-    """Add init."""
+    """Add init and golden."""
     app.command()(init)
+    app.command()(golden)
 
 
 def init(
@@ -36,3 +37,33 @@ def init(
         text = (template / filename).read_text(encoding="utf-8")
         (root / filename).write_text(text.replace("{name}", project), encoding="utf-8")
     typer.echo(f"Created {project} in {root}. Next: dockyard serve {root}")
+
+
+def golden(
+    root: Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")],
+    inputs: Annotated[
+        Path, typer.Option("--inputs", help="A JSON array of inputs, or JSON Lines of one each")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write (default: the spec's health.golden, else golden.jsonl)"),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing golden file")] = False,
+) -> None:
+    """Run the local model on INPUTS and write golden samples (the readiness canary)."""
+    from dockyard.cli.serve import predict_local
+    from dockyard.runtime.golden import read_inputs, render_golden
+    from dockyard.spec import load_spec
+
+    root = root.resolve()
+    spec = load_spec(root)
+    target = output or root / (spec.health.golden or "golden.jsonl")
+    if target.exists() and not force:
+        raise DockyardError(f"{target} exists; use --force to overwrite it")
+    items = read_inputs(inputs)
+    outputs = predict_local(root, items)
+    target.write_text(render_golden(items, outputs), encoding="utf-8")
+    typer.echo(f"wrote {len(items)} golden samples to {target}")
+    if spec.health.golden is None or (root / spec.health.golden).resolve() != target.resolve():
+        relative = target.relative_to(root) if target.is_relative_to(root) else target
+        typer.echo(f'to use them, set in dockyard.toml:\n[health]\ngolden = "{relative}"')

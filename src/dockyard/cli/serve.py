@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from dockyard.errors import DockyardError, ModelError
-from dockyard.spec import load_spec
+from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
 
@@ -35,6 +35,7 @@ def serve(
 
     root = root.resolve()
     spec = load_spec(root)
+    warn_without_golden(spec, root)
     options = ServeOptions(
         host=host or spec.serving.host,
         port=port or spec.serving.port,
@@ -57,6 +58,7 @@ def predict(
     except json.JSONDecodeError as exc:
         raise DockyardError(f"--input is not valid JSON: {exc}") from exc
     typer.echo(json.dumps(predict_local(root.resolve(), [item])[0]))
+    warn_without_golden(load_spec(root.resolve()), root)
 
 
 def predict_local(root: Path, items: list[Any]) -> list[Any]:
@@ -90,3 +92,14 @@ def predict_local(root: Path, items: list[Any]) -> list[Any]:
     finally:
         runner.close()
     return [sig.outputs.dump_python(v, mode="json") for v in values]
+
+
+def warn_without_golden(spec: Spec, root: Path) -> None:
+    """Running without golden samples is allowed, but readiness then checks no prediction."""
+    golden = spec.health.golden
+    if not golden or not (root / golden).is_file():
+        typer.echo(
+            "warning: no golden samples (health.golden), so readiness has no canary; "
+            f"write them with `dockyard golden {root} --inputs FILE`",
+            err=True,
+        )

@@ -23,6 +23,7 @@ from dockyard.deploy.compose.parts import FRONT, Service, healthy, limited
 from dockyard.image.plan import VENV
 from dockyard.spec import Spec
 from dockyard.spec.resources import Resources
+from dockyard.spec.serving import MAX_DEFAULT_BODY
 
 SLOTS = ("blue", "green")
 FRONT_SERVICE = "front"
@@ -124,7 +125,8 @@ def front_files(spec: Spec, weights: dict[str, float]) -> dict[str, str]:
         "",
         "[serving]",
         f"port = {spec.serving.port}",
-        f"max_body_bytes = {spec.serving.max_body_bytes}",
+        # the slots enforce their own type-sized limit; the router only bounds memory
+        f"max_body_bytes = {spec.serving.max_body_bytes or MAX_DEFAULT_BODY}",
         "access_log = false",
         "",
         "[router]",

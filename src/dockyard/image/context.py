@@ -7,9 +7,10 @@ everything the .dockerignore names out of the daemon entirely, and makes the tar
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -41,6 +42,12 @@ class AppFiles:
 def app_files(plan: BuildPlan, root: Path) -> AppFiles:
     """Project files surviving the ignore patterns; big undeclared files are data, not code."""
     named = {p.lstrip("!") for p in plan.ignore if p.startswith("!")}
+    absent = sorted(n for n in named if not _has_glob(n) and not (root / n).exists())
+    if absent:
+        raise BuildError(
+            f"the spec names {', '.join(absent)}, which do not exist in {root} (golden samples: "
+            "write them with `dockyard golden DIR --inputs FILE`)"
+        )
     kept, skipped = [], []
     for rel in sorted(exclude_paths(str(root), list(plan.ignore))):
         path = root / rel
@@ -51,6 +58,10 @@ def app_files(plan: BuildPlan, root: Path) -> AppFiles:
         else:
             kept.append(rel)
     return AppFiles(tuple(kept), tuple(skipped))
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 def stage(
@@ -132,3 +143,28 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> None:
     mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
     with path.open("rb") as handle:
         tar.addfile(_info(name, path.stat().st_size, mode), handle)
+
+
+Detector = Callable[[str, str], str | None]
+"""(file name, text) -> the kind of secret found in it, or None."""
+
+
+def secret_files(
+    root: Path, files: Iterable[str], detect: Detector, allowed: Iterable[str]
+) -> list[str]:
+    """Files about to enter the image that hold a secret, as 'path (kind)'; binaries are skipped.
+
+    The detector is passed in (the CLI gives the doctor's), so this package needs no doctor.
+    """
+    allow = tuple(allowed)
+    found = []
+    for rel in files:
+        if any(fnmatch.fnmatch(rel, pattern) for pattern in allow):
+            continue
+        data = (root / rel).read_bytes()
+        if b"\0" in data[:8192]:
+            continue
+        kind = detect(rel, data.decode("utf-8", errors="replace"))
+        if kind:
+            found.append(f"{rel} ({kind})")
+    return found

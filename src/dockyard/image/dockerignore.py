@@ -17,16 +17,62 @@ ALWAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "**/.env",
             "**/.env.*",
+            "**/*.env",
             "**/*.pem",
             "**/*.key",
+            "**/*.p12",
+            "**/*.pfx",
+            "**/*.jks",
+            "**/*.keystore",
             "**/id_rsa*",
+            "**/id_dsa*",
+            "**/id_ecdsa*",
+            "**/id_ed25519*",
             "**/.netrc",
             "**/.pypirc",
             "**/.npmrc",
-            "**/.aws",
-            "**/.ssh",
+            "**/.git-credentials",
             "**/secrets",
             "**/.secrets",
+            # key, token and secret files by name; tokenizer files stay (no whole-word match)
+            "**/key",
+            "**/key.txt",
+            "**/*_key.txt",
+            "**/*-key.txt",
+            "**/api_key*",
+            "**/apikey*",
+            "**/token",
+            "**/token.txt",
+            "**/*_token",
+            "**/*-token",
+            "**/*_token.txt",
+            "**/*-token.txt",
+            "**/*.token",
+            "**/*secret*.txt",
+            "**/*secret*.json",
+            "**/*secret*.y*ml",
+            "**/*.secret",
+        ),
+    ),
+    (
+        "cloud and cluster credentials",
+        (
+            "**/.aws",
+            "**/.ssh",
+            "**/.azure",
+            "**/.kube",
+            "**/kubeconfig*",
+            "**/.config/gcloud",
+            "**/.gcloud",
+            "**/credentials.json",
+            "**/*credentials*.json",
+            "**/application_default_credentials.json",
+            "**/service-account*.json",
+            "**/service_account*.json",
+            "**/.docker/config.json",
+            "**/.boto",
+            "**/.s3cfg",
+            "**/.huggingface",
         ),
     ),
     ("version control", ("**/.git", "**/.gitignore", "**/.hg", "**/.svn")),
@@ -63,6 +109,22 @@ ALWAYS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        "development only: other requirement files, CI and editor settings",
+        (
+            "**/requirements*.txt",
+            "**/requirements*.in",
+            "**/constraints*.txt",
+            ".github",
+            ".gitlab-ci.yml",
+            ".pre-commit-config.yaml",
+            "noxfile.py",
+            "tox.ini",
+            "Makefile",
+            ".vscode",
+            ".idea",
+        ),
+    ),
+    (
         "experiment data and logs",
         (
             "data",
@@ -82,8 +144,10 @@ def ignore_patterns(spec: Spec) -> tuple[str, ...]:
     patterns = [p for _, group in ALWAYS for p in group]
     patterns += [a.path.strip("/") for a in spec.artifacts]
     patterns += _dependency_files(spec)
+    patterns += _gate_files(spec)
     patterns += list(spec.build.exclude)
     patterns += [f"!{path.strip('/')}" for path in _named_paths(spec)]
+    patterns += [f"!{path.strip('/')}" for path in spec.build.allow_files]
     return tuple(patterns)
 
 
@@ -91,6 +155,11 @@ def _dependency_files(spec: Spec) -> list[str]:
     """Requirement files may hold index credentials; the venv already holds their result."""
     deps = spec.dependencies
     return ["dockyard.lock", *(p for p in (deps.requirements, deps.lock) if p)]
+
+
+def _gate_files(spec: Spec) -> list[str]:
+    """Evaluation data is read by `dockyard test` on the host, never by the service."""
+    return [p for p in (spec.build.gate.eval_file, spec.gate.eval) if p]
 
 
 def _named_paths(spec: Spec) -> list[str]:
@@ -109,8 +178,13 @@ def render_dockerignore(spec: Spec) -> str:
     tail = (
         ("artifacts (copied in their own layer)", [a.path.strip("/") for a in spec.artifacts]),
         ("dependency inputs (installed from the lock)", _dependency_files(spec)),
-        ("build.exclude", list(spec.build.exclude)),
+        ("gate evaluation data (read on the host)", _gate_files(spec)),
+        ("build.exclude (development-only files)", list(spec.build.exclude)),
         ("files the spec names", [f"!{p.strip('/')}" for p in _named_paths(spec)]),
+        (
+            "build.allow_files (kept despite the secret rules)",
+            [f"!{p.strip('/')}" for p in spec.build.allow_files],
+        ),
     )
     for reason, extra in tail:
         if extra:

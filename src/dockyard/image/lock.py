@@ -27,10 +27,14 @@ class LockInputs:
     constraints: tuple[str, ...]
     python: str
     platforms: tuple[str, ...]
+    indexes: tuple[str, ...] = ()
+    torch: str | None = None
 
     def digest(self) -> str:
-        """A stable hash of the inputs, stored in the lock header."""
-        blob = json.dumps(self.__dict__, sort_keys=True, default=list).encode()
+        """A stable hash of the inputs, stored in the lock header (unset new fields left out,
+        so locks written before they existed stay current)."""
+        data = {k: v for k, v in self.__dict__.items() if v or k not in ("indexes", "torch")}
+        blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()
 
 
@@ -57,6 +61,8 @@ class Lock:
     python: str
     entries: tuple[LockEntry, ...]
     base: str | None = None
+    torch: str | None = None
+    indexes: tuple[str, ...] = ()
 
     @property
     def pins(self) -> tuple[str, ...]:
@@ -86,6 +92,9 @@ def render_lock(lock: Lock) -> str:
     ]
     if lock.base:
         lines.append(f"# base: {lock.base}")
+    if lock.torch:
+        lines.append(f"# torch: {lock.torch}")
+    lines += [f"# index: {url}" for url in lock.indexes]
     for e in sorted(lock.entries, key=lambda e: e.name):
         lines += [
             f"{e.name}=={e.version} \\",
@@ -98,6 +107,7 @@ def render_lock(lock: Lock) -> str:
 def parse_lock(text: str) -> Lock:
     """Inverse of render_lock; raises ValueError on a file it did not write."""
     header: dict[str, str] = {}
+    indexes: list[str] = []
     entries: list[LockEntry] = []
     sha = ""
     for raw in text.splitlines():
@@ -108,11 +118,40 @@ def parse_lock(text: str) -> Lock:
             sha = line.removeprefix("--hash=sha256:")
         elif match := _HEADER.match(line):
             header[match.group(1)] = match.group(2)
+            if match.group(1) == "index":
+                indexes.append(match.group(2))
     if "inputs-sha256" not in header:
         raise ValueError("not a dockyard lock (no inputs-sha256 header)")
     return Lock(
-        header["inputs-sha256"], header.get("python", ""), tuple(entries), header.get("base")
+        header["inputs-sha256"],
+        header.get("python", ""),
+        tuple(entries),
+        header.get("base"),
+        header.get("torch"),
+        tuple(indexes),
     )
+
+
+def check_torch(entries: tuple[LockEntry, ...], variant: str | None) -> None:
+    """The locked torch must be the build the spec asked for (`2.13.0+cpu` for 'cpu').
+
+    Raises ValueError saying which build was resolved instead, and why that happens.
+    """
+    if variant is None:
+        return
+    torch = next((e for e in entries if e.name == "torch"), None)
+    if torch is None:
+        raise ValueError(
+            f"dependencies.torch = {variant!r}, but torch is not among the requirements"
+        )
+    local = torch.version.partition("+")[2]
+    if local != variant:
+        found = f"+{local}" if local else "without a build tag (PyPI's default, CUDA on Linux)"
+        raise ValueError(
+            f"dependencies.torch = {variant!r}, but the lock resolved torch {torch.version} "
+            f"({found}); pin a version that the torch index has for {variant}, or check "
+            "dependencies.torch_index_url"
+        )
 
 
 def is_current(lock: Lock | None, inputs: LockInputs) -> bool:

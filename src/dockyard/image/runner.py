@@ -58,7 +58,11 @@ def container_config(spec: Spec, root: Path, settings: RunSettings) -> dict[str,
         "image": settings.image,
         "name": settings.name,
         "ports": [spec.serving.port],
-        "environment": {"DOCKYARD_PORT": str(spec.serving.port), "DOCKYARD_HOST": "0.0.0.0"},
+        "environment": {
+            **spec.env,  # also applied by the runtime; given here so a rebuild is not needed
+            "DOCKYARD_PORT": str(spec.serving.port),
+            "DOCKYARD_HOST": "0.0.0.0",
+        },
         "labels": {"dev.dockyard.project": spec.project.name},
         "host_config": host_config,
     }

@@ -28,13 +28,19 @@ def target_platforms(arch: str | None = None) -> tuple[str, ...]:
 
 
 def resolve(
-    requirements: list[str], constraints: Path, python: str, platforms: tuple[str, ...], dest: Path
+    requirements: list[str],
+    constraints: Path,
+    python: str,
+    platforms: tuple[str, ...],
+    dest: Path,
+    indexes: tuple[str, ...] = (),
 ) -> tuple[LockEntry, ...]:
     """Resolve wheels-only for the target; fall back to sdists (built in the build stage)."""
     target = [f"--platform={p}" for p in platforms] + [
         f"--python-version={python}",
         "--implementation=cp",
         "--only-binary=:all:",
+        *index_args(indexes),
     ]
     try:
         _pip(["download", "-d", str(dest), *target, "-c", str(constraints), *requirements])
@@ -53,11 +59,18 @@ def resolve(
     return entries
 
 
-def download_locked(lock_file: Path, python: str, platforms: tuple[str, ...], dest: Path) -> None:
+def download_locked(
+    lock_file: Path,
+    python: str,
+    platforms: tuple[str, ...],
+    dest: Path,
+    indexes: tuple[str, ...] = (),
+) -> None:
     """Fetch exactly the locked files (hash-checked), e.g. on a fresh checkout with a lock."""
     target = [f"--platform={p}" for p in platforms] + [
         f"--python-version={python}",
         "--implementation=cp",
+        *index_args(indexes),
     ]
     _pip(
         [
@@ -71,6 +84,11 @@ def download_locked(lock_file: Path, python: str, platforms: tuple[str, ...], de
             str(lock_file),
         ]
     )
+
+
+def index_args(indexes: tuple[str, ...]) -> list[str]:
+    """pip arguments searching `indexes` besides the host's configured ones."""
+    return [f"--extra-index-url={url}" for url in indexes]
 
 
 def entries_in(dest: Path) -> tuple[LockEntry, ...]:

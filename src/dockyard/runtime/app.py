@@ -168,7 +168,11 @@ class _Handlers:
         raise AssertionError("POST to a hot path is answered before routing")  # pragma: no cover
 
     async def live(self, _: Request) -> Response:
-        return JSONResponse({"status": "alive", "state": self.service.lifecycle.state.value})
+        lifecycle = self.service.lifecycle
+        if not lifecycle.alive:  # setup() failed: let the orchestrator restart the process
+            body = {"status": "dead", "state": lifecycle.state.value, "reason": lifecycle.reason}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "alive", "state": lifecycle.state.value})
 
     async def ready(self, _: Request) -> Response:
         ready, reason = self.service.readiness()

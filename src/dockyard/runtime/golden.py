@@ -77,3 +77,36 @@ def mismatch(
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def read_inputs(path: Path) -> list[Any]:
+    """Inputs for `dockyard golden`: one JSON array of inputs, or JSON Lines of one input each.
+
+    A file that is a single JSON array is the list of inputs, so one list-typed input is
+    written as `[[...]]` (or as JSON Lines of more than one line).
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, list):
+        return whole
+    try:
+        inputs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise ModelError(
+            f"{path}: line {exc.lineno}: not valid JSON ({exc.msg}); expected a JSON array of "
+            "inputs or JSON Lines with one input per line"
+        ) from exc
+    if not inputs:
+        raise ModelError(f"{path}: no inputs (one JSON value per line, or a JSON array)")
+    return inputs
+
+
+def render_golden(inputs: list[Any], outputs: list[Any]) -> str:
+    """JSON Lines of {"input": ..., "output": ...}, the format load_golden reads."""
+    return "".join(
+        json.dumps({"input": i, "output": o}, ensure_ascii=False) + "\n"
+        for i, o in zip(inputs, outputs, strict=True)
+    )

@@ -19,19 +19,25 @@ class State(enum.Enum):
 class Lifecycle:
     """Mutable holder of the current state and, when not ready, the reason why.
 
-    A FAILED model keeps the process alive (liveness stays green, so its reason can be read at
-    /readyz) but never ready; only a restart or a passing periodic canary clears it.
+    A failed canary keeps the process alive (liveness green, the reason at /readyz) but never
+    ready; a passing periodic canary clears it. A failed setup() is fatal: liveness turns red
+    too, so a restart policy or kubelet replaces the process (only a restart can clear it).
     """
 
     state: State = State.STARTING
     reason: str = "model is loading"
+    fatal: bool = False
 
     @property
     def ready(self) -> bool:
         return self.state is State.READY
 
-    def to(self, state: State, reason: str = "") -> None:
-        """Move to `state`; DRAINING is final (a shutdown is never undone)."""
-        if self.state is State.DRAINING and state is not State.DRAINING:
+    @property
+    def alive(self) -> bool:
+        return not self.fatal
+
+    def to(self, state: State, reason: str = "", fatal: bool = False) -> None:
+        """Move to `state`; DRAINING is final (a shutdown is never undone), and so is fatal."""
+        if self.fatal or (self.state is State.DRAINING and state is not State.DRAINING):
             return
-        self.state, self.reason = state, reason
+        self.state, self.reason, self.fatal = state, reason, fatal

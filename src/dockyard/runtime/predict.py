@@ -16,6 +16,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic_core import from_json, to_json
 
 from dockyard.runtime.batching import ClientGone, QueueFull
+from dockyard.runtime.finite import needs_token_check, refuse_non_finite
 from dockyard.runtime.http import (
     HTTPError,
     Receive,
@@ -25,6 +26,8 @@ from dockyard.runtime.http import (
     request_id_of,
     send_bytes,
 )
+from dockyard.runtime.lifecycle import State
+from dockyard.runtime.limits import body_limit
 from dockyard.runtime.runner import PredictionError
 from dockyard.runtime.service import Service
 from dockyard.runtime.v2 import (
@@ -53,17 +56,27 @@ class PredictEndpoints:
         self.service = service
         self.access_log = access_log
         sig = service.signature
+        # allow_inf_nan=False refuses NaN/Infinity inside pydantic-core (no per-request walk);
+        # a field annotated AllowInfNan(True) keeps them. See finite.py for BaseModel inputs.
         request_model = create_model(
             "PredictRequest",
-            __config__=ConfigDict(extra="forbid"),
+            __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
             inputs=(list[sig.input_type], ...),  # type: ignore[name-defined]
         )
         self.request: TypeAdapter[Any] = TypeAdapter(request_model)
+        rows_model = create_model(
+            "InferRows",
+            __config__=ConfigDict(allow_inf_nan=False),
+            rows=(list[sig.input_type], ...),  # type: ignore[name-defined]
+        )
+        self.rows: TypeAdapter[Any] = TypeAdapter(rows_model)
+        self.check_tokens = needs_token_check(sig.input_type)
+        self.expose_errors = service.spec.serving.expose_errors
         self.outputs = service.outputs_json
         self.in_codec = codec_for(sig.input_type, "input-0")
         self.out_codec = codec_for(sig.output_type, "output-0")
         self.timeout = service.spec.serving.timeout_s
-        self.limit = service.spec.serving.max_body_bytes
+        self.limit = body_limit(service.spec.serving, sig.input_type)
 
     # ---- /predict ----------------------------------------------------------------------------
     async def predict(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,6 +84,8 @@ class PredictEndpoints:
 
     async def _predict(self, scope: Scope, receive: Receive, request_id: str) -> bytes:
         body = await read_body(scope, receive, self.limit)
+        if self.check_tokens:
+            refuse_non_finite(body)
         try:
             items = self.request.validate_json(body).inputs
         except ValidationError as exc:
@@ -101,7 +116,7 @@ class PredictEndpoints:
         try:
             attach_binary(request.get("inputs"), raw)
             rows = decode_inputs(self.in_codec, request.get("inputs"))
-            items = [self.service.signature.inputs.validate_python(r) for r in rows]
+            items = self.rows.validate_python({"rows": rows}).rows
         except TensorError as exc:
             raise HTTPError(400, "invalid_tensor", str(exc)) from None
         except ValidationError as exc:
@@ -138,7 +153,9 @@ class PredictEndpoints:
         status, headers = 200, None
         try:
             ready, reason = self.service.readiness()
-            if not ready:
+            # While draining, readiness is false so balancers stop sending, but what still
+            # arrives is served until the batcher closes (then 503 "shutting down").
+            if not ready and self.service.lifecycle.state is not State.DRAINING:
                 raise HTTPError(503, "not_ready", reason, {"Retry-After": "1"})
             body = await handler(scope, receive, request_id)
         except HTTPError as exc:
@@ -154,7 +171,7 @@ class PredictEndpoints:
             )
         except PredictionError as exc:
             log.error("prediction failed", extra={"request_id": request_id, "error": str(exc)})
-            status, body = 500, HTTPError(500, "prediction_failed", str(exc)).body(request_id)
+            status, body = 500, self._failed(exc).body(request_id)
         finally:
             metrics.inflight.dec()
         if status != 499:  # nobody is listening to a gone client
@@ -174,6 +191,16 @@ class PredictEndpoints:
                     "duration_ms": round(elapsed * 1000, 3),
                 },
             )
+
+    def _failed(self, exc: PredictionError) -> HTTPError:
+        """The model's exception text stays in the log unless serving.expose_errors is set."""
+        message = (
+            str(exc)
+            if self.expose_errors
+            else "the model failed on this input; the server log has the details under this "
+            "request id"
+        )
+        return HTTPError(500, "prediction_failed", message)
 
     async def _infer(self, items: Sequence[Any], receive: Receive, request_id: str) -> list[Any]:
         """Queue inputs, wait for them within the deadline, and drop them if the client leaves."""

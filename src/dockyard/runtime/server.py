@@ -11,16 +11,21 @@ import logging
 import os
 import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from dockyard.errors import ModelError
 from dockyard.runtime.lifecycle import State
 from dockyard.runtime.logs import configure_logging
 from dockyard.spec import Spec
+
+if TYPE_CHECKING:
+    from dockyard.runtime.service import Service
 
 log = logging.getLogger("dockyard.server")
 
@@ -37,14 +42,26 @@ class ServeOptions:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, but a signal first marks the service as draining (readiness false)."""
+    """uvicorn's server, but a signal first marks the service as draining (readiness false),
+    and a failed setup() ends it after `health.setup_failure_exit_s` (probes read why meanwhile).
+    """
+
+    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+        super().__init__(config)
+        self.service = service
+        self.dead_since: float | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        app = getattr(self.config, "loaded_app", None)
-        service = getattr(app, "service", None)
-        if service is not None:
-            service.set_state(State.DRAINING, "shutting down")
+        self.service.set_state(State.DRAINING, "shutting down")
         super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        grace = self.service.spec.health.setup_failure_exit_s
+        if not self.service.lifecycle.alive:
+            self.dead_since = self.dead_since or time.monotonic()
+            if time.monotonic() - self.dead_since >= grace:
+                return True
+        return await super().on_tick(counter)
 
 
 def serve(spec: Spec, root: Path, options: ServeOptions) -> None:
@@ -62,12 +79,15 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> None:
     if options.workers == 1:
         from dockyard.runtime.app import create_app
 
-        config = uvicorn.Config(create_app(spec, root, options.access_log), **common)
+        app = create_app(spec, root, options.access_log)
+        config = uvicorn.Config(app, **common)
         # uvicorn re-raises the caught signal after its graceful shutdown, which would end the
         # process as "killed by SIGTERM" (143); a finished drain is a clean exit, so we absorb it.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _drained)
-        _Server(config).run()
+        _Server(config, app.service).run()
+        if not app.service.lifecycle.alive:
+            raise ModelError(f"the model could not start: {app.service.lifecycle.reason}")
         return
     _serve_many(root, options, common)
 

@@ -53,14 +53,16 @@ class Service:
     async def _load(self) -> None:
         try:
             await asyncio.to_thread(self._setup_model)
-            self._tasks.append(asyncio.create_task(self.batcher.run(), name="dockyard-batcher"))
-            await self.run_canary()
-        except Exception as exc:  # any failure in user code keeps us alive but unready
-            self.set_state(State.FAILED, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a model that cannot start must be restarted, not waited for
+            self.set_state(State.FAILED, f"setup failed: {type(exc).__name__}: {exc}", fatal=True)
             log.error(
                 "model failed to start", extra={"reason": self.lifecycle.reason}, exc_info=exc
             )
             return
+        self._tasks.append(asyncio.create_task(self.batcher.run(), name="dockyard-batcher"))
+        if not self.golden():
+            log.warning("no golden samples (health.golden): readiness has no canary")
+        await self.run_canary()
         self._tasks.append(asyncio.create_task(self._canary_loop(), name="dockyard-canary"))
 
     def _setup_model(self) -> None:
@@ -92,15 +94,15 @@ class Service:
         if self.runner is not None:
             await asyncio.to_thread(self.runner.close)
 
-    def set_state(self, state: State, reason: str = "") -> None:
-        self.lifecycle.to(state, reason)
+    def set_state(self, state: State, reason: str = "", fatal: bool = False) -> None:
+        self.lifecycle.to(state, reason, fatal)
         self.metrics.set_state(self.lifecycle.state)
 
     # ---- health ----------------------------------------------------------------------------
     def golden(self) -> list[GoldenSample]:
         """The golden samples of the spec (empty when none are configured)."""
         path = self.spec.health.golden
-        return load_golden(self.root / path) if path else []
+        return load_golden(self.root / path) if path and (self.root / path).is_file() else []
 
     async def run_canary(self) -> None:
         """Predict the golden samples through the batcher; READY only if all match."""

@@ -26,35 +26,63 @@ class Gate(Section):
     eval_file: str | None = Field(
         default=None, description='JSON Lines of {"input": ..., "label": ...} for the quality gate'
     )
-    metric: Literal["accuracy", "mae"] = "accuracy"
+    metric: Literal["accuracy", "mae"] = Field(
+        default="accuracy", description="Quality metric over eval_file"
+    )
     label_key: str | None = Field(default=None, description="Output field compared with the label")
     threshold: float | None = Field(default=None, description="accuracy >= it, or mae <= it")
-    latency_requests: int = Field(default=200, ge=1, le=100_000)
-    latency_concurrency: int = Field(default=4, ge=1, le=256)
-    latency_p95_ms: float | None = Field(default=None, gt=0)
+    latency_requests: int = Field(
+        default=200, ge=1, le=100_000, description="Requests of the latency check"
+    )
+    latency_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Concurrent clients of the latency check"
+    )
+    latency_p95_ms: float | None = Field(
+        default=None, gt=0, description="Fail when p95 latency is above it"
+    )
 
 
 class Build(Section):
     """Image settings; `base_image` may be overridden per build (flag or DOCKYARD_BASE_IMAGE)."""
 
-    base_image: str | None = None
+    base_image: str | None = Field(
+        default=None,
+        description="Base image of both stages; default: the official slim Python image",
+    )
     cuda: str | None = Field(default=None, description="CUDA runtime version when gpus > 0")
-    system_packages: tuple[str, ...] = ()
+    system_packages: tuple[str, ...] = Field(
+        default=(), description="apt packages of the runtime image"
+    )
     build_packages: tuple[str, ...] = Field(
         default=(), description="apt packages for the build stage only (compilers for sdists)"
     )
-    uid: int = Field(default=10001, ge=1000, le=2**31 - 1)
+    uid: int = Field(
+        default=10001, ge=1000, le=2**31 - 1, description="The non-root user the container runs as"
+    )
     python_path: str | None = Field(
         default=None, description="Interpreter in the base image; found automatically if unset"
     )
     include: tuple[str, ...] = Field(default=(), description="Extra paths copied into the image")
-    exclude: tuple[str, ...] = Field(default=(), description="Extra .dockerignore patterns")
+    exclude: tuple[str, ...] = Field(
+        default=(),
+        description="Development-only files kept out of the image (.dockerignore patterns, "
+        "e.g. 'export.py', 'scripts/'); added to the built-in defaults",
+    )
+    allow_files: tuple[str, ...] = Field(
+        default=(),
+        description="Files (globs) that may go into the image although they look like secrets "
+        "(e.g. a test key); `dockyard build` refuses any other file holding a secret",
+    )
     max_file_size: ByteSize = Field(
         default=10 * 1024**2, ge=0, description="Larger undeclared files stay out of the image"
     )
-    healthcheck_interval_s: float = Field(default=10.0, ge=1)
-    healthcheck_start_period_s: float = Field(default=60.0, ge=0)
-    gate: Gate = Gate()
+    healthcheck_interval_s: float = Field(
+        default=10.0, ge=1, description="Docker HEALTHCHECK interval"
+    )
+    healthcheck_start_period_s: float = Field(
+        default=60.0, ge=0, description="Docker HEALTHCHECK start period (model loading)"
+    )
+    gate: Gate = Field(default=Gate(), description="Bars of `dockyard test`")
 
     @field_validator("cuda")
     @classmethod

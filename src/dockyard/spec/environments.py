@@ -51,12 +51,14 @@ class Environment(Section):
     url: str | None = Field(
         default=None, description="Where the gate reaches it; default the published port"
     )
-    rollout: Rollout = Rollout()
-    serving: dict[str, Any] = Field(default_factory=dict)
-    resources: dict[str, Any] = Field(default_factory=dict)
-    worker: dict[str, Any] = Field(default_factory=dict)
-    stack: dict[str, Any] = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict)
+    rollout: Rollout = Field(default=Rollout(), description="How a new version replaces the old")
+    serving: dict[str, Any] = Field(default_factory=dict, description="[serving] keys changed")
+    resources: dict[str, Any] = Field(default_factory=dict, description="[resources] keys changed")
+    worker: dict[str, Any] = Field(default_factory=dict, description="[worker] keys changed")
+    stack: dict[str, Any] = Field(default_factory=dict, description="[stack] keys changed")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="[env] variables added or changed (no secrets)"
+    )
 
     def overlay(self) -> dict[str, dict[str, Any]]:
         """The declared differences, table by table (empty tables left out)."""

@@ -65,6 +65,8 @@ def parse_spec(
     if spec is not None:
         for name in spec.environments:
             problems.extend(_environment_problems(spec, raw, name, file, prefix))
+    if build_files:  # on the host; an image's spec was checked when it was built
+        problems.extend(_secret_env(raw, file, prefix))
     if problems or spec is None:
         raise SpecError(problems)
     return spec
@@ -116,17 +118,74 @@ def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[Spe
         if err["type"] == "missing":
             yield SpecProblem(file, key, "nothing", "this key to be set")
         elif err["type"] == "extra_forbidden":
-            yield SpecProblem(file, key, "an unknown key", "no such key (check the spelling)")
+            yield SpecProblem(file, key, "an unknown key", _unknown_hint(err["loc"]))
         else:
             expected = err["msg"].removeprefix("Value error, ")
-            yield SpecProblem(file, key, repr(err.get("input")), expected)
+            found = err.get("input")
+            # A table's contents may be the very values that must not be echoed (secrets).
+            yield SpecProblem(
+                file, key, "a table" if isinstance(found, dict) else repr(found), expected
+            )
+
+
+def _unknown_hint(loc: tuple[int | str, ...]) -> str:
+    """TOML puts keys written after a [table] into it; say so for the top-level ones."""
+    if len(loc) > 1 and loc[-1] == "secrets":
+        return "no such key here: `secrets = [...]` is top-level, before the first [table]"
+    if len(loc) > 1 and loc[-1] == "env":
+        return "no such key here: plain environment variables go in a top-level [env] table"
+    return "no such key (check the spelling)"
+
+
+def _secret_env(raw: Mapping[str, Any], file: str, prefix: str) -> Iterator[SpecProblem]:
+    """[env] holds plain settings; a secret there would be baked into images and manifests."""
+    tables = [("env", raw.get("env"))]
+    environments = raw.get("environments")
+    if isinstance(environments, dict):
+        tables += [
+            (f"environments.{name}.env", table.get("env"))
+            for name, table in environments.items()
+            if isinstance(table, dict)
+        ]
+    for key, env in tables:
+        if isinstance(env, dict):
+            yield from _secrets_in(env, f"{prefix}{key}", file)
+
+
+def _secrets_in(env: dict[str, Any], key: str, file: str) -> Iterator[SpecProblem]:
+    for name, value in env.items():
+        kind = secret_kind(str(name), value if isinstance(value, str) else "")
+        if kind:
+            yield SpecProblem(
+                file,
+                f"{key}.{name}",
+                f"what looks like a secret ({kind})",
+                f'a plain value; declare secrets = ["{str(name).lower()}"] instead, supply it '
+                "with --secret NAME=FILE and read /run/secrets/NAME (docs/secrets.md)",
+            )
+
+
+def secret_kind(name: str, value: str) -> str | None:
+    """What kind of secret `name = value` looks like, judged by the doctor's detectors.
+
+    The one edge from spec to doctor, taken lazily and only on the host: the detectors are pure
+    functions, and one set of them means `dockyard doctor` and the spec never disagree.
+    """
+    from dockyard.doctor.secrets import check_value, is_secret_name
+
+    hit = check_value(name, value)
+    if hit is not None:
+        return hit.kind
+    return f"the name {name}" if is_secret_name(name) else None
 
 
 def _missing_files(
     raw: Mapping[str, Any], root: Path, file: str, prefix: str, build_files: bool
 ) -> Iterator[SpecProblem]:
     """Paths the spec names must exist; checked on the raw data so they join structural errors."""
-    candidates: list[tuple[str, object]] = [("health.golden", _get(raw, "health", "golden"))]
+    # health.golden is not required here: `dockyard golden` writes it, and without it the
+    # service runs with a warning that readiness has no canary (`dockyard build` requires it).
+    candidates: list[tuple[str, object]] = []
     if build_files:
         candidates += [
             ("dependencies.requirements", _get(raw, "dependencies", "requirements")),

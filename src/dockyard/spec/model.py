@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -20,6 +21,13 @@ from dockyard.spec.router import Router
 from dockyard.spec.schedule import ScheduledJob
 from dockyard.spec.serving import Health, Serving
 from dockyard.spec.stack import Stack
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRETS_FORM = (
+    "a list of secret names at the top of the file, before any [table], e.g. "
+    'secrets = ["openai_key"]; values never go in the spec: supply them with --secret NAME=FILE, '
+    "DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME, and read /run/secrets/NAME (docs/secrets.md)"
+)
 
 
 class Spec(Section):
@@ -39,11 +47,34 @@ class Spec(Section):
     pipeline: Pipeline = Pipeline()
     router: Router = Router()
     schedules: tuple[ScheduledJob, ...] = ()
-    secrets: tuple[str, ...] = Field(default=(), description="Names of secrets mounted as files")
-    env: dict[str, str] = Field(default_factory=dict)
+    secrets: tuple[str, ...] = Field(
+        default=(),
+        description="Names of secrets, read at /run/secrets/NAME (values never go in the spec; "
+        "see docs/secrets.md)",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain environment variables for every process of the model (serve, run, "
+        "test, up, workers, stages, Kubernetes); no secrets",
+    )
     environments: dict[str, Environment] = Field(
         default_factory=dict, description="Staged environments: what each one changes"
     )
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _secret_list(cls, value: object) -> object:
+        if isinstance(value, dict):
+            raise ValueError(SECRETS_FORM)
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(name for name in value if not _ENV_NAME.match(name))
+        if bad:
+            raise ValueError(f"variable names of letters, digits and '_' (got {', '.join(bad)})")
+        return value
 
     @field_validator("environments")
     @classmethod

@@ -27,14 +27,16 @@ class Stage(Section):
     concurrency: int = Field(default=1, ge=1, le=64, description="Batches in flight per replica")
     max_attempts: int = Field(default=3, ge=1, description="Then the item is dead-lettered")
     lease_s: float = Field(default=30.0, gt=0, description="A replica silent this long loses it")
-    backoff_s: float = Field(default=0.5, ge=0)
-    backoff_max_s: float = Field(default=60.0, ge=0)
+    backoff_s: float = Field(
+        default=0.5, ge=0, description="First retry delay (doubles each attempt)"
+    )
+    backoff_max_s: float = Field(default=60.0, ge=0, description="Longest retry delay")
 
 
 class Pipeline(Section):
     """Stages in order; each stage's output is the next one's input, the last one's the result."""
 
-    stages: tuple[Stage, ...] = ()
+    stages: tuple[Stage, ...] = Field(default=(), description="The stages, in order")
     mode: Literal["sync", "job"] = Field(
         default="sync", description="What POST /pipeline does: wait for the result, or queue a job"
     )
@@ -44,14 +46,20 @@ class Pipeline(Section):
     queue_dir: str = Field(
         default="/data/pipeline", description="sqlite: one file per stage, on a shared volume"
     )
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    namespace: str = Field(default="dockyard-pipeline", pattern=r"^[A-Za-z0-9_.:-]+$")
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis server of the redis backend"
+    )
+    namespace: str = Field(
+        default="dockyard-pipeline", pattern=r"^[A-Za-z0-9_.:-]+$", description="Redis key prefix"
+    )
     port: int = Field(
         default=8001, ge=1, le=65535, description="The standalone front's port (the API keeps its)"
     )
     sync_timeout_s: float = Field(default=30.0, gt=0, description="POST /pipeline waits this long")
     poll_s: float = Field(default=0.2, gt=0, le=60, description="Longest idle wait of a stage")
-    retention_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    retention_s: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How long finished items are kept"
+    )
     metrics_port: int = Field(default=9100, ge=0, le=65535, description="Of each stage container")
 
     @field_validator("stages")

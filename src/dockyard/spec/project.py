@@ -12,15 +12,22 @@ from dockyard.spec.base import Section
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _ENTRYPOINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+TORCH_INDEX = "https://download.pytorch.org/whl"
 
 
 class Project(Section):
     """Identity of the deployment; the name becomes image, service and metric labels."""
 
-    name: str
-    version: str = "0.1.0"
-    python: str = "3.11"
-    description: str = ""
+    name: str = Field(
+        description="Image, service and metric name: lowercase letters, digits, '.', '_' or '-'"
+    )
+    version: str = Field(default="0.1.0", description="Image tag and OCI version label")
+    python: str = Field(
+        default="3.11", description="Python minor version of the image, e.g. '3.11'"
+    )
+    description: str = Field(
+        default="", description="One line for the image's OCI description label"
+    )
 
     @field_validator("name")
     @classmethod
@@ -42,10 +49,38 @@ class Project(Section):
 class Dependencies(Section):
     """Where the project's Python dependencies come from; exactly one source (or none)."""
 
-    requirements: str | None = None
-    pyproject: bool = False
-    lock: str | None = None
-    packages: tuple[str, ...] = ()
+    requirements: str | None = Field(
+        default=None, description="A requirements file, resolved into dockyard.lock"
+    )
+    pyproject: bool = Field(
+        default=False, description="Take [project].dependencies from pyproject.toml"
+    )
+    lock: str | None = Field(
+        default=None, description="An already pinned requirements file (hashes kept)"
+    )
+    packages: tuple[str, ...] = Field(
+        default=(), description="Extra requirement strings, e.g. 'numpy>=2'"
+    )
+
+    torch: str | None = Field(
+        default=None,
+        pattern=r"^(cpu|cu\d{3}|rocm\d+(\.\d+)*)$",
+        description="Which torch build to lock: 'cpu', or a CUDA build such as 'cu124', taken "
+        "from the PyTorch index (torch_index_url); the lock records it and checks the wheel",
+    )
+    torch_index_url: str | None = Field(
+        default=None,
+        description="Index of the torch builds; default https://download.pytorch.org/whl/<torch> "
+        "(point it at a mirror when offline)",
+    )
+    extra_index_urls: tuple[str, ...] = Field(
+        default=(), description="More package indexes searched when locking (pip --extra-index-url)"
+    )
+
+    def indexes(self) -> tuple[str, ...]:
+        """Extra indexes for the resolution: the torch build's first, then the declared ones."""
+        torch = (self.torch_index_url or f"{TORCH_INDEX}/{self.torch}",) if self.torch else ()
+        return torch + self.extra_index_urls
 
     @model_validator(mode="after")
     def _one_source(self) -> Dependencies:
@@ -60,9 +95,13 @@ class Dependencies(Section):
 class ModelEntry(Section):
     """The user's model class, as an import string relative to the project directory."""
 
-    entrypoint: str
-    name: str | None = None
-    version: str = "1"
+    entrypoint: str = Field(
+        description="'module:Class' of the dockyard.Model subclass, relative to the project"
+    )
+    name: str | None = Field(
+        default=None, description="Name served under (V2 protocol, metrics); default: project.name"
+    )
+    version: str = Field(default="1", description="Model version reported by the V2 protocol")
 
     @field_validator("entrypoint")
     @classmethod
@@ -75,10 +114,15 @@ class ModelEntry(Section):
 class Artifact(Section):
     """A model file: baked into the image (checked at build) or mounted (checked at start)."""
 
-    name: str
-    path: str
-    sha256: str | None = None
-    mode: Literal["baked", "volume"] = "baked"
+    name: str = Field(description="Name passed to the model (self.artifacts[name])")
+    path: str = Field(description="File or directory, relative to the project")
+    sha256: str | None = Field(
+        default=None, description="Checked at build (baked) or at start-up (volume)"
+    )
+    mode: Literal["baked", "volume"] = Field(
+        default="baked",
+        description="baked: copied into its own image layer; volume: mounted read-only",
+    )
     mount: str | None = Field(default=None, description="Container path; default /models/<name>")
 
     @field_validator("sha256")

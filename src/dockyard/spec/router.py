@@ -18,10 +18,10 @@ _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 class Version(Section):
     """One deployed model version and its share of traffic (a canary is a small share)."""
 
-    name: str
+    name: str = Field(description="Version name: Compose service, metric label, env suffix")
     path: str | None = Field(default=None, description="Project directory of this version")
     url: str | None = Field(default=None, description="Where the version already runs")
-    weight: float = Field(default=0.0, ge=0)
+    weight: float = Field(default=0.0, ge=0, description="Relative share of traffic")
 
     @field_validator("name")
     @classmethod
@@ -59,18 +59,30 @@ class Router(Section):
     ready versions stay the same (weighted rendezvous hashing of the header's value).
     """
 
-    enabled: bool = False
-    versions: tuple[Version, ...] = ()
+    enabled: bool = Field(default=False, description="Run the router in front of the versions")
+    versions: tuple[Version, ...] = Field(default=(), description="The versions behind the router")
     shadow: str | None = Field(default=None, description="Version that gets a copy of traffic")
-    sticky_header: str | None = None
-    balance: Literal["round_robin", "random"] = "round_robin"
+    sticky_header: str | None = Field(
+        default=None,
+        description="Requests with the same value of this header go to the same version",
+    )
+    balance: Literal["round_robin", "random"] = Field(
+        default="round_robin", description="round_robin (smooth weighted) or random"
+    )
     seed: int | None = Field(default=None, description="Seed of balance = 'random'")
-    shadow_tolerance: Tolerance = Tolerance(atol=1e-4, rtol=1e-3)
+    shadow_tolerance: Tolerance = Field(
+        default=Tolerance(atol=1e-4, rtol=1e-3),
+        description="How close shadow answers must be to count as matching",
+    )
     shadow_fields: tuple[str, ...] = Field(
         default=(), description="Output fields compared (e.g. 'label'); empty = whole outputs"
     )
-    shadow_concurrency: int = Field(default=16, ge=1, le=10_000)
-    health_interval_s: float = Field(default=2.0, gt=0, le=3600)
+    shadow_concurrency: int = Field(
+        default=16, ge=1, le=10_000, description="Shadow requests in flight; more are dropped"
+    )
+    health_interval_s: float = Field(
+        default=2.0, gt=0, le=3600, description="How often each version's /readyz is probed"
+    )
     health_timeout_s: float = Field(default=2.0, gt=0, le=60, description="Per /readyz probe")
     timeout_s: float = Field(default=30.0, gt=0, description="Per forwarded request")
     retry: bool = Field(
@@ -80,7 +92,9 @@ class Router(Section):
     weights_file: str | None = Field(
         default=None, description="JSON {name: weight}, reloaded when it changes"
     )
-    weights_poll_s: float = Field(default=1.0, gt=0, le=3600)
+    weights_poll_s: float = Field(
+        default=1.0, gt=0, le=3600, description="How often weights_file is checked"
+    )
     admin_token_secret: str | None = Field(
         default=None, description="Secret whose value PUT /admin/weights requires as Bearer token"
     )

@@ -132,7 +132,9 @@ def _first_of_next_month(t: datetime) -> datetime:
 class ScheduledJob(Section):
     """A command run on a cron schedule, each run in a fresh container of the project's image."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Job name: lowercase letters, digits and '-'"
+    )
     cron: str = Field(description="Five fields or a macro such as @hourly; UTC")
     command: tuple[str, ...] = Field(min_length=1, description="Run in the project's image")
     overlap: Literal["skip", "allow"] = Field(
@@ -140,7 +142,9 @@ class ScheduledJob(Section):
     )
     timeout_s: float | None = Field(default=None, gt=0, description="Then the run is killed")
     image: str | None = Field(default=None, description="Default: the project's image")
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment of each run (on top of [env])"
+    )
     volumes: tuple[str, ...] = Field(
         default=(), description="docker run -v values, e.g. 'models:/models' for new artifacts"
     )

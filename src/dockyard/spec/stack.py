@@ -18,14 +18,16 @@ class Stack(Section):
     api_port: int | None = Field(
         default=None, ge=1, le=65535, description="Published host port; default serving.port"
     )
-    api_replicas: int = Field(default=1, ge=0, le=1000)
-    redis_image: str = REDIS_IMAGE
+    api_replicas: int = Field(default=1, ge=0, le=1000, description="API containers")
+    redis_image: str = Field(default=REDIS_IMAGE, description="Image of the Redis service")
     redis_user: str = Field(default="999", description="uid the Redis image's server runs as")
-    redis_cpus: float = Field(default=0.5, gt=0, le=1024)
-    redis_memory: ByteSize = Field(default=256 * 1024**2, ge=6 * 1024**2)
-    log_max_size: str = "10m"
-    log_max_file: int = Field(default=3, ge=1)
-    restart: str = "unless-stopped"
+    redis_cpus: float = Field(default=0.5, gt=0, le=1024, description="CPU limit of Redis")
+    redis_memory: ByteSize = Field(
+        default=256 * 1024**2, ge=6 * 1024**2, description="Memory limit of Redis"
+    )
+    log_max_size: str = Field(default="10m", description="Docker json-file log rotation size")
+    log_max_file: int = Field(default=3, ge=1, description="Rotated log files kept")
+    restart: str = Field(default="unless-stopped", description="Compose restart policy")
     tmpfs_size: ByteSize = Field(default=64 * 1024**2, ge=1024**2, description="Size of /tmp")
     cache: bool = Field(default=True, description="A shared cache volume (HF_HOME and friends)")
     worker_egress: bool = Field(

@@ -233,7 +233,7 @@ def _dependencies(layout: Layout) -> dict[str, str]:
 
 
 def _env(spec: Spec, layout: Layout, extra: dict[str, str]) -> dict[str, str]:
-    env = {"DOCKYARD_PORT": str(spec.serving.port), **extra}
+    env = {**spec.env, "DOCKYARD_PORT": str(spec.serving.port), **extra}
     if layout.cache:
         env.update(CACHE_ENV)
     return dict(sorted(env.items()))

@@ -65,7 +65,7 @@ def front_service(spec: Spec, image: str) -> dict[str, Any]:
     service = {
         **_common(spec, spec, image),
         "command": ["serve", "/app", "--stages", "remote", "--port", str(port)],
-        "environment": {"DOCKYARD_HOST": "0.0.0.0"},
+        "environment": {**spec.env, "DOCKYARD_HOST": "0.0.0.0"},
         "ports": [f"{spec.stack.bind}:{port}:{port}"],
         "networks": [FRONT_NET, BACK_NET],
         "healthcheck": _health(["healthcheck", "/app", "--port", str(port)], spec),
@@ -80,6 +80,7 @@ def stage_service(spec: Spec, name: str, image: str, own: Spec) -> dict[str, Any
         **_common(spec, own, image),
         "command": ["stage", name, "/app"],
         "environment": {
+            **own.env,  # the stage's own [env]: each stage is its own project
             "DOCKYARD_PIPELINE": pipeline_env(spec),
             "DOCKYARD_METRICS_PORT": str(spec.pipeline.metrics_port),
         },

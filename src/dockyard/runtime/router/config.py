@@ -11,6 +11,7 @@ from dockyard.errors import SpecError, SpecProblem
 from dockyard.runtime.webhooks import read_secret
 from dockyard.spec import SPEC_FILE, Spec, resolve
 from dockyard.spec.router import Router
+from dockyard.spec.serving import MAX_DEFAULT_BODY
 
 WEIGHTS_ENV = "DOCKYARD_ROUTER_WEIGHTS_FILE"
 
@@ -63,6 +64,7 @@ def router_config(
         urls={name: url.rstrip("/") for name, url in resolved.items() if url},
         weights_file=resolve(root, weights) if weights else None,
         admin_token=token,
-        max_body_bytes=spec.serving.max_body_bytes,
+        # The versions enforce their own, type-sized limits; the router only bounds memory.
+        max_body_bytes=spec.serving.max_body_bytes or MAX_DEFAULT_BODY,
         access_log=spec.serving.access_log,
     )

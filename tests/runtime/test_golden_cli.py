@@ -1,0 +1,88 @@
+"""`dockyard golden` writes the canary from the local model; `predict` and `serve` run without
+one, warning that readiness has no canary (issue 10, item 3). Real CLI processes, real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import Server
+from tests.fixtures.projects import make_project
+
+CLI = [sys.executable, "-m", "dockyard.cli.main"]
+
+
+def dockyard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def with_missing_golden(root: Path) -> Path:
+    """A project whose spec names golden.jsonl before it exists (the chicken-and-egg)."""
+    make_project(root, "wrong_canary", health={"golden": "golden.jsonl"})
+    return root
+
+
+def test_predict_runs_without_golden_samples_and_warns(tmp_path: Path) -> None:
+    root = with_missing_golden(tmp_path)
+    done = dockyard("predict", str(root), "--input", "1.5")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == 3.0
+    assert "readiness has no canary" in done.stderr and "dockyard golden" in done.stderr
+
+
+def test_golden_writes_samples_from_json_lines_then_serve_is_ready(
+    tmp_path: Path, serve: type[Server]
+) -> None:
+    root = with_missing_golden(tmp_path / "proj")
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text("1.0\n2.5\n-4\n")
+    done = dockyard("golden", str(root), "--inputs", str(inputs))
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(x) for x in (root / "golden.jsonl").read_text().splitlines()]
+    assert lines == [
+        {"input": 1.0, "output": 2.0},
+        {"input": 2.5, "output": 5.0},
+        {"input": -4, "output": -8.0},
+    ]
+    server = serve(root)
+    server.wait("/readyz")
+    assert "golden_samples" in server.log.read_text()
+
+
+def test_golden_reads_a_json_array_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    root = with_missing_golden(tmp_path / "proj")
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text("[0.5, 1]")
+    assert dockyard("golden", str(root), "--inputs", str(inputs)).returncode == 0
+    before = (root / "golden.jsonl").read_text()
+    again = dockyard("golden", str(root), "--inputs", str(inputs))
+    assert again.returncode == 1 and "--force" in again.stderr
+    inputs.write_text("[3]")
+    forced = dockyard("golden", str(root), "--inputs", str(inputs), "--force")
+    assert forced.returncode == 0 and (root / "golden.jsonl").read_text() != before
+    assert json.loads((root / "golden.jsonl").read_text()) == {"input": 3, "output": 6.0}
+
+
+def test_golden_without_a_spec_entry_says_how_to_use_them(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj", "echo")
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text('"a"\n"b"\n')
+    done = dockyard("golden", str(root), "--inputs", str(inputs))
+    assert done.returncode == 0, done.stderr
+    assert 'golden = "golden.jsonl"' in done.stdout
+    assert (root / "golden.jsonl").read_text() == (
+        '{"input": "a", "output": "a"}\n{"input": "b", "output": "b"}\n'
+    )
+
+
+def test_serve_without_golden_file_is_ready_and_logs_the_warning(
+    tmp_path: Path, serve: type[Server]
+) -> None:
+    server = serve(with_missing_golden(tmp_path))
+    server.wait("/readyz")
+    assert httpx.post(server.url + "/predict", json={"inputs": [1.0]}).json() == {"outputs": [2.0]}
+    assert "readiness has no canary" in server.log.read_text()
