@@ -74,7 +74,7 @@ def _cli(*args: str) -> int:
 def _push(project: Path, registry: LocalRegistry, *extra: str) -> str:
     namespace = f"{registry.host}/t{uuid.uuid4().hex[:6]}"
     assert _cli("push", str(project), "--registry", namespace, *extra) == 0
-    record = releases.load(project / releases.RECORD)
+    record = releases.load(project / ".dockyard" / "releases.json")
     return record.latest().reference
 
 
@@ -95,7 +95,7 @@ def test_push_prints_and_records_the_registry_digest(
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
     )
     assert answered.headers["docker-content-digest"] == digest
-    entry = releases.load(project / releases.RECORD).image(digest)
+    entry = releases.load(project / ".dockyard" / "releases.json").image(digest)
     assert entry.provenance["spec-sha256"] and entry.provenance["lock-sha256"]
     assert entry.provenance["image-id"].startswith("sha256:")
     # The engine can pull it back by digest alone.

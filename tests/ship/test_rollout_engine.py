@@ -126,7 +126,7 @@ def _release(project: Path, registry: LocalRegistry, model_tail: str = "") -> st
     spec_name = (project / "dockyard.toml").read_text().split('name = "', 1)[1].split('"', 1)[0]
     build_image(project, BASE, f"{spec_name}:0.1.0", Console(quiet=True))
     assert _cli("push", str(project), "--registry", f"{registry.host}/rollout") == 0
-    return releases.load(project / releases.RECORD).latest().reference
+    return releases.load(project / ".dockyard" / "releases.json").latest().reference
 
 
 def _url(project: Path, env: str) -> str:
@@ -156,7 +156,7 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
 
     assert _cli("deploy", str(project), "--env", "staging", "--image", first) == 0
     assert _cli("promote", str(project), "staging", "prod") == 0
-    record = releases.load(project / releases.RECORD)
+    record = releases.load(project / ".dockyard" / "releases.json")
     assert record.current("prod").digest == first.split("@")[1]  # type: ignore[union-attr]
 
     load_staging, load_prod = Load(staging), Load(prod)
@@ -179,6 +179,6 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
     assert len(failed) == 1, during
     answered = sum(n for (_, status), n in during.items() if status == "200")
     assert 0 < sum(failed.values()) <= 0.1 * answered + 2, during
-    record = releases.load(project / releases.RECORD)
+    record = releases.load(project / ".dockyard" / "releases.json")
     assert record.current("prod").digest == first.split("@")[1]  # type: ignore[union-attr]
     assert [e.action for e in record.environments["prod"]] == ["promote", "promote", "rollback"]

@@ -38,8 +38,20 @@ ApiKeyOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    for command in (deploy, promote, rollback, undeploy):
-        app.command()(command)
+    for command in (deploy, gate_command, promote, rollback, undeploy):
+        app.command(command.__name__.removesuffix("_command"))(command)
+
+
+def gate_command(root: Dir = Path("."), env: EnvOpt = "staging", api_key: ApiKeyOpt = None) -> None:
+    """Run the gate (golden parity, quality, latency) against a running environment."""
+    root = root.resolve()
+    spec = load_spec(root, environment=env)
+    checks = _gate(spec, root, _url(spec, env), api_key)
+    typer.echo(gate.render_text(f"{env} at {_url(spec, env)}", checks))
+    if bad := gate.failed(checks):
+        raise GateError(
+            f"the gate failed on {env}: " + "; ".join(f"{c.name}: {c.detail}" for c in bad)
+        )
 
 
 def deploy(
@@ -54,7 +66,7 @@ def deploy(
 ) -> None:
     """Run a digest in an environment; a running one is replaced by canary steps, no downtime."""
     root = root.resolve()
-    path = releases.record_path(root, record)
+    path = releases.record_path(root, record, os.environ)
     found = releases.load(path)
     reference = image or found.latest().reference
     _deploy(root, env, reference, verify_key, api_key)
@@ -71,7 +83,7 @@ def promote(
 ) -> None:
     """Gate the digest running in SOURCE, then deploy that same digest to TARGET."""
     root = root.resolve()
-    path = releases.record_path(root, record)
+    path = releases.record_path(root, record, os.environ)
     running = releases.load(path).current(source)
     if running is None:
         raise ReleaseError(
@@ -98,7 +110,7 @@ def rollback(
 ) -> None:
     """Return an environment to the digest it ran before (the same canary steps)."""
     root = root.resolve()
-    path = releases.record_path(root, record)
+    path = releases.record_path(root, record, os.environ)
     previous = releases.load(path).previous(env)
     _deploy(root, env, previous.reference, None, api_key)
     _append(path, env, "rollback", previous.reference)
@@ -147,7 +159,7 @@ def _gate(spec: Spec, root: Path, url: str, api_key: str | None) -> list[gate.Ch
 def _target(
     spec: Spec, root: Path, env: str, api_key: str | None, stage: bool = True
 ) -> rollout.Target:
-    folder = root / ".dockyard" / "envs" / env
+    folder = releases.state_root(root, os.environ) / "envs" / env
     return rollout.Target(
         spec=spec,
         root=root,

@@ -37,7 +37,11 @@ KeyOpt = Annotated[
 ]
 RecordOpt = Annotated[
     Path | None,
-    typer.Option("--record", help="Release record (default DIR/.dockyard/releases.json)"),
+    typer.Option(
+        "--record",
+        envvar="DOCKYARD_RECORD",
+        help="Release record (default $DOCKYARD_STATE or DIR/.dockyard, then releases.json)",
+    ),
 ]
 SBOM_ANNOTATIONS = {"org.opencontainers.image.title": "sbom.cdx.json"}
 
@@ -99,7 +103,7 @@ def push(
         sbom=str(stored),
         signed=key is not None,
     )
-    path = releases.record_path(root, record)
+    path = releases.record_path(root, record, os.environ)
     releases.save(path, releases.load(path).add_image(entry))
     console.print(f"sbom {stored.relative_to(root)}; signed: {'yes' if key else 'no'}")
     typer.echo(pushed.reference)
@@ -224,7 +228,7 @@ def load(
 def releases_command(root: Dir = Path("."), record: RecordOpt = None) -> None:
     """List pushed images and what each environment runs."""
     root = root.resolve()
-    found = releases.load(releases.record_path(root, record))
+    found = releases.load(releases.record_path(root, record, os.environ))
     for image in sorted(found.images.values(), key=lambda i: i.pushed_at):
         flags = "signed" if image.signed else "unsigned"
         typer.echo(f"{image.pushed_at}  {image.reference}  {flags}  by {image.pushed_by}")

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dockyard.errors import ReleaseError
 
-RECORD = Path(".dockyard") / "releases.json"
 Action = Literal["deploy", "promote", "rollback"]
 
 
@@ -115,8 +114,18 @@ def save(path: Path, record: Record) -> None:
     os.replace(tmp, path)
 
 
-def record_path(root: Path, override: Path | None = None) -> Path:
-    return override or root / RECORD
+def state_root(root: Path, environ: Mapping[str, str]) -> Path:
+    """Where releases and environments keep their state: DOCKYARD_STATE, else DIR/.dockyard.
+
+    A CI runner checks the project out afresh each time, so deploy jobs point DOCKYARD_STATE
+    at a folder that outlives the checkout (e.g. /var/lib/dockyard/NAME).
+    """
+    given = environ.get("DOCKYARD_STATE")
+    return Path(given).resolve() if given else root / ".dockyard"
+
+
+def record_path(root: Path, override: Path | None, environ: Mapping[str, str]) -> Path:
+    return override or state_root(root, environ) / "releases.json"
 
 
 def now() -> str:
