@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/provision-engine.sh
+bash scripts/provision-tools.sh
 echo "test: installing dockyard[dev] and the examples' dependencies"
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' -r examples/digits/requirements.txt \
   -r examples/embed/requirements.txt 2>&1 | grep -v -e '^WARNING: Location' -e 'pip as the .root. user' || true

@@ -36,6 +36,7 @@ class LocalRegistry:
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.work = work
+        work.mkdir(parents=True, exist_ok=True)
         self.tls = tls
         config = {
             "version": 0.1,

@@ -70,7 +70,7 @@ def deploy(
     found = releases.load(path)
     reference = image or found.latest().reference
     _deploy(root, env, reference, verify_key, api_key)
-    _append(path, env, "deploy", reference)
+    _append(path, env, "deploy", reference, verified=verify_key is not None)
 
 
 def promote(
@@ -99,7 +99,7 @@ def promote(
             + "; ".join(f"{c.name}: {c.detail}" for c in bad)
         )
     _deploy(root, target, running.reference, verify_key, api_key)
-    _append(path, target, "promote", running.reference, source=source)
+    _append(path, target, "promote", running.reference, verify_key is not None, source=source)
 
 
 def rollback(
@@ -219,20 +219,28 @@ def _headers(api_key: str | None) -> dict[str, str] | None:
     return {"Authorization": f"Bearer {api_key}"} if api_key else None
 
 
-def _append(path: Path, env: str, action: releases.Action, reference: str, **extra: str) -> None:
+def _append(
+    path: Path,
+    env: str,
+    action: releases.Action,
+    reference: str,
+    verified: bool = False,
+    **extra: str,
+) -> None:
+    """Record the change; an image this host never pushed is recorded by its reference (and as
+    signed when its signature was verified before deploying)."""
     record = releases.load(path)
-    digest = reference.partition("@")[2]
-    if digest not in record.images:
-        repository = reference.partition("@")[0]
-        record = record.add_image(
-            releases.Image(
-                repository=repository,
-                tag="",
-                digest=digest,
-                pushed_at=releases.now(),
-                pushed_by="(deployed by reference)",
-            )
+    repository, _, digest = reference.partition("@")
+    known = record.images.get(digest)
+    if known is None or (verified and not known.signed):
+        image = known or releases.Image(
+            repository=repository,
+            tag="",
+            digest=digest,
+            pushed_at=releases.now(),
+            pushed_by="(deployed by reference)",
         )
+        record = record.add_image(image.model_copy(update={"signed": image.signed or verified}))
     event = releases.Event(
         action=action, digest=digest, at=releases.now(), by=releases.actor(os.environ), **extra
     )

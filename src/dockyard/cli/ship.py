@@ -19,6 +19,8 @@ from typing import IO, Annotated
 import typer
 from rich.console import Console
 
+import dockyard
+from dockyard.deploy import ci as ci_docs
 from dockyard.deploy import releases
 from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
@@ -47,7 +49,8 @@ SBOM_ANNOTATIONS = {"org.opencontainers.image.title": "sbom.cdx.json"}
 
 
 def register(app: typer.Typer) -> None:
-    for command in (push, sbom_command, keygen, sign, verify, save, load, releases_command):
+    commands = (push, sbom_command, keygen, sign, verify, save, load, releases_command, ci)
+    for command in commands:
         name = command.__name__.removesuffix("_command")
         app.command(name)(command)
 
@@ -348,3 +351,38 @@ def _console() -> Console:
 def _bundle_name(archive: tarfile.TarFile) -> str:
     name = archive.name
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def ci(
+    root: Dir = Path("."),
+    provider: Annotated[str, typer.Option(help="github or gitlab")] = "github",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Default .github/workflows/dockyard.yml or .gitlab-ci.yml"
+        ),
+    ] = None,
+    public_key: Annotated[
+        str, typer.Option(help="Path of the signing public key in the repository")
+    ] = "dockyard.pub",
+    install: Annotated[str, typer.Option(help="pip requirement that installs Dockyard in CI")] = (
+        f"dockyard=={dockyard.__version__}"
+    ),
+) -> None:
+    """Write a CI pipeline: doctor, build, gate, push by digest, staging, approval, prod."""
+    if provider not in ("github", "gitlab"):
+        raise ReleaseError(f"--provider {provider!r}: use github or gitlab")
+    root = root.resolve()
+    load_spec(root)
+    here = Path.cwd().resolve()
+    try:
+        project = root.relative_to(here).as_posix() or "."
+    except ValueError as exc:
+        raise ReleaseError(f"run `dockyard ci` from the repository that holds {root}") from exc
+    pipeline = ci_docs.Pipeline(project=project, install=install, public_key=public_key)
+    doc = ci_docs.github(pipeline) if provider == "github" else ci_docs.gitlab(pipeline)
+    default = Path(".github/workflows/dockyard.yml" if provider == "github" else ".gitlab-ci.yml")
+    path = output or default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ci_docs.to_yaml(doc))
+    typer.echo(str(path))
