@@ -91,6 +91,10 @@ def _front(api: Service, spec: Spec, placement: Placement) -> Service:
         "logging",
     )
     front: Service = {k: copy.deepcopy(api[k]) for k in keep if k in api}
+    # The router needs its address, not the model's settings.
+    front["environment"] = {
+        k: v for k, v in api.get("environment", {}).items() if k.startswith("DOCKYARD_")
+    }
     front.update(
         image=placement.front_image,
         entrypoint=[PYTHON, "-m", "dockyard.runtime.router"],
@@ -105,6 +109,11 @@ def _front(api: Service, spec: Spec, placement: Placement) -> Service:
         ],
     )
     front["networks"] = [FRONT]
+    # One published port for the front, however many API replicas sit behind it.
+    front["ports"] = [
+        {**port, "published": str(spec.stack.api_port or spec.serving.port)}
+        for port in api.get("ports", [])
+    ]
     checked = healthy(front, [PYTHON, "-m", "dockyard.runtime", "healthcheck", FRONT_DIR], spec)
     return limited(checked, FRONT_RESOURCES)
 
@@ -154,3 +163,28 @@ def front_files(spec: Spec, weights: dict[str, float]) -> dict[str, str]:
 
 def weights_json(weights: dict[str, float]) -> str:
     return json.dumps({slot: weights.get(slot, 0.0) for slot in SLOTS}, sort_keys=True) + "\n"
+
+
+PARITY_RULES = "DY701,DY704,DY705"
+
+
+def declare_differences(text: str, spec: Spec, env: str) -> str:
+    """Mark the lines an environment is meant to differ on, so the doctor's parity rules
+    (run across the environments' stacks) report only differences nobody declared.
+
+    Declared: the overlay's `env` values, and each slot's image (environments run digests
+    independently; `promote` is what moves one digest between them).
+    """
+    declared = set(spec.environments[env].env)
+    note = f"  # dockyard: ignore[{PARITY_RULES}] declared in [environments.{env}]"
+    out = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        key = stripped.split(":", 1)[0]
+        indented_env = line.startswith("      ") and not line.startswith("       ")
+        if (indented_env and key in declared) or (
+            line.startswith("    image: ") and ":" in stripped
+        ):
+            line += note
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -34,6 +34,7 @@ from dockyard.deploy.environment import (
     SLOTS,
     WEIGHTS_FILE,
     Placement,
+    declare_differences,
     front_files,
     project_name,
     render,
@@ -284,7 +285,8 @@ def _services(target: Target) -> list[str]:
 def _write_compose(target: Target, placement: Placement) -> None:
     doc = render(target.spec, target.root, placement, target.secrets)
     target.folder.mkdir(parents=True, exist_ok=True)
-    _atomic(target.folder / stack.COMPOSE_FILE, to_yaml(doc))
+    text = declare_differences(to_yaml(doc), target.spec, target.env)
+    _atomic(target.folder / stack.COMPOSE_FILE, text)
     _atomic(target.folder / "services.json", json.dumps(sorted(doc["services"])))
 
 

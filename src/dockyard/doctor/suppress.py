@@ -1,5 +1,7 @@
 """Inline suppression: `# dockyard: ignore[DY301,DY501] reason` on or just above a line.
 
+A mark at the end of a line covers that line only; a mark on a line of its own covers the next.
+
 A suppression must say why. One without a reason does not suppress, and is reported (DY001).
 """
 
@@ -20,6 +22,7 @@ class Suppression:
     line: int
     rules: frozenset[str]
     reason: str
+    trailing: bool = False  # after content on its line: covers that line alone
 
 
 def suppressions(text: str) -> list[Suppression]:
@@ -29,7 +32,8 @@ def suppressions(text: str) -> list[Suppression]:
         match = _MARK.search(line)
         if match:
             ids = frozenset(i.strip().upper() for i in match.group(1).split(",") if i.strip())
-            out.append(Suppression(number, ids, match.group(2).strip()))
+            trailing = bool(line[: match.start()].strip())
+            out.append(Suppression(number, ids, match.group(2).strip(), trailing))
     return out
 
 
@@ -38,12 +42,14 @@ def apply(
 ) -> list[Finding]:
     """Drop findings a reasoned suppression covers; report suppressions without a reason."""
     marks = suppressions(text)
-    reasoned = {(s.line, r) for s in marks if s.reason for r in s.rules}
-    kept = [
-        f
-        for f in findings
-        if (f.line, f.rule) not in reasoned and (f.line - 1, f.rule) not in reasoned
-    ]
+    covered = {
+        (line, r)
+        for s in marks
+        if s.reason
+        for line in ((s.line,) if s.trailing else (s.line, s.line + 1))
+        for r in s.rules
+    }
+    kept = [f for f in findings if (f.line, f.rule) not in covered]
     kept.extend(_unreasoned(s, path, categories) for s in marks if not s.reason)
     return kept
 
