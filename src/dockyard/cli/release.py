@@ -134,8 +134,23 @@ def _deploy(
     if verify_key is not None:
         _verify(reference, verify_key)
     console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-    rollout.deploy(_target(spec, root, env, api_key), reference, console.print)
+    target = _target(spec, root, env, api_key)
+    rollout.deploy(target, reference, console.print)
+    for warning in _parity(target.folder.parent):
+        console.print(f"[yellow]parity:[/] {warning}")
     typer.echo(f"{env}: {reference}")
+
+
+def _parity(envs: Path) -> list[str]:
+    """The doctor's parity rules across this host's environment stacks: each difference they
+    report was not declared in an [environments.NAME] table."""
+    from dockyard.doctor.parse.compose import parse_compose
+    from dockyard.doctor.runner import check_compose_files
+
+    files = sorted(envs.glob("*/compose.yaml"))
+    parsed = [parse_compose(f.read_text(), str(f)) for f in files]
+    findings = check_compose_files(parsed) if len(parsed) > 1 else []
+    return [f"{f.path}:{f.line} {f.rule} {f.message}" for f in findings if f.rule.startswith("DY7")]
 
 
 def _verify(reference: str, key: Path) -> None:
