@@ -78,10 +78,13 @@ def push(
     local = image or _local(spec)
     engine = Engine.connect()
     repository = f"{registry.rstrip('/')}/{spec.project.name}"
-    console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
-    pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
+    # Everything that can fail before the push does: nothing is pushed half-described.
     provenance = _provenance(engine, local, root)
     bom = _sbom(engine, local, spec, root)
+    if key is not None:
+        signing.check_key(key)
+    console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
+    pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
     stored = _store_sbom(root, pushed.digest, bom)
     store = Registry(repository)
     try:

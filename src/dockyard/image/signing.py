@@ -88,6 +88,11 @@ def verify(
     return dict(json.loads(body).get("optional", {}))
 
 
+def check_key(path: Path) -> None:
+    """Fail now, not after a push, when the signing key cannot be used."""
+    _load_private(path)
+
+
 def _load_private(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
