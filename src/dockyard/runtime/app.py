@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
 from dockyard.runtime.http import Message, Receive, Scope, Send
-from dockyard.runtime.predict import PredictEndpoints
+from dockyard.runtime.monitor.service import create_monitor
+from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
 from dockyard.spec import Spec, load_spec
 
@@ -38,10 +39,14 @@ class DockyardApp:
     """Routes POST /predict and V2 infer straight to their handlers; the rest goes to Starlette."""
 
     def __init__(
-        self, service: Service, access_log: bool = True, extras: Sequence[Extra] = ()
+        self,
+        service: Service,
+        access_log: bool = True,
+        extras: Sequence[Extra] = (),
+        record: Record | None = None,
     ) -> None:
         self.service = service
-        self.endpoints = PredictEndpoints(service, access_log)
+        self.endpoints = PredictEndpoints(service, access_log, *([record] if record else []))
         self.extras = list(extras)
         routes = _routes(service) + [route for extra in self.extras for route in extra.routes]
         self.routes = Starlette(
@@ -122,8 +127,10 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
         extras.append(
             PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
         )
+    monitor = create_monitor(service, root)  # /feedback, /status; records off the hot path
+    extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
-    return DockyardApp(service, log_requests, extras)
+    return DockyardApp(service, log_requests, extras, monitor.record)
 
 
 def app_from_env() -> DockyardApp:

@@ -1,0 +1,195 @@
+"""The monitoring extra of the API service: recorder, sinks, and the /feedback and /status routes.
+
+`create_monitor` reads the spec and the environment (the edge), and returns a `Monitor` that the
+app mounts like the jobs or pipeline extras. The hot path calls only `Monitor.record`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute, Route
+
+from dockyard.runtime.http import answers_errors
+from dockyard.runtime.monitor.baseline import (
+    BASELINE_FILE,
+    Baseline,
+    build_baseline,
+    load_baseline,
+    read_rows,
+)
+from dockyard.runtime.monitor.feedback import SCORES, Feedback, FeedbackMetrics, Score
+from dockyard.runtime.monitor.inputdrift import DriftMetrics, InputDrift
+from dockyard.runtime.monitor.payloadlog import PayloadLog
+from dockyard.runtime.monitor.recorder import Recorder, Sink
+from dockyard.runtime.monitor.status import StatusPage
+from dockyard.runtime.monitor.store import open_store
+from dockyard.runtime.service import Service
+from dockyard.spec import Spec
+
+log = logging.getLogger("dockyard.monitor")
+
+
+class Monitor:
+    """Everything model monitoring adds to a service; an `Extra` of the app."""
+
+    def __init__(
+        self,
+        service: Service,
+        recorder: Recorder | None,
+        feedback: Feedback | None,
+        drift: InputDrift | None,
+    ) -> None:
+        self.service, self.recorder = service, recorder
+        self.feedback, self.drift = feedback, drift
+        self.page = StatusPage(self.exposition, self.info)
+        self.routes: list[BaseRoute] = [
+            Route("/status", self.page.html),
+            Route("/status.json", self.page.json),
+        ]
+        if feedback is not None:
+            self.routes += [
+                Route("/feedback", answers_errors(feedback.post_one), methods=["POST"]),
+                Route("/feedback/batch", answers_errors(feedback.post_batch), methods=["POST"]),
+            ]
+
+    def exposition(self) -> bytes:
+        """What /metrics serves right now (the status page reads the same numbers)."""
+        self.service.metrics.queue_depth.set(self.service.batcher.depth)
+        return self.service.metrics.exposition()[0]
+
+    def info(self) -> dict[str, Any]:
+        spec = self.service.spec
+        cfg = spec.monitoring.drift
+        return {
+            "model": spec.model_name,
+            "version": spec.model.version,
+            "baseline_classes": self.baseline_classes(),
+            "psi_threshold": cfg.psi_threshold,
+            "window": cfg.window,
+        }
+
+    def baseline_classes(self) -> dict[str, float]:
+        """The class shares of the baseline's predictions (classifiers only)."""
+        runner = self.service.runner
+        if self.drift is None or runner is None or runner.classifier is None:
+            return {}
+        label = runner.classifier[0]
+        for feature in self.drift.baseline.predictions:
+            if feature.name == label and feature.kind == "categorical":
+                return dict(feature.shares)
+        return {}
+
+    def record(self, request_id: str, items: Sequence[Any], values: Sequence[Any]) -> None:
+        """The hot path's hook: hand one request's predictions to the background thread."""
+        if self.recorder is not None:
+            self.recorder.record(request_id, items, values)
+
+    async def startup(self) -> None:
+        self.page.start()
+        if self.recorder is not None:
+            self.recorder.start()
+
+    async def shutdown(self) -> None:
+        await self.page.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
+
+
+def create_monitor(service: Service, root: Path) -> Monitor:
+    """Wire the sinks the spec asks for; monitoring failures never stop the service."""
+    spec, metrics = service.spec, service.metrics
+    cfg = spec.monitoring
+    in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
+    state = Path("/tmp/dockyard") if in_container else root / ".dockyard" / "monitor"
+    sinks: list[Sink] = []
+    feedback = drift = None
+    if cfg.feedback.enabled:
+        feedback = _feedback(service, state)
+        sinks.append(feedback)
+    if cfg.drift.enabled and (baseline := _baseline(spec, root)) is not None:
+        drift = InputDrift(baseline, cfg.drift.window, DriftMetrics(metrics.registry))
+        sinks.append(drift)
+    if cfg.payload_log.enabled:
+        p = cfg.payload_log
+        path = None if p.stdout else _path(root, p.path, state / "payloads.jsonl")
+        sinks.append(PayloadLog(path, p.max_bytes, p.backups, p.redact, p.sample,
+                                spec.model_name, spec.model.version))  # fmt: skip
+    recorder = None
+    if sinks:
+        sig = service.signature
+        dropped = feedback.metrics.dropped if feedback else None
+        recorder = Recorder(
+            sinks,
+            lambda item: sig.inputs.dump_python(item, mode="json"),
+            lambda value: sig.outputs.dump_python(value, mode="json"),
+            bound=cfg.feedback.queue_size,
+            sample=cfg.feedback.sample,
+            on_drop=(lambda n: dropped.inc(n)) if dropped else (lambda n: None),
+        )
+    return Monitor(service, recorder, feedback, drift)
+
+
+def _path(root: Path, given: str | None, default: Path) -> Path:
+    return root / given if given else default
+
+
+def _feedback(service: Service, state: Path) -> Feedback:
+    spec, cfg = service.spec, service.spec.monitoring.feedback
+    kind = cfg.store
+    if kind == "auto":
+        kind = "redis" if spec.worker.enabled and spec.worker.backend == "redis" else "sqlite"
+    where = (
+        cfg.redis_url or spec.worker.redis_url
+        if kind == "redis"
+        else str(_path(service.root, cfg.path, state / "predictions.sqlite"))
+    )
+    store = open_store(kind, where, cfg.retention_s, cfg.max_predictions, spec.model_name)
+    name, score = _score(service, cfg.metric, spec.gate.metric)
+    field = cfg.field if cfg.field is not None else spec.gate.field
+    fields = service.signature.output_type
+    if not hasattr(fields, "model_fields") and not hasattr(fields, "__annotations__"):
+        field = None  # a plain output (a number, a string) is scored whole
+    metrics = FeedbackMetrics(service.metrics.registry)
+    return Feedback(store, metrics, spec.model.version, name, score, field, cfg.window)
+
+
+def _score(service: Service, metric: str, gate_metric: str) -> tuple[str, Score]:
+    """The scoring function: the model's own `feedback_metric`, or a built-in one."""
+    custom = getattr(service.model_cls, "feedback_metric", None)
+    if metric == "custom" or (metric == "auto" and custom is not None):
+        if custom is None:
+            raise ValueError(
+                "monitoring.feedback.metric = 'custom' needs a feedback_metric(outputs, truths)"
+                f" static method on {service.model_cls.__name__}"
+            )
+        return "custom", custom
+    name = gate_metric if metric == "auto" else metric
+    return name, SCORES[name]
+
+
+def _baseline(spec: Spec, root: Path) -> Baseline | None:
+    """The baseline written at build; computed from the eval/golden data when there is none."""
+    path = root / (spec.monitoring.drift.baseline or BASELINE_FILE)
+    if path.is_file():
+        baseline = load_baseline(path)
+        if baseline.spec_sha256 != spec.digest():
+            log.warning(
+                "drift baseline was built from another spec; run `dockyard monitor` to refresh",
+                extra={"baseline": str(path)},
+            )
+        return baseline
+    return baseline_for(spec, root)
+
+
+def baseline_for(spec: Spec, root: Path) -> Baseline | None:
+    """Build the baseline from the project's data (drift.data, else gate.eval, plus golden)."""
+    cfg = spec.monitoring.drift
+    names = [n for n in (cfg.data or spec.gate.eval, spec.health.golden) if n]
+    sources = [(n, read_rows(root / n)) for n in names if (root / n).is_file()]
+    label_field = spec.gate.field
+    return build_baseline(spec.digest(), sources, label_field, cfg.bins, cfg.max_features)
