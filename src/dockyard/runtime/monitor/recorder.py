@@ -7,6 +7,7 @@ full new records are dropped and counted: monitoring must never slow or block se
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -100,7 +101,7 @@ class Recorder:
             now = time.time()
             if now - last_tick >= self.tick_s:
                 last_tick = now
-                self._each(lambda sink, at=now: sink.tick(at))
+                self._each(functools.partial(_tick, at=now))
 
     def _drain(self, limit: int = 1024) -> int:
         records: list[Record] = []
@@ -121,3 +122,7 @@ class Recorder:
             except Exception as exc:  # a broken sink must not stop the others or serving
                 log.error("monitoring sink failed", extra={"sink": type(sink).__name__},
                           exc_info=exc)  # fmt: skip
+
+
+def _tick(sink: Sink, at: float) -> None:
+    sink.tick(at)
