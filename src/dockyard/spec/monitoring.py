@@ -68,6 +68,9 @@ class InputDrift(Section):
     )
     data: str | None = Field(default=None, description="JSON lines of inputs (default gate.eval)")
     window: int = Field(default=500, ge=10, description="Recent inputs compared with the baseline")
+    max_per_s: int = Field(
+        default=50, ge=1, description="Inputs per second taken into the windows (a sample)"
+    )
     bins: int = Field(default=10, ge=2, le=100)
     max_features: int = Field(default=128, ge=1)
     psi_threshold: float = Field(default=0.25, gt=0)

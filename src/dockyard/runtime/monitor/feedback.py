@@ -23,6 +23,7 @@ from dockyard.runtime.monitor.recorder import Record
 from dockyard.runtime.monitor.store import PredictionStore, Stored, now
 
 Score = Callable[[list[Any], list[Any]], float]
+PRUNE_S, REFRESH_S = 60.0, 5.0
 DELAY_BUCKETS = (1, 10, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 
 
@@ -121,19 +122,21 @@ class Feedback:
         self.metric, self.score_fn, self.field, self.window = metric, score, field, window
         self.labels_json: TypeAdapter[Labels] = TypeAdapter(Labels)
         self.label_json: TypeAdapter[Label] = TypeAdapter(Label)
-        self.last_prune = 0.0
+        self.last_prune = self.last_refresh = 0.0
 
     # ---- sink ------------------------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
-        rows = [Stored(r.id, self.version, json.dumps(r.output), r.at) for r in records]
+        rows = [Stored(r.id, self.version, r.output_json, r.at) for r in records]
         self.store.add(rows)
         self.metrics.recorded.inc(len(rows))
 
     def tick(self, at: float) -> None:
-        if at - self.last_prune > 60:
+        if at - self.last_prune > PRUNE_S:
             self.last_prune = at
             self.store.prune(at)
-        self.refresh()
+        if at - self.last_refresh > REFRESH_S:  # labels refresh at once; this is for coverage
+            self.last_refresh = at
+            self.refresh()
 
     def close(self) -> None:
         self.store.close()

@@ -29,6 +29,7 @@ from dockyard.runtime.monitor.baseline import (
 from dockyard.runtime.monitor.recorder import Record
 
 SMOOTHING = 1e-4
+REFRESH_S = 2.0
 
 
 def psi(reference: dict[str, float], current: dict[str, float]) -> float:
@@ -113,22 +114,34 @@ class DriftMetrics:
 class InputDrift:
     """The drift sink: windows per feature, scored on each tick of the recorder."""
 
-    def __init__(self, baseline: Baseline, window: int, metrics: DriftMetrics) -> None:
+    def __init__(
+        self, baseline: Baseline, window: int, metrics: DriftMetrics, max_per_s: int = 50
+    ) -> None:
         self.baseline, self.window, self.metrics = baseline, window, metrics
         self.inputs = {f.name: FeatureWindow(f, window) for f in baseline.inputs}
         self.outputs = {f.name: FeatureWindow(f, window) for f in baseline.predictions}
         self.dirty = False
+        # A window is a sample of recent traffic: at high rates most inputs are skipped, so
+        # drift costs the same at 100 or 10,000 req/s.
+        self.max_per_s, self.second, self.taken = max_per_s, 0, 0
+        self.last_refresh = 0.0
         self.last: dict[str, dict[str, dict[str, float]]] = {"inputs": {}, "predictions": {}}
 
     def write(self, records: Sequence[Record]) -> None:
         for record in records:
+            second = int(record.at)
+            if second != self.second:
+                self.second, self.taken = second, 0
+            if self.taken >= self.max_per_s:
+                continue
+            self.taken += 1
             _add(self.inputs, record.input)
             _add(self.outputs, record.output)
-        self.dirty = True
+            self.dirty = True
 
     def tick(self, now: float) -> None:
-        if self.dirty:
-            self.dirty = False
+        if self.dirty and now - self.last_refresh >= REFRESH_S:
+            self.dirty, self.last_refresh = False, now
             self.refresh()
 
     def refresh(self) -> dict[str, dict[str, dict[str, float]]]:

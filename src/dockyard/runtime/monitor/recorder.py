@@ -21,13 +21,35 @@ log = logging.getLogger("dockyard.monitor")
 
 
 @dataclass(frozen=True)
+class Codec:
+    """How the model's inputs and outputs become JSON data (its type adapters)."""
+
+    input: Callable[[Any], Any]
+    output: Callable[[Any], Any]
+    output_json: Callable[[Any], bytes]
+
+
+@dataclass(frozen=True)
 class Record:
-    """One input and its output as JSON-ready data, keyed `request_id/index`."""
+    """One input and its output, keyed `request_id/index`; turned into JSON only when read."""
 
     id: str
-    input: Any
-    output: Any
+    item: Any
+    value: Any
     at: float
+    codec: Codec
+
+    @functools.cached_property
+    def input(self) -> Any:
+        return self.codec.input(self.item)
+
+    @functools.cached_property
+    def output(self) -> Any:
+        return self.codec.output(self.value)
+
+    @functools.cached_property
+    def output_json(self) -> str:
+        return self.codec.output_json(self.value).decode()
 
 
 class Sink(Protocol):
@@ -43,7 +65,6 @@ class Sink(Protocol):
 
 
 Raw = tuple[str, Sequence[Any], Sequence[Any], float]
-Dump = Callable[[Any], Any]
 
 
 class Recorder:
@@ -52,15 +73,14 @@ class Recorder:
     def __init__(
         self,
         sinks: Sequence[Sink],
-        dump_input: Dump,
-        dump_output: Dump,
+        codec: Codec,
         bound: int = 10_000,
         sample: float = 1.0,
         on_drop: Callable[[int], None] = lambda n: None,
         tick_s: float = 1.0,
     ) -> None:
         self.sinks = list(sinks)
-        self.dump_input, self.dump_output = dump_input, dump_output
+        self.codec = codec
         self.bound, self.sample, self.on_drop, self.tick_s = bound, sample, on_drop, tick_s
         self.pending: deque[Raw] = deque()
         self.wake = threading.Event()
@@ -96,21 +116,19 @@ class Recorder:
         last_tick = 0.0
         while not self.stopping or self.pending:
             if not self._drain():
-                self.wake.wait(0.05)
+                self.wake.wait(0.25)
                 self.wake.clear()
             now = time.time()
             if now - last_tick >= self.tick_s:
                 last_tick = now
                 self._each(functools.partial(_tick, at=now))
 
-    def _drain(self, limit: int = 1024) -> int:
+    def _drain(self, limit: int = 4096) -> int:
         records: list[Record] = []
         while self.pending and len(records) < limit:
             request_id, items, values, at = self.pending.popleft()
             for i, (item, value) in enumerate(zip(items, values, strict=True)):
-                record_id = f"{request_id}/{i}"
-                dumped = self.dump_input(item), self.dump_output(value)
-                records.append(Record(record_id, *dumped, at))
+                records.append(Record(f"{request_id}/{i}", item, value, at, self.codec))
         if records:
             self._each(lambda sink: sink.write(records))
         return len(records)

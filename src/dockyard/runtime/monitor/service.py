@@ -25,7 +25,7 @@ from dockyard.runtime.monitor.baseline import (
 from dockyard.runtime.monitor.feedback import SCORES, Feedback, FeedbackMetrics, Score
 from dockyard.runtime.monitor.inputdrift import DriftMetrics, InputDrift
 from dockyard.runtime.monitor.payloadlog import PayloadLog
-from dockyard.runtime.monitor.recorder import Recorder, Sink
+from dockyard.runtime.monitor.recorder import Codec, Recorder, Sink
 from dockyard.runtime.monitor.status import StatusPage
 from dockyard.runtime.monitor.store import open_store
 from dockyard.runtime.service import Service
@@ -112,7 +112,8 @@ def create_monitor(service: Service, root: Path) -> Monitor:
         feedback = _feedback(service, state)
         sinks.append(feedback)
     if cfg.drift.enabled and (baseline := _baseline(spec, root)) is not None:
-        drift = InputDrift(baseline, cfg.drift.window, DriftMetrics(metrics.registry))
+        metrics_ = DriftMetrics(metrics.registry)
+        drift = InputDrift(baseline, cfg.drift.window, metrics_, cfg.drift.max_per_s)
         sinks.append(drift)
     if cfg.payload_log.enabled:
         p = cfg.payload_log
@@ -123,10 +124,14 @@ def create_monitor(service: Service, root: Path) -> Monitor:
     if sinks:
         sig = service.signature
         dropped = feedback.metrics.dropped if feedback else None
-        recorder = Recorder(
-            sinks,
+        codec = Codec(
             lambda item: sig.inputs.dump_python(item, mode="json"),
             lambda value: sig.outputs.dump_python(value, mode="json"),
+            sig.outputs.dump_json,
+        )
+        recorder = Recorder(
+            sinks,
+            codec,
             bound=cfg.feedback.queue_size,
             sample=cfg.feedback.sample,
             on_drop=(lambda n: dropped.inc(n)) if dropped else (lambda n: None),

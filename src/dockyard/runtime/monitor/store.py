@@ -7,11 +7,12 @@ in-package fake; `SQLiteStore` (one WAL file, shared by the server's processes) 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -106,7 +107,6 @@ _COLUMNS = "id, version, output, created, truth, labelled"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS predictions (id TEXT PRIMARY KEY, version TEXT NOT NULL,"
     " output TEXT NOT NULL, created REAL NOT NULL, truth TEXT, labelled REAL)",
-    "CREATE INDEX IF NOT EXISTS predictions_created ON predictions(version, created)",
     "CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(version, labelled)",
 )
 
@@ -118,8 +118,8 @@ class SQLiteStore:
         self.path, self.retention_s, self.max_rows = path, retention_s, max_rows
         path.parent.mkdir(parents=True, exist_ok=True)
         self.local = threading.local()
-        with self.db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        self.db().execute("PRAGMA journal_mode=WAL")
+        with self.transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
 
@@ -131,8 +131,20 @@ class SQLiteStore:
             self.local.conn = conn
         return conn
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction (autocommit mode would commit, and sync, every row)."""
+        db = self.db()
+        db.execute("BEGIN")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
     def add(self, rows: Sequence[Stored]) -> None:
-        with self.db() as db:
+        with self.transaction() as db:
             db.executemany(
                 f"INSERT OR REPLACE INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 [(r.id, r.version, r.output, r.created, r.truth, r.labelled) for r in rows],
@@ -158,7 +170,8 @@ class SQLiteStore:
         )
 
     def recent(self, version: str, limit: int) -> list[Stored]:
-        return self._select("WHERE version = ? ORDER BY created DESC LIMIT ?", version, limit)
+        # rowid order is insertion order: no index on `created` to update on the write path.
+        return self._select("WHERE version = ? ORDER BY rowid DESC LIMIT ?", version, limit)
 
     def _select(self, where: str, *args: Any) -> list[Stored]:
         rows = self.db().execute(f"SELECT {_COLUMNS} FROM predictions {where}", args).fetchall()
@@ -169,13 +182,13 @@ class SQLiteStore:
         return [str(r[0]) for r in rows]
 
     def prune(self, now: float) -> int:
-        with self.db() as db:
+        with self.transaction() as db:
             old = db.execute(
                 "DELETE FROM predictions WHERE created < ?", (now - self.retention_s,)
             ).rowcount
             over = db.execute(
-                "DELETE FROM predictions WHERE id IN (SELECT id FROM predictions"
-                " ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                "DELETE FROM predictions WHERE rowid IN (SELECT rowid FROM predictions"
+                " ORDER BY rowid DESC LIMIT -1 OFFSET ?)",
                 (self.max_rows,),
             ).rowcount
         return int(old + over)
