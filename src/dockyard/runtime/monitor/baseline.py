@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from dockyard.spec import Spec
+
 Kind = Literal["numeric", "categorical", "text", "embedding"]
 BASELINE_FILE = "dockyard.baseline.json"
 EMBEDDING_DIMS = 64  # numeric lists longer than this are embeddings, not features per index
@@ -53,7 +55,7 @@ class Baseline:
     predictions: tuple[Feature, ...]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -224,3 +226,11 @@ def build_baseline(
         inputs=describe(inputs, bins, max_features),
         predictions=describe(outputs, bins, max_features) if outputs else (),
     )
+
+
+def baseline_for(spec: Spec, root: Path) -> Baseline | None:
+    """The project's baseline: drift.data (else gate.eval) plus the golden samples."""
+    cfg = spec.monitoring.drift
+    names = [n for n in (cfg.data or spec.gate.eval, spec.health.golden) if n]
+    sources = [(n, read_rows(root / n)) for n in names if (root / n).is_file()]
+    return build_baseline(spec.digest(), sources, spec.gate.field, cfg.bins, cfg.max_features)

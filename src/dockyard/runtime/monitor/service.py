@@ -15,13 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime.http import answers_errors
-from dockyard.runtime.monitor.baseline import (
-    BASELINE_FILE,
-    Baseline,
-    build_baseline,
-    load_baseline,
-    read_rows,
-)
+from dockyard.runtime.monitor.baseline import BASELINE_FILE, Baseline, baseline_for, load_baseline
 from dockyard.runtime.monitor.feedback import SCORES, Feedback, FeedbackMetrics, Score
 from dockyard.runtime.monitor.inputdrift import DriftMetrics, InputDrift
 from dockyard.runtime.monitor.payloadlog import PayloadLog
@@ -189,12 +183,3 @@ def _baseline(spec: Spec, root: Path) -> Baseline | None:
             )
         return baseline
     return baseline_for(spec, root)
-
-
-def baseline_for(spec: Spec, root: Path) -> Baseline | None:
-    """Build the baseline from the project's data (drift.data, else gate.eval, plus golden)."""
-    cfg = spec.monitoring.drift
-    names = [n for n in (cfg.data or spec.gate.eval, spec.health.golden) if n]
-    sources = [(n, read_rows(root / n)) for n in names if (root / n).is_file()]
-    label_field = spec.gate.field
-    return build_baseline(spec.digest(), sources, label_field, cfg.bins, cfg.max_features)
