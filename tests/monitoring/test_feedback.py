@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -15,11 +16,13 @@ Serve = type[Server]
 PEOPLE = [{"email": f"p{i}@x.org", "age": 20 + i % 60, "country": "fr"} for i in range(200)]
 
 
-def predict_all(url: str, prefix: str, inputs: list[object]) -> list[dict[str, object]]:
+def predict_all(url: str, prefix: str, inputs: Sequence[object]) -> list[dict[str, object]]:
     outputs = []
     with httpx.Client(base_url=url) as client:
         for i, item in enumerate(inputs):
-            r = client.post("/predict", json={"inputs": [item]}, headers={"x-request-id": f"{prefix}{i}"})
+            r = client.post(
+                "/predict", json={"inputs": [item]}, headers={"x-request-id": f"{prefix}{i}"}
+            )
             assert r.status_code == 200
             outputs.append(r.json()["outputs"][0])
     return outputs

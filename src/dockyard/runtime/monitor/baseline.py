@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,7 +37,7 @@ class Feature:
 
     name: str
     kind: Kind
-    edges: tuple[float, ...] = ()  # numeric bins: value v falls in bin bisect_right(edges, v)
+    edges: tuple[float, ...] = ()  # numeric bins: v falls in bin bisect_left(edges, v)
     shares: dict[str, float] = field(default_factory=dict)  # bin index or category -> share
     quantiles: tuple[float, ...] = ()
     vocabulary: tuple[str, ...] = ()  # text
@@ -168,7 +168,7 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
 
 
 def bin_shares(values: Iterable[float], edges: Sequence[float]) -> dict[str, float]:
-    counts = Counter(bisect_right(edges, v) for v in values)
+    counts = Counter(bisect_left(edges, v) for v in values)
     total = sum(counts.values()) or 1
     return {str(i): counts[i] / total for i in range(len(edges) + 1)}
 
