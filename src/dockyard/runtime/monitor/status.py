@@ -73,7 +73,12 @@ def summarize(samples: Samples) -> dict[str, Any]:
     requests_name = next((n for n in REQUESTS if f"{n}_total" in samples), REQUESTS[0])
     latency_name = next((n for n in LATENCY if f"{n}_count" in samples), LATENCY[0])
     rows = samples.get(f"{requests_name}_total", [])
-    errors = sum(v for labels, v in rows if labels.get("status", "").startswith("5"))
+    # Errors of the inference routes only: probes answer 503 by design while a model loads.
+    errors = sum(
+        v
+        for labels, v in rows
+        if labels.get("status", "").startswith("5") and _inference(labels.get("route", ""))
+    )
     p95 = quantile(samples, latency_name, 0.95)
     batch_count = total(samples, "dockyard_batch_size_count")
     batches = {labels["le"]: v for labels, v in samples.get("dockyard_batch_size_bucket", [])}
@@ -102,6 +107,10 @@ def summarize(samples: Samples) -> dict[str, Any]:
         "coverage": _by(samples, "dockyard_feedback_coverage", "version"),
         "versions_up": _by(samples, "dockyard_router_version_up", "version"),
     }
+
+
+def _inference(route: str) -> bool:
+    return route in ("", "/predict") or route.endswith("/infer")
 
 
 def _ms(seconds: float | None) -> float | None:
