@@ -12,7 +12,7 @@ from typing import Protocol
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
@@ -153,6 +153,7 @@ def _routes(service: Service) -> list[BaseRoute]:
         Route("/metrics", h.metrics),
         Route("/openapi.json", h.openapi),
         Route("/docs", h.docs),
+        Route("/docs/static/{name}", h.docs_static),
         Route("/v2", h.v2_server),
         Route("/v2/health/live", h.live),
         Route("/v2/health/ready", h.ready),
@@ -195,7 +196,14 @@ class _Handlers:
         return JSONResponse(openapi.document(self.service))
 
     async def docs(self, _: Request) -> Response:
-        return HTMLResponse(openapi.docs_page())
+        return HTMLResponse(openapi.docs_page(self.service.spec.project.name))
+
+    async def docs_static(self, request: Request) -> Response:
+        name, folder = request.path_params["name"], openapi.swagger_static()
+        if folder is None or name not in openapi.SWAGGER_FILES:
+            return _error(404, "not_found", f"no docs asset {name!r}")
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return FileResponse(folder / name, media_type=openapi.SWAGGER_FILES[name], headers=headers)
 
     async def v2_server(self, _: Request) -> Response:
         from dockyard import __version__

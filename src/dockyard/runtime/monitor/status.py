@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
 
 REQUESTS = ("dockyard_requests", "dockyard_router_requests", "dockyard_pipeline_items")
 LATENCY = (
@@ -167,3 +168,11 @@ class StatusPage:
 
 def page() -> str:
     return (resources.files("dockyard.runtime.monitor") / "status.html").read_text("utf-8")
+
+
+def status_routes(
+    exposition: Callable[[], bytes], info: Callable[[], dict[str, Any]]
+) -> list[Route]:
+    """/status and /status.json for a front without a sampler (router, pipeline front)."""
+    page = StatusPage(exposition, info)
+    return [Route("/status", page.html), Route("/status.json", page.json)]
