@@ -5,17 +5,25 @@ Grafana's dashboard model (grafana-foundation-sdk, generated from Grafana's sche
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dockyard.deploy.monitoring import render_dashboard, render_rules
+from dockyard.deploy.monitoring import (
+    PROMETHEUS_CONFIG,
+    render_dashboard,
+    render_monitoring_overlay,
+    render_prometheus_config,
+    render_rules,
+)
 from dockyard.spec import Spec, load_spec
 from tests.monitoring.conftest import DIGITS, REPO, digits
-from tests.monitoring.promtool import check, test_rules, write_rules
+from tests.monitoring.promtool import check, promtool, test_rules, write_rules
 
 EXAMPLES = sorted(p.parent.name for p in (REPO / "examples").glob("*/dockyard.toml"))
 JOB = 'job="digits"'
@@ -159,3 +167,19 @@ def test_dashboard_matches_grafanas_dashboard_model(example: str) -> None:
     exprs = [t["expr"] for p in ours["panels"] for t in p["targets"]]
     assert all('job="' in e for e in exprs)
     assert len({p["id"] for p in ours["panels"]}) == len(ours["panels"])
+
+
+@pytest.mark.parametrize("example", ["digits", "stack/redis"])
+def test_promtool_accepts_the_stacks_prometheus_config(example: str, tmp_path: Path) -> None:
+    spec = load_spec(REPO / "examples" / example)
+    write_rules(spec, tmp_path)
+    config = tmp_path / PROMETHEUS_CONFIG
+    config.write_text(yaml.safe_dump(render_prometheus_config(spec)))
+    done = subprocess.run(
+        [promtool(), "check", "config", str(config)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    overlay = render_monitoring_overlay(spec, str(tmp_path), "dockyard-local/prometheus:x")
+    service = overlay["services"]["prometheus"]
+    assert service["read_only"] is True and service["ports"][0]["host_ip"] == "127.0.0.1"
+    assert ("back" in service["networks"]) == spec.worker.enabled

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.deploy.compose.parts import BACK, FRONT
 from dockyard.spec import Spec
 
 RULES_FILE = "dockyard.rules.yml"
@@ -229,4 +230,76 @@ def render_dashboard(spec: Spec, job: str | None = None) -> dict[str, Any]:
             ]
         },
         "panels": panels,
+    }
+
+
+# ---- Prometheus in the stack (`dockyard up --monitoring`) ---------------------------------------
+PROMETHEUS_IMAGE = "dockyard-local/prometheus:{version}"
+PROMETHEUS_CONFIG = "prometheus.yml"
+OVERLAY_FILE = "compose.monitoring.yaml"
+PROMETHEUS_PORT = 9090
+# No registry here and none needed: Debian's prometheus binary needs only libc, so it goes onto
+# the same Debian base the model images use, as an unprivileged user.
+PROMETHEUS_DOCKERFILE = """\
+FROM {base}
+COPY prometheus /usr/local/bin/prometheus
+USER 65534:65534
+EXPOSE 9090
+ENTRYPOINT ["/usr/local/bin/prometheus"]
+"""
+
+
+def render_prometheus_config(spec: Spec, interval: str = "15s") -> dict[str, Any]:
+    """Scrape the API (and the workers' metrics ports) under the job the rules select."""
+    every = {"type": "A", "refresh_interval": "10s"}
+    targets = [{"names": ["api"], "port": spec.serving.port, **every}]
+    if spec.worker.enabled and spec.worker.metrics_port:
+        targets.append({"names": ["worker"], "port": spec.worker.metrics_port, **every})
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "rule_files": [RULES_FILE],
+        "scrape_configs": [{"job_name": spec.project.name, "dns_sd_configs": targets}],
+    }
+
+
+def render_monitoring_overlay(spec: Spec, folder: str, image: str) -> dict[str, Any]:
+    """A Compose overlay adding Prometheus, its config and rules mounted read-only."""
+    networks = [FRONT, BACK] if spec.worker.enabled else [FRONT]
+    probe = (
+        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9090/-/ready', timeout=3)"
+    )
+    return {
+        "services": {
+            "prometheus": {
+                "image": image,
+                "command": [
+                    f"--config.file=/etc/prometheus/{PROMETHEUS_CONFIG}",
+                    "--storage.tsdb.path=/prometheus",
+                    "--storage.tsdb.retention.time=2d",
+                    f"--web.listen-address=:{PROMETHEUS_PORT}",
+                ],
+                "volumes": [
+                    {
+                        "type": "bind",
+                        "source": folder,
+                        "target": "/etc/prometheus",
+                        "read_only": True,
+                    },
+                ],
+                "tmpfs": ["/prometheus:rw,noexec,nosuid,size=256m,uid=65534,gid=65534"],
+                "ports": [{"target": PROMETHEUS_PORT, "host_ip": "127.0.0.1", "protocol": "tcp"}],
+                "networks": networks,
+                "read_only": True,
+                "cap_drop": ["ALL"],
+                "security_opt": ["no-new-privileges:true"],
+                "healthcheck": {
+                    "test": ["CMD", "python3", "-c", probe],
+                    "interval": "5s",
+                    "timeout": "4s",
+                    "retries": 12,
+                },
+                "restart": "unless-stopped",
+                "deploy": {"resources": {"limits": {"cpus": "0.5", "memory": "512m"}}},
+            }
+        }
     }
