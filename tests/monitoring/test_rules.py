@@ -76,6 +76,27 @@ def test_error_rate_alert(spec: Spec, tmp_path: Path) -> None:
     quiet = [counter('route="/predict",method="POST",status="200"', 95),
              counter('route="/predict",method="POST",status="500"', 5)]  # fmt: skip
     test_rules(rules, quiet, [alert("DockyardHighErrorRate", "15m")])
+    loading = [*quiet, counter('route="/readyz",method="GET",status="503"', 50)]  # by design
+    test_rules(rules, loading, [alert("DockyardHighErrorRate", "15m")])
+
+
+def test_drift_alerts_at_the_spec_thresholds(spec: Spec, tmp_path: Path) -> None:
+    rules = write_rules(spec, tmp_path)  # psi_threshold 0.25, ks_threshold 0.3
+    labels = 'kind="numeric",window="500"'
+    series = [
+        {"series": f'dockyard_input_drift_psi{{{JOB},feature="x[1]",{labels}}}',
+         "values": "0.2x30"},
+        {"series": f'dockyard_input_drift_psi{{{JOB},feature="x[2]",{labels}}}',
+         "values": "0.1x5 0.3x25"},
+        {"series": f'dockyard_input_drift_ks{{{JOB},feature="x[2]",{labels}}}',
+         "values": "0.29x5 0.31x25"},
+    ]  # fmt: skip
+    firing = [{"severity": "warning", "feature": "x[2]"}]
+    test_rules(rules, series, [
+        alert("DockyardInputDrift", "8m"),
+        alert("DockyardInputDrift", "12m", firing),
+        alert("DockyardInputDriftKS", "12m", firing),
+    ])  # fmt: skip
 
 
 def histogram(name: str, labels: str, le_rates: dict[str, float]) -> list[dict[str, str]]:

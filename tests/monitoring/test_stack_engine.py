@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dockyard.deploy.stack import compose_binary
 from tests.conftest import free_port
 from tests.monitoring.conftest import digits
 
@@ -57,7 +58,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[Path, str, int]]:
 
 def prometheus_url(root: Path, name: str) -> str:
     done = subprocess.run(
-        ["docker", "compose", "--project-directory", str(root), "-p", name,
+        [*compose_binary(), "--project-directory", str(root), "-p", name,
          "-f", str(root / "compose.yaml"), "-f", str(root / "compose.monitoring.yaml"),
          "port", "prometheus", "9090"],
         capture_output=True, text=True, check=True,
