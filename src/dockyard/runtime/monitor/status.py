@@ -90,7 +90,7 @@ def summarize(samples: Samples) -> dict[str, Any]:
         "latency_p95_ms": None if p95 is None else p95 * 1000,
         "latency_p50_ms": _ms(quantile(samples, latency_name, 0.5)),
         "queue_depth": total(samples, "dockyard_queue_depth")
-        + total(samples, "dockyard_pipeline_queue"),
+        + total(samples, "dockyard_pipeline_queue", state="queued"),
         "batch_mean": total(samples, "dockyard_batch_size_sum") / batch_count
         if batch_count
         else None,
