@@ -127,7 +127,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
         extras.append(
             PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
         )
-    monitor = create_monitor(service, root)  # /feedback, /status; records off the hot path
+    monitor = create_monitor(service, root, extras)  # /feedback, /status; off the hot path
     extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
     return DockyardApp(service, log_requests, extras, monitor.record)

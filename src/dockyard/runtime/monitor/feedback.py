@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -28,12 +28,27 @@ DELAY_BUCKETS = (1, 10, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
 
 
 class Label(BaseModel):
-    """One true value for one prediction."""
+    """One true value for one prediction: of a request's input, or of a job's."""
 
     model_config = ConfigDict(extra="forbid")
-    request_id: str = Field(min_length=1, max_length=200)
+    request_id: str | None = Field(default=None, min_length=1, max_length=200)
+    job_id: str | None = Field(default=None, min_length=1, max_length=200)
     index: int = Field(default=0, ge=0)
     value: Any
+
+    @model_validator(mode="after")
+    def _one_id(self) -> Label:
+        if (self.request_id is None) == (self.job_id is None):
+            raise ValueError("give exactly one of request_id or job_id")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"job:{self.job_id}/0" if self.job_id else f"{self.request_id}/{self.index}"
+
+
+# A finished job's (result, finished_at), or None: jobs are joined on demand, not recorded.
+JobResult = Callable[[str], tuple[Any, float] | None]
 
 
 class Labels(BaseModel):
@@ -117,8 +132,10 @@ class Feedback:
         score: Score,
         field: str | None,
         window: int,
+        job_result: JobResult | None = None,
     ) -> None:
         self.store, self.metrics, self.version = store, metrics, version
+        self.job_result = job_result
         self.metric, self.score_fn, self.field, self.window = metric, score, field, window
         self.labels_json: TypeAdapter[Labels] = TypeAdapter(Labels)
         self.label_json: TypeAdapter[Label] = TypeAdapter(Label)
@@ -169,7 +186,9 @@ class Feedback:
         """Label what can be joined; the joined predictions and the unknown ids."""
         at, joined, unknown = now(), [], []
         for label in labels:
-            key = f"{label.request_id}/{label.index}"
+            key = label.key
+            if label.job_id and self.job_result is not None:
+                self._join_job(label.job_id, key)
             row = self.store.label(key, json.dumps(label.value), at)
             if row is None:
                 unknown.append(key)
@@ -182,6 +201,14 @@ class Feedback:
         self.refresh()
         return joined, unknown
 
+    def _join_job(self, job_id: str, key: str) -> None:
+        """Store a finished job's result as the prediction its label joins."""
+        assert self.job_result is not None
+        found = self.job_result(job_id)
+        if found is not None:
+            result, finished = found
+            self.store.add([Stored(key, self.version, json.dumps(result), finished)])
+
     async def post_one(self, request: Request) -> Response:
         label = _parse(self.label_json, await request.body())
         joined, _ = await asyncio.to_thread(self.apply, [label])
@@ -189,8 +216,8 @@ class Feedback:
             raise HTTPError(
                 404,
                 "unknown_prediction",
-                f"no recorded prediction {label.request_id}/{label.index} (unknown, sampled "
-                "out, or past monitoring.feedback.retention_s)",
+                f"no recorded prediction {label.key} (unknown, unfinished job, sampled out, "
+                "or past monitoring.feedback.retention_s)",
             )
         row = joined[0]
         return JSONResponse(

@@ -16,7 +16,13 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime.http import answers_errors
 from dockyard.runtime.monitor.baseline import BASELINE_FILE, Baseline, baseline_for, load_baseline
-from dockyard.runtime.monitor.feedback import SCORES, Feedback, FeedbackMetrics, Score
+from dockyard.runtime.monitor.feedback import (
+    SCORES,
+    Feedback,
+    FeedbackMetrics,
+    JobResult,
+    Score,
+)
 from dockyard.runtime.monitor.inputdrift import DriftMetrics, InputDrift
 from dockyard.runtime.monitor.payloadlog import PayloadLog
 from dockyard.runtime.monitor.recorder import Codec, Recorder, Sink
@@ -94,8 +100,8 @@ class Monitor:
             self.recorder.stop()
 
 
-def create_monitor(service: Service, root: Path) -> Monitor:
-    """Wire the sinks the spec asks for; monitoring failures never stop the service."""
+def create_monitor(service: Service, root: Path, extras: Sequence[object] = ()) -> Monitor:
+    """Wire the sinks the spec asks for; feedback joins jobs when the jobs API is among extras."""
     spec, metrics = service.spec, service.metrics
     cfg = spec.monitoring
     in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
@@ -103,7 +109,7 @@ def create_monitor(service: Service, root: Path) -> Monitor:
     sinks: list[Sink] = []
     feedback = drift = None
     if cfg.feedback.enabled:
-        feedback = _feedback(service, state)
+        feedback = _feedback(service, state, _job_results(extras))
         sinks.append(feedback)
     if cfg.drift.enabled and (baseline := _baseline(spec, root)) is not None:
         metrics_ = DriftMetrics(metrics.registry)
@@ -137,7 +143,25 @@ def _path(root: Path, given: str | None, default: Path) -> Path:
     return root / given if given else default
 
 
-def _feedback(service: Service, state: Path) -> Feedback:
+def _job_results(extras: Sequence[object]) -> JobResult | None:
+    """Look finished jobs up in the jobs API's queue (their results are the predictions)."""
+    from dockyard.runtime.jobs_api import JobsService
+    from dockyard.runtime.queue import JobState
+
+    jobs = next((e for e in extras if isinstance(e, JobsService)), None)
+    if jobs is None:
+        return None
+
+    def result(job_id: str) -> tuple[Any, float] | None:
+        job = jobs.queue.get(job_id)
+        if job is None or job.state is not JobState.DONE:
+            return None
+        return job.result, job.finished_at or job.updated_at
+
+    return result
+
+
+def _feedback(service: Service, state: Path, job_result: JobResult | None) -> Feedback:
     spec, cfg = service.spec, service.spec.monitoring.feedback
     kind = cfg.store
     if kind == "auto":
@@ -154,7 +178,8 @@ def _feedback(service: Service, state: Path) -> Feedback:
     if not hasattr(fields, "model_fields") and not hasattr(fields, "__annotations__"):
         field = None  # a plain output (a number, a string) is scored whole
     metrics = FeedbackMetrics(service.metrics.registry)
-    return Feedback(store, metrics, spec.model.version, name, score, field, cfg.window)
+    version = spec.model.version
+    return Feedback(store, metrics, version, name, score, field, cfg.window, job_result)
 
 
 def _score(service: Service, metric: str, gate_metric: str) -> tuple[str, Score]:
