@@ -107,7 +107,9 @@ _COLUMNS = "id, version, output, created, truth, labelled"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS predictions (id TEXT PRIMARY KEY, version TEXT NOT NULL,"
     " output TEXT NOT NULL, created REAL NOT NULL, truth TEXT, labelled REAL)",
-    "CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(version, labelled)",
+    # Partial: new (unlabelled) predictions never touch it, so inserts stay cheap.
+    "CREATE INDEX IF NOT EXISTS predictions_labelled ON predictions(version, labelled)"
+    " WHERE labelled IS NOT NULL",
 )
 
 
