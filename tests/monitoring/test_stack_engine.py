@@ -98,5 +98,6 @@ def test_up_with_monitoring_scrapes_the_api_with_the_rules_loaded(
     alerts = {r["name"] for g in rules for r in g["rules"]}
     assert {"DockyardInputDrift", "DockyardCanaryFailing"} <= alerts
     query = f'/api/v1/query?query=dockyard_canary_ok{{job="{name}"}}'
-    answer = poll(prom + query, lambda r: r["data"]["result"])
-    assert answer["data"]["result"][0]["value"][1] == "1"
+    # The first scrape may come while the model loads (canary not yet run): wait for a later one.
+    answer = poll(prom + query, lambda r: [x["value"][1] for x in r["data"]["result"]] == ["1"])
+    assert answer["data"]["result"][0]["metric"]["job"] == name
