@@ -13,6 +13,8 @@ need_apt=()
 command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)  # monitoring: rule tests, --monitoring
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)    # monitoring: /status and /docs pages
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "provision: installing ${need_apt[*]}"
   apt-get update -qq

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 
 import dockyard
+from dockyard.cli.monitor import baseline_entries
 from dockyard.cli.secretscan import refuse_secrets
 from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.image import gate
@@ -157,6 +158,7 @@ def prepare(
     entries = stage(
         plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
     )
+    entries += baseline_entries(spec, root, app.files)  # the drift baseline, with the spec hash
     return Prepared(spec, root, plan, dockerfile, app, entries, lock)
 
 

@@ -15,6 +15,7 @@ from dockyard.cli import (
     doctor,
     jobs,
     kubernetes,
+    monitor,
     patterns,
     project,
     release,
@@ -46,6 +47,7 @@ for module in (
     kubernetes,
     router,
     patterns,
+    monitor,
     doctor,
 ):
     module.register(app)

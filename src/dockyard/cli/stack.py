@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dockyard.cli.monitor import with_monitoring
 from dockyard.deploy import stack
 from dockyard.deploy.compose import (
     DEV_HEADER,
@@ -89,6 +90,9 @@ def up(
     secret: Annotated[list[str] | None, typer.Option(help="NAME=FILE for a spec secret")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service")] = 300.0,
     project_name: ProjectOpt = None,
+    monitoring: Annotated[
+        bool, typer.Option("--monitoring", help="Add Prometheus with the alert rules loaded")
+    ] = False,
 ) -> None:
     """Build the image if needed, start the stack, and wait until every service is healthy."""
     console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
@@ -98,6 +102,8 @@ def up(
     write_files(spec, root)
     stage(spec, root, secret or [])
     project = _project(spec, root, project_name, dev)
+    if monitoring:
+        project = with_monitoring(spec, root, project, base_image)
     started = time.monotonic()
     try:
         stack.run(project, stack.up_args(timeout, stack.parse_scale(scale or [])))

@@ -12,12 +12,13 @@ from typing import Protocol
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
 from dockyard.runtime.http import Message, Receive, Scope, Send
-from dockyard.runtime.predict import PredictEndpoints
+from dockyard.runtime.monitor.service import create_monitor
+from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
 from dockyard.spec import Spec, load_spec
 
@@ -38,10 +39,14 @@ class DockyardApp:
     """Routes POST /predict and V2 infer straight to their handlers; the rest goes to Starlette."""
 
     def __init__(
-        self, service: Service, access_log: bool = True, extras: Sequence[Extra] = ()
+        self,
+        service: Service,
+        access_log: bool = True,
+        extras: Sequence[Extra] = (),
+        record: Record | None = None,
     ) -> None:
         self.service = service
-        self.endpoints = PredictEndpoints(service, access_log)
+        self.endpoints = PredictEndpoints(service, access_log, *([record] if record else []))
         self.extras = list(extras)
         routes = _routes(service) + [route for extra in self.extras for route in extra.routes]
         self.routes = Starlette(
@@ -122,8 +127,10 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
         extras.append(
             PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
         )
+    monitor = create_monitor(service, root, extras)  # /feedback, /status; off the hot path
+    extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
-    return DockyardApp(service, log_requests, extras)
+    return DockyardApp(service, log_requests, extras, monitor.record)
 
 
 def app_from_env() -> DockyardApp:
@@ -146,6 +153,7 @@ def _routes(service: Service) -> list[BaseRoute]:
         Route("/metrics", h.metrics),
         Route("/openapi.json", h.openapi),
         Route("/docs", h.docs),
+        Route("/docs/static/{name}", h.docs_static),
         Route("/v2", h.v2_server),
         Route("/v2/health/live", h.live),
         Route("/v2/health/ready", h.ready),
@@ -188,7 +196,14 @@ class _Handlers:
         return JSONResponse(openapi.document(self.service))
 
     async def docs(self, _: Request) -> Response:
-        return HTMLResponse(openapi.docs_page())
+        return HTMLResponse(openapi.docs_page(self.service.spec.project.name))
+
+    async def docs_static(self, request: Request) -> Response:
+        name, folder = request.path_params["name"], openapi.swagger_static()
+        if folder is None or name not in openapi.SWAGGER_FILES:
+            return _error(404, "not_found", f"no docs asset {name!r}")
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return FileResponse(folder / name, media_type=openapi.SWAGGER_FILES[name], headers=headers)
 
     async def v2_server(self, _: Request) -> Response:
         from dockyard import __version__

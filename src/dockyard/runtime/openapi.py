@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import importlib.util
+from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dockyard.runtime.golden import GoldenSample
 
 if TYPE_CHECKING:
     from dockyard.runtime.service import Service
@@ -75,15 +81,15 @@ def document(service: Service) -> dict[str, Any]:
         "properties": {"outputs": {"type": "array", "items": item_out}},
     }
     plain = {"200": {"description": "OK", **_json({"type": "object"})}}
+    predict_body: dict[str, Any] = {"schema": {"$ref": REF.format(model="PredictRequest")}}
+    if examples := golden_examples(_golden(service)):
+        predict_body["examples"] = examples
     paths: dict[str, Any] = {
         "/predict": {
             "post": {
                 "summary": f"Predict with {spec.model_name}",
                 "operationId": "predict",
-                "requestBody": {
-                    "required": True,
-                    **_json({"$ref": REF.format(model="PredictRequest")}),
-                },
+                "requestBody": {"required": True, "content": {"application/json": predict_body}},
                 "responses": {
                     "200": {
                         "description": "One output per input, in order",
@@ -114,6 +120,7 @@ def document(service: Service) -> dict[str, Any]:
             }
         },
     }
+    paths.update(monitoring_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -124,6 +131,51 @@ def document(service: Service) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": defs},
     }
+
+
+def _golden(service: Service) -> list[GoldenSample]:
+    try:
+        return service.golden()
+    except Exception:  # a broken golden file fails the canary loudly; the docs still render
+        return []
+
+
+def monitoring_paths() -> dict[str, Any]:
+    """Ground truth and status routes (runtime.monitor)."""
+    label = {
+        "type": "object",
+        "required": ["request_id", "value"],
+        "properties": {
+            "request_id": {"type": "string", "description": "X-Request-ID of the prediction"},
+            "index": {"type": "integer", "minimum": 0, "default": 0},
+            "value": {"description": "The true value (or the whole true output)"},
+        },
+    }
+    matched = {"200": {"description": "Joined to the recorded prediction", **_json({})}}
+    return {
+        "/feedback": {
+            "post": {
+                "summary": "Report the true value of one prediction",
+                "operationId": "feedback",
+                "requestBody": {"required": True, **_json(label)},
+                "responses": {**matched, "404": {"description": "No such recorded prediction"}},
+            }
+        },
+        "/feedback/batch": {
+            "post": {
+                "summary": "Report true values of many predictions",
+                "operationId": "feedbackBatch",
+                "requestBody": {
+                    "required": True,
+                    **_json({"type": "object", "properties": {"items": {"type": "array",
+                                                                        "items": label}}}),
+                },
+                "responses": matched,
+            }
+        },
+        "/status": {"get": {"summary": "Status page (HTML)", "operationId": "status",
+                            "responses": {"200": {"description": "HTML"}}}},
+    }  # fmt: skip
 
 
 def v2_tensors(service: Service) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -141,6 +193,33 @@ def v2_tensors(service: Service) -> tuple[list[dict[str, Any]], list[dict[str, A
     )
 
 
-def docs_page() -> str:
-    """A self-contained page (no CDN: images are often air-gapped) to browse and try the API."""
-    return (resources.files("dockyard.runtime") / "docs.html").read_text(encoding="utf-8")
+# The files of the Swagger UI page, served from the swagger-ui-py package (no CDN: images are
+# often air-gapped). Without that package, /docs falls back to the small page in docs.html.
+SWAGGER_FILES = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+}
+
+
+def swagger_static() -> Path | None:
+    """The folder of Swagger UI's static files, found without importing the package."""
+    found = importlib.util.find_spec("swagger_ui")
+    if found is None or not found.submodule_search_locations:
+        return None
+    folder = Path(next(iter(found.submodule_search_locations))) / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def docs_page(title: str = "Dockyard") -> str:
+    """Swagger UI over /openapi.json when its files are installed, else the built-in page."""
+    name = "swagger.html" if swagger_static() is not None else "docs.html"
+    page = (resources.files("dockyard.runtime") / name).read_text(encoding="utf-8")
+    return page.replace("__TITLE__", html.escape(title))
+
+
+def golden_examples(samples: Sequence[GoldenSample]) -> dict[str, Any]:
+    """The golden samples as ready-to-send request examples (the first is the default)."""
+    return {
+        f"golden-{i}": {"summary": f"Golden sample {i}", "value": {"inputs": [s.input]}}
+        for i, s in enumerate(samples[:10], 1)
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
@@ -45,6 +45,13 @@ from dockyard.runtime.v2 import (
 log = logging.getLogger("dockyard.access")
 
 
+Record = Callable[[str, Sequence[Any], Sequence[Any]], None]
+
+
+def _no_record(request_id: str, items: Sequence[Any], values: Sequence[Any]) -> None:
+    """Monitoring off: nothing recorded."""
+
+
 class RequestTimeout(Exception):
     """The request's deadline (serving.timeout_s) passed before its outputs were ready."""
 
@@ -52,9 +59,12 @@ class RequestTimeout(Exception):
 class PredictEndpoints:
     """Parses, queues, awaits and answers predictions; records metrics and the access log."""
 
-    def __init__(self, service: Service, access_log: bool = True) -> None:
+    def __init__(
+        self, service: Service, access_log: bool = True, record: Record = _no_record
+    ) -> None:
         self.service = service
         self.access_log = access_log
+        self.record = record  # monitoring: queues (request id, inputs, outputs), never blocks
         sig = service.signature
         # allow_inf_nan=False refuses NaN/Infinity inside pydantic-core (no per-request walk);
         # a field annotated AllowInfNan(True) keeps them. See finite.py for BaseModel inputs.
@@ -91,6 +101,7 @@ class PredictEndpoints:
         except ValidationError as exc:
             raise invalid(exc) from None
         values = await self._infer(items, receive, request_id)
+        self.record(request_id, items, values)
         return b'{"outputs":' + self.outputs.dump_json(values) + b"}"
 
     # ---- V2 infer ----------------------------------------------------------------------------
@@ -122,6 +133,7 @@ class PredictEndpoints:
         except ValidationError as exc:
             raise invalid(exc) from None
         values = await self._infer(items, receive, request_id)
+        self.record(request_id, items, values)
         dumped = self.outputs.dump_python(values, mode="json")
         wanted = {str(o.get("name")) for o in request.get("outputs") or [] if isinstance(o, dict)}
         try:

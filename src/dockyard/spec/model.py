@@ -14,6 +14,7 @@ from dockyard.spec.build import Build
 from dockyard.spec.environments import Environment, check_name
 from dockyard.spec.gate import Gate
 from dockyard.spec.jobs import Worker
+from dockyard.spec.monitoring import Monitoring
 from dockyard.spec.pipeline import Pipeline
 from dockyard.spec.project import Artifact, Dependencies, ModelEntry, Project
 from dockyard.spec.resources import Resources
@@ -46,6 +47,7 @@ class Spec(Section):
     gate: Gate = Gate()
     pipeline: Pipeline = Pipeline()
     router: Router = Router()
+    monitoring: Monitoring = Monitoring()
     schedules: tuple[ScheduledJob, ...] = ()
     secrets: tuple[str, ...] = Field(
         default=(),
@@ -106,7 +108,9 @@ class Spec(Section):
 
     def digest(self) -> str:
         """A stable hash of the spec's content, recorded in image labels."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        # A default [monitoring] table stays out, so its arrival left existing digests as they were.
+        skip = {"monitoring"} if self.monitoring == Monitoring() else None
+        blob = json.dumps(self.model_dump(mode="json", exclude=skip), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
 

@@ -6,11 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dockyard.runtime.monitor.status import status_routes
 from dockyard.runtime.pipeline.service import PipelineService
 from dockyard.spec import Spec
 
@@ -22,7 +24,12 @@ class Front:
         self.service = PipelineService(spec, root, local)
         self.ready = False
         probes = [Route("/healthz", self.live), Route("/readyz", self.readyz)]
-        self.app = Starlette(routes=probes + self.service.routes, lifespan=self._lifespan)
+        status = status_routes(
+            lambda: generate_latest(self.service.metrics.registry), lambda: {"model": "pipeline"}
+        )
+        self.app = Starlette(
+            routes=[*probes, *self.service.routes, *status], lifespan=self._lifespan
+        )
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:

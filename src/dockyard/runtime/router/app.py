@@ -26,6 +26,7 @@ from dockyard.runtime.http import (
     request_id_of,
     send_bytes,
 )
+from dockyard.runtime.monitor.status import status_routes
 from dockyard.runtime.router.config import RouterConfig
 from dockyard.runtime.router.control import Control
 from dockyard.runtime.router.metrics import RouterMetrics
@@ -238,10 +239,14 @@ class _Handlers:
             Route("/metrics", self.metrics),
             Route("/admin/weights", self.weights, methods=["GET"]),
             Route("/admin/weights", self.put_weights, methods=["PUT"]),
+            *status_routes(lambda: self.app.metrics.exposition()[0], self._status_info),
         ]
 
     async def not_here(self, _: Request) -> Response:
         raise AssertionError("POST to a hot path is answered before routing")  # pragma: no cover
+
+    def _status_info(self) -> dict[str, str]:
+        return {"model": "router", "version": ", ".join(sorted(self.app.table.rotation))}
 
     async def live(self, _: Request) -> Response:
         return JSONResponse({"status": "alive"})

@@ -1,0 +1,61 @@
+"""/docs is the standard Swagger UI served offline from swagger-ui-py's files: it renders in
+headless Chromium with no console errors, offers the golden samples, and "try it" answers 200."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.monitoring.browser import browser_page, keep_screenshot
+from tests.monitoring.conftest import DIGITS, digits
+
+Serve = type[Server]
+
+
+def test_openapi_offers_the_golden_samples_as_examples(tmp_path: Path, serve: Serve) -> None:
+    server = serve(digits(tmp_path / "digits"))
+    server.wait("/healthz")
+    doc = httpx.get(server.url + "/openapi.json").json()
+    body = doc["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    golden = [json.loads(x) for x in (DIGITS / "golden.jsonl").read_text().splitlines()]
+    assert body["examples"]["golden-1"]["value"] == {"inputs": [golden[0]["input"]]}
+    assert len(body["examples"]) == len(golden)
+    assert "/feedback" in doc["paths"]
+    assert httpx.get(server.url + "/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert httpx.get(server.url + "/docs/static/../../etc/passwd").status_code == 404
+    assert httpx.get(server.url + "/docs/static/index.html").status_code == 404
+
+
+def test_swagger_ui_renders_offline_and_try_it_returns_200(
+    tmp_path: Path, serve: Serve, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server = serve(digits(tmp_path / "digits"))
+    server.wait("/readyz")
+    with browser_page() as (page, errors):
+        outside: list[str] = []
+        page.on(  # type: ignore[attr-defined]
+            "request",
+            lambda r: outside.append(r.url) if not r.url.startswith(server.url) else None,
+        )
+        page.goto(server.url + "/docs")  # type: ignore[attr-defined]
+        block = page.wait_for_selector("#operations-default-predict")  # type: ignore[attr-defined]
+        block.click()
+        # tryItOutEnabled: the golden example is already in an editable body, ready to send
+        page.click("#operations-default-predict .execute")  # type: ignore[attr-defined]
+        status = page.wait_for_selector(  # type: ignore[attr-defined]
+            "#operations-default-predict .live-responses-table tbody .response-col_status"
+        )
+        code = status.inner_text().strip()
+        answer = page.inner_text(  # type: ignore[attr-defined]
+            "#operations-default-predict .live-responses-table tbody .response-col_description pre"
+        )
+        keep_screenshot(page, tmp_path_factory.getbasetemp() / "artifacts", "docs.png")
+    assert errors == []
+    assert outside == []  # nothing from a CDN: works air-gapped
+    assert code == "200"
+    golden = json.loads((DIGITS / "golden.jsonl").read_text().splitlines()[0])
+    assert json.loads(answer)["outputs"][0]["label"] == golden["output"]["label"]
