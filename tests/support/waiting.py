@@ -19,5 +19,7 @@ def eventually(
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what or 'condition'} never became true in {timeout}s: {value!r}")
+            raise AssertionError(
+                f"{what or 'condition'} never became true in {timeout}s: {value!r}"
+            )
         time.sleep(interval)
