@@ -14,7 +14,7 @@ def test_a_missing_golden_fails_says_how_to_create_it_and_is_not_written(
 ) -> None:
     monkeypatch.delenv("DOCKYARD_UPDATE_GOLDEN", raising=False)
     golden = tmp_path / "out.txt"
-    with pytest.raises(AssertionError, match="missing.*DOCKYARD_UPDATE_GOLDEN=1 pytest"):
+    with pytest.raises(AssertionError, match=r"missing.*DOCKYARD_UPDATE_GOLDEN=1 pytest"):
         assert_golden(golden, "text")
     assert not golden.exists()
 
@@ -25,7 +25,7 @@ def test_a_changed_output_fails_and_leaves_the_golden_alone(
     monkeypatch.setenv("DOCKYARD_UPDATE_GOLDEN", "0")  # "0" means off, not "any value"
     golden = tmp_path / "out.txt"
     golden.write_text("old")
-    with pytest.raises(AssertionError, match="out.txt changed"):
+    with pytest.raises(AssertionError, match=r"out\.txt changed"):
         assert_golden(golden, "new")
     assert golden.read_text() == "old"
     assert_golden(golden, "old")

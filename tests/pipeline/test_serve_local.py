@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server
+from tests.support.procs import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline"
 

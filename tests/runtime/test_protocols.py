@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, settings
 from starlette.testclient import TestClient
 from tritonclient.utils import InferenceServerException
 
+from tests.fixtures.projects import make_project
 from tests.support.asgi import in_process
 from tests.support.procs import Server
-from tests.fixtures.projects import make_project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
