@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
+from dockyard.runtime.pipeline.front import create_front
+from dockyard.spec import load_spec
+from tests.support.asgi import serving
 from tests.support.ports import free_port
 from tests.support.procs import Process
 from tests.support.toml import write_toml
@@ -68,6 +73,22 @@ class Front(Proc):
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         self.wait_http(self.url + "/readyz", timeout)
+
+
+@pytest.fixture
+def front_app() -> Iterator[Callable[..., TestClient]]:
+    """Start a pipeline's front in-process with `front_app(root, queue_dir=None)`, every stage
+    in it (what `python -m dockyard.runtime.pipeline serve` runs); stopped after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(root: Path, queue_dir: Path | None = None) -> TestClient:
+            spec = load_spec(root)
+            if queue_dir is not None:
+                pipeline = spec.pipeline.model_copy(update={"queue_dir": str(queue_dir)})
+                spec = spec.model_copy(update={"pipeline": pipeline})
+            return stack.enter_context(serving(create_front(spec, root, local=True), root))
+
+        yield start
 
 
 @pytest.fixture

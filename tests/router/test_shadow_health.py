@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.router.conftest import Stack
 from tests.router.test_routing import answered, versions
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow  # real router/version/stage processes over sockets
 
 
 def metric(url: str, name: str, **labels: str) -> float:

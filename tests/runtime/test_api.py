@@ -219,6 +219,10 @@ def test_unknown_route_and_method_are_json_4xx(tmp_path: Path, app: App) -> None
     assert wrong.status_code == 405 and wrong.json()["error"]["type"] == "method_not_allowed"
 
 
+def answered(server: Server) -> float:
+    return metric(server.url, "dockyard_requests_total", route="/predict", status="200")
+
+
 def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "slow", serving={"max_batch_size": 1}))
     server.wait("/readyz")
@@ -227,7 +231,8 @@ def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve)
             pool.submit(httpx.post, server.url + "/predict", json={"inputs": [0.4]}, timeout=20)
             for _ in range(4)
         ]
-        time.sleep(0.3)  # one input is in the model, three are queued
+        # Every request reached the server (in flight or answered) before the signal.
+        eventually(lambda: metric(server.url, "dockyard_inflight_requests") + answered(server) == 4)
         server.proc.send_signal(signal.SIGTERM)
         statuses = [f.result().status_code for f in futures]
     assert statuses == [200, 200, 200, 200]
