@@ -17,7 +17,7 @@ from dockyard.runtime.queue import JobState
 from dockyard.runtime.queue.sqlite import SqliteQueue
 from tests.pipeline.conftest import Front, Proc, make_pipeline
 
-pytestmark = pytest.mark.slow  # real router/version/stage processes over sockets
+pytestmark = pytest.mark.slow  # kill -9 of real stage processes
 
 ITEMS = 12
 

@@ -15,7 +15,7 @@ from tests.router.conftest import Proc
 from tests.router.test_shadow_health import eventually, metric
 from tests.support.ports import free_port
 
-pytestmark = pytest.mark.slow  # real router/version/stage processes over sockets
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 EXAMPLE = REPO / "examples" / "router"
 # `dockyard router`, through the CLI module alone (cli/main.py registers it for `dockyard`).

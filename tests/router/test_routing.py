@@ -10,7 +10,7 @@ import pytest
 
 from tests.router.conftest import Stack
 
-pytestmark = pytest.mark.slow  # real router/version/stage processes over sockets
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 
 def versions(*weights: tuple[str, float]) -> list[dict[str, object]]:

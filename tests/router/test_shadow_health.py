@@ -12,7 +12,7 @@ from tests.router.conftest import Stack
 from tests.router.test_routing import answered, versions
 from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.slow  # real router/version/stage processes over sockets
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 
 def metric(url: str, name: str, **labels: str) -> float:

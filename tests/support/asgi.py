@@ -23,7 +23,7 @@ from tests.support.waiting import eventually
 def serving(
     app: ASGIApp, root: Path, ready: bool = True, timeout: float = 30.0
 ) -> Iterator[TestClient]:
-    """Run `app` (started; with `ready`, once /readyz answers 200); the project's code unloaded after."""
+    """Run `app` started (with `ready`: once /readyz answers 200); unload the project after."""
     try:
         # raise_server_exceptions=False: a crash is a 500 answer, as a real server gives.
         with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
