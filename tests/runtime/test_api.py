@@ -114,6 +114,7 @@ def test_request_timeout_gives_504(tmp_path: Path, app: App) -> None:
     assert response.json()["error"]["type"] == "timeout"
 
 
+@pytest.mark.slow  # a real socket the client closes
 def test_client_gone_is_dropped_before_the_model(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "slow"))
     server.wait("/readyz")
@@ -177,6 +178,7 @@ def test_metrics_parse_and_count_classes(tmp_path: Path, app: App) -> None:
         assert name in client.get("/metrics").text
 
 
+@pytest.mark.slow  # several server processes
 def test_metrics_add_up_across_processes(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "whoami"), "--workers", "2")
     server.wait("/readyz")
@@ -223,6 +225,7 @@ def answered(server: Server) -> float:
     return metric(server.url, "dockyard_requests_total", route="/predict", status="200")
 
 
+@pytest.mark.slow  # SIGTERM to a real process
 def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "slow", serving={"max_batch_size": 1}))
     server.wait("/readyz")
@@ -245,6 +248,7 @@ def test_graceful_shutdown_finishes_in_flight_work(tmp_path: Path, serve: Serve)
         httpx.get(server.url + "/healthz")
 
 
+@pytest.mark.slow  # the log a real process writes
 def test_access_log_is_structured_without_payloads(tmp_path: Path, serve: Serve) -> None:
     server = serve(make_project(tmp_path, "echo"))
     server.wait("/readyz")

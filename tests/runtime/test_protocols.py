@@ -49,6 +49,7 @@ def client(server: Server) -> triton.InferenceServerClient:
     return triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_health_and_metadata(digits: Server) -> None:
     c = client(digits)
     assert c.is_server_live() and c.is_server_ready()
@@ -61,6 +62,7 @@ def test_v2_health_and_metadata(digits: Server) -> None:
         c.get_model_metadata("no-such-model")
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_infer_digits_matches_predict(digits: Server) -> None:
     rows = np.asarray(
         [[float((i * j) % 17) for j in range(64)] for i in range(3)], dtype=np.float32
@@ -76,6 +78,7 @@ def test_v2_infer_digits_matches_predict(digits: Server) -> None:
     assert labels.tolist() == [o["label"] for o in expected]
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_infer_by_version_and_all_outputs(digits: Server) -> None:
     rows = np.zeros((2, 64), dtype=np.float64)
     tensor = triton.InferInput("input-0", [2, 64], "FP64")
@@ -123,6 +126,7 @@ def api_schema(classifier: Server) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow  # schemathesis over a real server
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_fuzzed_requests_never_get_a_5xx(case: Any) -> None:

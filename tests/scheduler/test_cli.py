@@ -44,6 +44,7 @@ def cli() -> typer.Typer:
     return app
 
 
+@pytest.mark.slow  # a real scheduler process
 def test_trigger_a_running_scheduler_and_show_the_history(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -71,6 +72,7 @@ def test_trigger_a_running_scheduler_and_show_the_history(
         assert proc.wait(20) == 0
 
 
+@pytest.mark.slow  # a real scheduler process
 def test_run_once_exits_with_the_jobs_exit_code(tmp_path: Path) -> None:
     root = project(tmp_path)
     done = subprocess.run(
