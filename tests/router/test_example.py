@@ -12,8 +12,9 @@ import pytest
 
 from tests.conftest import REPO
 from tests.router.conftest import Proc
-from tests.router.test_shadow_health import eventually, metric
+from tests.router.test_shadow_health import metric
 from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
