@@ -25,7 +25,10 @@ def collected() -> list[str]:
     )  # fmt: skip
     if done.returncode != 0:  # 2: collection errors, 5: nothing collected, ...
         sys.exit(f"collection failed (pytest exit {done.returncode}):\n{done.stdout}{done.stderr}")
-    return [line for line in done.stdout.splitlines() if "::" in line]
+    # A set: the warnings summary repeats node ids.
+    return sorted(
+        {line for line in done.stdout.splitlines() if line.startswith("tests/") and "::" in line}
+    )
 
 
 def silent_folders(ids: list[str]) -> list[str]:
