@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+from typer.testing import CliRunner
 
+from dockyard.cli.main import app
 from dockyard.spec import load_spec
-from tests.conftest import Server
+from tests.support.procs import Server
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -48,6 +51,7 @@ def test_toml_block_is_a_valid_spec(tmp_path: Path) -> None:
     assert spec.serving.max_batch_size == 64 and spec.artifacts[0].mode == "baked"
 
 
+@pytest.mark.slow  # the installed `dockyard` command and a server process, end to end
 def test_five_minute_walkthrough(tmp_path: Path) -> None:
     steps = [line for line in blocks("bash")[1].splitlines() if line.startswith("dockyard")]
     assert [s.split()[1] for s in steps] == ["init", "predict", "serve"]
@@ -81,14 +85,9 @@ def test_console_commands_match_the_cli() -> None:
     lines = [line[2:] for block in blocks("console") for line in block.splitlines()]
     commands = [re.sub(r"\s+#.*$", "", line) for line in lines if line.startswith("dockyard ")]
     assert len(commands) >= 10
+    runner = CliRunner()
     for command in commands:
         args = [*shlex.split(command.split(">")[0])[1:], "--help"]
-        result = subprocess.run(
-            [sys.executable, "-m", "dockyard.cli.main", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-        )
-        assert result.returncode == 0, f"{command}: {result.stderr or result.stdout}"
-        assert "Usage:" in result.stdout
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, f"{command}: {result.output}"
+        assert "Usage:" in result.output

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.doctor import RULES, Finding, check_image, check_paths, check_text
+from dockyard.doctor.rule import Rule
 from dockyard.doctor.runner import Kind
 from tests.doctor.imagetar import image_from_json
 
@@ -52,18 +53,20 @@ def test_every_rule_has_both_fixtures(rule: object) -> None:
     assert any(n.startswith("fail") for n in names)
 
 
-def test_rule_fixture_covers_each_target() -> None:
-    suffix = {
-        "dockerfile": ".Dockerfile",
-        "compose": ".compose.yaml",
-        "k8s": ".k8s.yaml",
-        "image": ".image.json",
-        "compose-set": "",
-    }
-    for rule in RULES:
-        names = [p.name for p in (FIXTURES / rule.id).glob("fail*")]
-        for target in rule.targets:
-            assert any(n.endswith(suffix[target]) for n in names), (rule.id, target)
+TARGET_FIXTURE = {
+    "dockerfile": lambda p: p.name.endswith(".Dockerfile"),
+    "compose": lambda p: p.name.endswith(".compose.yaml"),
+    "k8s": lambda p: p.name.endswith(".k8s.yaml"),
+    "image": lambda p: p.name.endswith(".image.json"),
+    "compose-set": lambda p: p.is_dir() and any(p.glob("compose*.yaml")),  # a folder of files
+}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_fixture_covers_each_target(rule: Rule) -> None:
+    fails = list((FIXTURES / rule.id).glob("fail*"))
+    for target in rule.targets:
+        assert any(TARGET_FIXTURE[target](p) for p in fails), f"no fail fixture for {target}"
 
 
 def test_rule_ids_are_unique_and_families_match() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from dockyard.image.plan import BuildPlan, Overrides, plan_for
 from dockyard.spec import Spec, load_spec
+from tests.support import golden as support
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -26,11 +26,8 @@ OVERRIDES = Overrides(
 
 
 def assert_golden(name: str, text: str) -> None:
-    """Compare with tests/image/golden/NAME; DOCKYARD_UPDATE_GOLDEN=1 rewrites it instead."""
-    path = GOLDEN / name
-    if os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1" or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; set DOCKYARD_UPDATE_GOLDEN=1"
+    """Compare with tests/image/golden/NAME (see tests.support.golden)."""
+    support.assert_golden(GOLDEN / name, text)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 import urllib.request
 from collections.abc import Iterator
@@ -145,18 +146,27 @@ def test_runtime_stage_is_bare(engine: Engine, image: str) -> None:
     assert "__pycache__" not in out and "test_model.py" not in out
 
 
-def test_code_change_reuses_dependency_layers(engine: Engine, project: Path, image: str) -> None:
-    model = project / "model.py"
+def test_code_change_reuses_dependency_layers(
+    engine: Engine, project: Path, image: str, tmp_path: Path
+) -> None:
+    # A changed copy under its own tag: the module's project and image stay as built.
+    changed = tmp_path / "linear"
+    shutil.copytree(project, changed)
+    model = changed / "model.py"
     model.write_text(model.read_text() + "\n# a one-line change\n")
     steps: list[Step] = []
     from dockyard.cli.build import prepare
     from dockyard.image.context import write_tar
 
-    prepared = prepare(project, BASE, image, Console(quiet=True))
+    tag = f"{image}-changed-{os.getpid()}"
+    prepared = prepare(changed, BASE, tag, Console(quiet=True))
     buffer = io.BytesIO()
     write_tar(prepared.entries, buffer)
     buffer.seek(0)
-    engine.build(buffer, image, steps.append)
+    try:
+        engine.build(buffer, tag, steps.append)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
     cached = {
         s.instruction.split(" ")[0] + " " + s.instruction.split(" ")[1] for s in steps if s.cached
     }

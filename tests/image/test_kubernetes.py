@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import yaml
@@ -10,6 +9,7 @@ import yaml
 from dockyard.deploy.kubernetes import render_kubernetes, to_yaml
 from dockyard.doctor.runner import check_text
 from dockyard.spec import load_spec
+from tests.support.golden import assert_golden
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "k8s-stack-redis.yaml"
@@ -41,9 +41,7 @@ def rendered(root: Path) -> list[dict[str, object]]:
 
 def test_golden_manifests() -> None:
     text = to_yaml(rendered(REPO / "examples" / "stack" / "redis"))
-    if os.environ.get("DOCKYARD_UPDATE_GOLDEN"):
-        GOLDEN.write_text(text)
-    assert text == GOLDEN.read_text()
+    assert_golden(GOLDEN, text)
     assert "&id" not in text, "no YAML anchors"
 
 

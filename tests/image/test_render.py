@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from dockyard.image.dockerfile import render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
@@ -61,10 +60,6 @@ def test_layers_order_dependencies_before_code(linear_plan: BuildPlan) -> None:
     ]
     positions = [text.index(marker) for marker in order]
     assert positions == sorted(positions)
-
-
-def test_unused_path_fixture_is_present() -> None:
-    assert (Path(FIXTURES) / "linear" / "dockyard.toml").is_file()
 
 
 def test_doctor_finds_nothing_in_the_generated_dockerfile(linear_plan: BuildPlan) -> None:

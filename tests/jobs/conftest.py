@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -13,28 +12,11 @@ from pathlib import Path
 import pytest
 
 from dockyard.runtime.queue import JobQueue, MemoryQueue
+from tests.support.clock import FakeClock
+from tests.support.ports import free_port
 
 MODELS = Path(__file__).parent / "models"
 BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class FakeClock:
-    """Wall-clock time that only moves when a test says so."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class RedisServer:

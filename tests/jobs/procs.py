@@ -7,27 +7,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Process
+from tests.support.procs import Process
+from tests.support.toml import write_toml
 
 MODELS = Path(__file__).parent / "models"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def make_project(root: Path, model: str, cls: str, **worker: Any) -> Path:
     """A project directory holding the fixture model `model` and a spec with `[worker]` settings."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(MODELS / f"{model}.py", root / f"{model}.py")
-    settings = {"enabled": True, "metrics_port": 0, **worker}
-    lines = [
-        "[project]", 'name = "jobs-test"', "", "[model]", f'entrypoint = "{model}:{cls}"', "",
-        "[worker]", *(f"{k} = {_toml(v)}" for k, v in settings.items()),
-    ]  # fmt: skip
-    (root / "dockyard.toml").write_text("\n".join(lines) + "\n")
+    write_toml(root / "dockyard.toml", {
+        "project": {"name": "jobs-test"},
+        "model": {"entrypoint": f"{model}:{cls}"},
+        "worker": {"enabled": True, "metrics_port": 0, **worker},
+    })  # fmt: skip
     return root
 
 

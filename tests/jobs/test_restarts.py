@@ -17,6 +17,7 @@ from dockyard.runtime.queue import JobState, NewJob, open_queue
 from dockyard.spec import load_spec
 from tests.jobs.conftest import RedisServer
 from tests.jobs.procs import WorkerProcess, make_project
+from tests.support.waiting import eventually
 
 FAST = {"batch_size": 8, "lease_s": 2.0, "heartbeat_s": 0.2, "poll_s": 0.05, "backoff_s": 0.05}
 pytestmark = pytest.mark.slow
@@ -67,6 +68,11 @@ def test_api_restart_keeps_jobs_and_the_cli_drives_them(
     assert healthcheck(root, worker) == 1  # a stopped worker is unhealthy
 
 
+def executed(exec_log: Path) -> int:
+    """How many inputs the model has run, from the chaos model's execution log."""
+    return len(exec_log.read_text().splitlines()) if exec_log.exists() else 0
+
+
 def healthcheck(root: Path, worker: WorkerProcess) -> int:
     env = {"DOCKYARD_HEARTBEAT_FILE": str(worker.heartbeat), "PATH": "/usr/bin:/bin"}
     argv = [sys.executable, "-m", "dockyard.runtime", "healthcheck", str(root), "--worker"]
@@ -84,16 +90,20 @@ def test_redis_crash_mid_run_loses_no_job(tmp_path: Path, redis_server: RedisSer
     jobs = queue.put_many([NewJob(i) for i in range(1, 301)])
     env = {"CHAOS_EXEC_LOG": str(tmp_path / "exec.log"), "CHAOS_ITEM_S": "0.01"}
     worker = WorkerProcess(root, "w1", env)
-    time.sleep(2)
+    eventually(lambda: queue.stats().count(JobState.DONE) > 0, 30, what="the worker running")
     assert server.proc is not None
     server.proc.kill()  # kill -9: only what the append-only file holds survives
     server.proc.wait()
-    time.sleep(1)
+    done_before = executed(tmp_path / "exec.log")
+    assert 0 < done_before < 300, f"Redis must die mid-run, with {done_before} of 300 run"
+    # The worker meets the outage and keeps living (leases protect the claimed jobs).
+    eventually(lambda: "failed" in worker.log.read_text(), 20, what="the worker seeing Redis gone")
+    assert worker.alive
     server.start()
     deadline = time.monotonic() + 60
     while queue.stats().count(JobState.DONE) < 300 and time.monotonic() < deadline:
         time.sleep(0.2)
-    worker.stop()
+    assert worker.stop() == 0
     assert [queue.get(j.id).result for j in jobs] == [2 * i for i in range(1, 301)]  # type: ignore[union-attr]
     queue.close()
     server.stop()

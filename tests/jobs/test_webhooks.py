@@ -19,8 +19,8 @@ from dockyard.runtime.webhooks import (
     sign,
     verify,
 )
-from tests.conftest import free_port
 from tests.jobs.conftest import FakeClock
+from tests.support.ports import free_port
 
 SECRET = b"s3cret"
 

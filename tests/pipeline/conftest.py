@@ -5,44 +5,42 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from tests.conftest import Process, free_port
+from dockyard.runtime.pipeline.front import create_front
+from dockyard.spec import load_spec
+from tests.support.asgi import serving
+from tests.support.ports import free_port
+from tests.support.procs import Process
+from tests.support.toml import write_toml
 
 MODELS = Path(__file__).parent / "models"
 FIXTURE_STAGES = {"shout": "Shout", "length": "Length", "fragile": "Fragile"}
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return f'"{value}"' if isinstance(value, str) else str(value)
-
-
 def make_pipeline(root: Path, stages: list[tuple[str, dict[str, Any]]], **pipeline: Any) -> Path:
     """A project whose stages are fixture models (by module name), each in stages/<name>/."""
-    lines = ['[project]\nname = "pipe"\n', '[model]\nentrypoint = "stages.shout.shout:Shout"\n']
     shutil.copy(MODELS / "shout.py", _stage_dir(root, "shout"))
     settings = {"backend": "sqlite", "queue_dir": "queues", "poll_s": 0.05, **pipeline}
-    lines.append("[pipeline]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()))
+    bodies = []
     for module, options in stages:
         stage = _stage_dir(root, module)
         shutil.copy(MODELS / f"{module}.py", stage)
-        (stage / "dockyard.toml").write_text(
-            f'[project]\nname = "pipe-{module}"\n[model]\n'
-            f'entrypoint = "{module}:{FIXTURE_STAGES[module]}"\n'
-        )
-        body = {"name": module, "path": f"stages/{module}", **options}
-        lines.append(
-            "[[pipeline.stages]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in body.items())
-        )
-    (root / "dockyard.toml").write_text("\n".join(lines))
+        write_toml(stage / "dockyard.toml", {
+            "project": {"name": f"pipe-{module}"},
+            "model": {"entrypoint": f"{module}:{FIXTURE_STAGES[module]}"},
+        })  # fmt: skip
+        bodies.append({"name": module, "path": f"stages/{module}", **options})
+    write_toml(root / "dockyard.toml", {
+        "project": {"name": "pipe"},
+        "model": {"entrypoint": "stages.shout.shout:Shout"},
+        "pipeline": {**settings, "stages": bodies},
+    })  # fmt: skip
     return root
 
 
@@ -74,17 +72,23 @@ class Front(Proc):
         super().__init__(log or root / "front.log", *args, "--stages", stages, env=env)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"front exited {self.proc.returncode}:\n{self.log.read_text()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"front never ready:\n{self.log.read_text()}")
+        self.wait_http(self.url + "/readyz", timeout)
+
+
+@pytest.fixture
+def front_app() -> Iterator[Callable[..., TestClient]]:
+    """Start a pipeline's front in-process with `front_app(root, queue_dir=None)`, every stage
+    in it (what `python -m dockyard.runtime.pipeline serve` runs); stopped after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(root: Path, queue_dir: Path | None = None) -> TestClient:
+            spec = load_spec(root)
+            if queue_dir is not None:
+                pipeline = spec.pipeline.model_copy(update={"queue_dir": str(queue_dir)})
+                spec = spec.model_copy(update={"pipeline": pipeline})
+            return stack.enter_context(serving(create_front(spec, root, local=True), root))
+
+        yield start
 
 
 @pytest.fixture

@@ -11,10 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dockyard.runtime.queue import JobState
 from dockyard.runtime.queue.sqlite import SqliteQueue
 from tests.pipeline.conftest import Front, Proc, make_pipeline
+
+pytestmark = pytest.mark.slow  # kill -9 of real stage processes
 
 ITEMS = 12
 

@@ -6,12 +6,14 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import Server
+from tests.support.procs import Server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipeline"
 
 
+@pytest.mark.slow  # the real front process
 def test_serve_runs_every_stage_in_one_process(tmp_path: Path, serve: type[Server]) -> None:
     root = tmp_path / "pipeline"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".dockyard"))

@@ -31,19 +31,21 @@ def pipeline(**first: object) -> Pipeline:
     )
 
 
-def double(values: list[object]) -> list[Result]:
-    """Doubles ints; 13 always fails, 7 fails on its first attempt only."""
-    out = []
-    for v in values:
-        if v == 13 or (v == 7 and 7 not in seen):
-            seen.add(v)
-            out.append(Result(error=f"cannot double {v}"))
-        else:
-            out.append(Result(value=int(v) * 2))  # type: ignore[call-overload]
-    return out
+class Double:
+    """Doubles ints; 13 always fails, 7 fails on its first attempt only (its own memory)."""
 
+    def __init__(self) -> None:
+        self.seen: set[object] = set()
 
-seen: set[object] = set()
+    def __call__(self, values: list[object]) -> list[Result]:
+        out = []
+        for v in values:
+            if v == 13 or (v == 7 and 7 not in self.seen):
+                self.seen.add(v)
+                out.append(Result(error=f"cannot double {v}"))
+            else:
+                out.append(Result(value=int(v) * 2))  # type: ignore[call-overload]
+        return out
 
 
 def label(values: list[object]) -> list[Result]:
@@ -51,13 +53,12 @@ def label(values: list[object]) -> list[Result]:
 
 
 @pytest.fixture
-def running() -> Iterator[tuple[StageQueues, PipelineMetrics, LocalStages]]:
-    seen.clear()
+def running(tmp_path: Path) -> Iterator[tuple[StageQueues, PipelineMetrics, LocalStages]]:
     spec = pipeline(max_attempts=2)
-    queues, metrics = StageQueues(spec, Path(".")), PipelineMetrics()
+    queues, metrics = StageQueues(spec, tmp_path), PipelineMetrics()
     metrics.watch(queues.items)
     stages = LocalStages(spec, queues, metrics)
-    stages.start_one("double", double)
+    stages.start_one("double", Double())
     stages.start_one("label", label)
     yield queues, metrics, stages
     stages.stop()

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Process, Server, free_port
+from tests.support.ports import free_port
+from tests.support.procs import HttpProcess, Server
 
 MODEL = Path(__file__).parent / "models" / "tagged.py"
 
@@ -53,15 +54,8 @@ def _router_toml(router: dict[str, Any]) -> list[str]:
     return lines
 
 
-class Proc(Process):
-    """A process serving HTTP on 127.0.0.1 with its output in a log file."""
-
-    def __init__(self, command: list[str], log: Path, port: int, env: dict[str, str]) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        super().__init__(command, log, env)
-
-    def wait(self, path: str = "/readyz", status: int = 200, timeout: float = 30.0) -> None:
-        self.wait_http(self.url + path, timeout, status)
+class Proc(HttpProcess):
+    """A router process serving HTTP on 127.0.0.1 with its output in a log file."""
 
 
 class Stack:

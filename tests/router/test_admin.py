@@ -6,10 +6,14 @@ import json
 import os
 
 import httpx
+import pytest
 
 from tests.router.conftest import Stack
 from tests.router.test_routing import answered, versions
-from tests.router.test_shadow_health import eventually, metric
+from tests.router.test_shadow_health import metric
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 
 def test_admin_put_changes_the_split_at_run_time(stack: Stack) -> None:

@@ -19,8 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port
-from tests.router.test_shadow_health import eventually, metric
+from tests.conftest import REPO
+from tests.router.test_shadow_health import metric
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(900)]
 BASE = os.environ.get("DOCKYARD_TEST_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
@@ -96,24 +98,34 @@ def _drive(url: str, count: int) -> collections.Counter[str]:
     return seen
 
 
-def test_split_over_1000_requests_and_shadow_metrics(stack: RouterStack) -> None:
+@pytest.fixture
+def example_weights(stack: RouterStack) -> RouterStack:
+    """The example's 90/10 split, whatever an earlier test left."""
+    response = httpx.put(stack.url + "/admin/weights", json={"v1": 90, "v2": 10})
+    assert response.status_code == 200, response.text
+    return stack
+
+
+def test_split_over_1000_requests_and_shadow_metrics(example_weights: RouterStack) -> None:
+    stack = example_weights
+    pair = {"primary": "v1", "shadow": "v2"}
+    name = "dockyard_router_shadow_total"
+
+    def compared() -> float:
+        return sum(metric(stack.url, name, **pair, outcome=o) for o in ("agree", "disagree"))
+
+    before = compared()  # other tests' traffic was shadowed too
     seen = _drive(stack.url, 1000)
     print(f"observed split over 1000 requests: {dict(seen)}")
     assert seen == {"v1": 900, "v2": 100}
-    pair = {"primary": "v1", "shadow": "v2"}
-    name = "dockyard_router_shadow_total"
-    eventually(
-        lambda: (
-            sum(metric(stack.url, name, **pair, outcome=o) for o in ("agree", "disagree")) == 900
-        ),
-        30,
-    )
+    eventually(lambda: compared() - before == 900, 30)
     ratio = metric(stack.url, "dockyard_router_shadow_agreement_ratio", **pair)
     print(f"shadow agreement v2 vs v1 (labels): {ratio:.4f}")
     assert 0.9 < ratio < 1.0
 
 
-def test_a_frozen_canary_is_removed_and_restored(stack: RouterStack) -> None:
+def test_a_frozen_canary_is_removed_and_restored(example_weights: RouterStack) -> None:
+    stack = example_weights
     canary = stack.container("model-v2")
     _docker("pause", canary)  # alive but unanswering: its readiness probe times out
     try:
@@ -125,12 +137,12 @@ def test_a_frozen_canary_is_removed_and_restored(stack: RouterStack) -> None:
     assert _drive(stack.url, 100) == {"v1": 90, "v2": 10}
 
 
-def test_admin_weights_change_the_running_stack(stack: RouterStack) -> None:
+def test_admin_weights_change_the_running_stack(example_weights: RouterStack) -> None:
+    stack = example_weights
     response = httpx.put(stack.url + "/admin/weights", json={"v1": 50, "v2": 50})
     assert response.status_code == 200, response.text
     assert _drive(stack.url, 100) == {"v1": 50, "v2": 50}
     assert httpx.put(stack.url + "/admin/weights", json={"v9": 1}).status_code == 422
-    httpx.put(stack.url + "/admin/weights", json={"v1": 90, "v2": 10})
 
 
 def test_versions_are_not_published_and_run_hardened(stack: RouterStack) -> None:

@@ -10,9 +10,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
 from tests.router.conftest import Proc
-from tests.router.test_shadow_health import eventually, metric
+from tests.router.test_shadow_health import metric
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 EXAMPLE = REPO / "examples" / "router"
 # `dockyard router`, through the CLI module alone (cli/main.py registers it for `dockyard`).

@@ -6,8 +6,11 @@ import collections
 import concurrent.futures
 
 import httpx
+import pytest
 
 from tests.router.conftest import Stack
+
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 
 def versions(*weights: tuple[str, float]) -> list[dict[str, object]]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.router.conftest import Stack
 from tests.router.test_routing import answered, versions
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow  # real router and version processes over sockets
 
 
 def metric(url: str, name: str, **labels: str) -> float:
@@ -18,13 +22,6 @@ def metric(url: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return 0.0
-
-
-def eventually(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.05)
 
 
 def test_shadow_answers_never_reach_the_client_but_are_compared(stack: Stack) -> None:

@@ -9,14 +9,7 @@ from typing import Any
 import pytest
 
 from dockyard.runtime.batching import Batcher, Outcome, Pending, QueueFull, next_batch
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import FakeClock
 
 
 def queued(*times: float) -> deque[Pending]:
@@ -36,7 +29,7 @@ def test_adaptive_dispatches_at_once() -> None:
 
 
 def test_max_wait_holds_a_partial_batch_until_the_oldest_deadline() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     queue = queued(100.0, 100.002)
     clock.now = 100.004
     assert next_batch(queue, clock(), max_batch=4, max_wait=0.010) == pytest.approx(0.006)

@@ -1,4 +1,4 @@
-"""The examples serve for real: golden canaries pass, answers have the right shape and quality."""
+"""The examples serve: golden canaries pass, answers have the right shape and quality."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ import httpx
 import pytest
 
 import dockyard
-from tests.conftest import Server
+from tests.conftest import App
+from tests.support.procs import Server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_digits_is_accurate_through_the_api(serve: type[Server]) -> None:
-    server = serve(EXAMPLES / "digits", "--no-access-log")
-    server.wait("/readyz")
+def test_digits_is_accurate_through_the_api(app: App) -> None:
+    client = app(EXAMPLES / "digits")
     rows = [
         json.loads(line) for line in (EXAMPLES / "digits" / "eval.jsonl").read_text().splitlines()
     ]
     body = {"inputs": [r["input"] for r in rows]}
-    outputs = httpx.post(server.url + "/predict", json=body, timeout=30).json()["outputs"]
+    outputs = client.post("/predict", json=body).json()["outputs"]
     accuracy = sum(o["label"] == r["label"] for o, r in zip(outputs, rows, strict=True)) / len(rows)
     assert accuracy > 0.95
 
 
+@pytest.mark.slow  # loads torch and a real model in a server process
 def test_embed_serves_real_sentence_embeddings(serve: type[Server]) -> None:
     pytest.importorskip("sentence_transformers")
     server = serve(EXAMPLES / "embed", "--no-access-log")

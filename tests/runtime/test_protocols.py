@@ -13,10 +13,12 @@ import pytest
 import schemathesis
 import tritonclient.http as triton
 from hypothesis import HealthCheck, settings
+from starlette.testclient import TestClient
 from tritonclient.utils import InferenceServerException
 
-from tests.conftest import Server
 from tests.fixtures.projects import make_project
+from tests.support.asgi import in_process
+from tests.support.procs import Server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -37,10 +39,17 @@ def digits() -> Iterator[Server]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def digits_app() -> Iterator[TestClient]:
+    with in_process(EXAMPLES / "digits") as app:
+        yield app
+
+
 def client(server: Server) -> triton.InferenceServerClient:
     return triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_health_and_metadata(digits: Server) -> None:
     c = client(digits)
     assert c.is_server_live() and c.is_server_ready()
@@ -53,6 +62,7 @@ def test_v2_health_and_metadata(digits: Server) -> None:
         c.get_model_metadata("no-such-model")
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_infer_digits_matches_predict(digits: Server) -> None:
     rows = np.asarray(
         [[float((i * j) % 17) for j in range(64)] for i in range(3)], dtype=np.float32
@@ -68,6 +78,7 @@ def test_v2_infer_digits_matches_predict(digits: Server) -> None:
     assert labels.tolist() == [o["label"] for o in expected]
 
 
+@pytest.mark.slow  # the official Triton client over a real socket
 def test_v2_infer_by_version_and_all_outputs(digits: Server) -> None:
     rows = np.zeros((2, 64), dtype=np.float64)
     tensor = triton.InferInput("input-0", [2, 64], "FP64")
@@ -77,46 +88,33 @@ def test_v2_infer_by_version_and_all_outputs(digits: Server) -> None:
     assert result.as_numpy("probability").dtype == np.float64
 
 
+def tensor(shape: object, datatype: str, data: list[object], name: str = "input-0") -> object:
+    return {"inputs": [{"name": name, "shape": shape, "datatype": datatype, "data": data}]}
+
+
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("body", "status", "kind", "fragment"),
     [
-        (
-            {
-                "inputs": [
-                    {"name": "input-0", "shape": [1, 64], "datatype": "FP32", "data": [1.0] * 10}
-                ]
-            },
-            "needs 64 values",
-        ),
-        (
-            {
-                "inputs": [
-                    {"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": [1.0] * 3}
-                ]
-            },
-            "at least 64",
-        ),
-        (
-            {
-                "inputs": [
-                    {"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64}
-                ]
-            },
-            "datatype",
-        ),
-        ({"inputs": []}, "non-empty"),
-        ({"inputs": [{"name": "x", "shape": "1", "datatype": "FP32", "data": []}]}, "shape"),
-        ([1, 2], "JSON object"),
+        (tensor([1, 64], "FP32", [1.0] * 10), 400, "invalid_tensor", "needs 64 values"),
+        (tensor([1, 3], "FP32", [1.0] * 3), 422, "invalid_input", "at least 64"),  # the schema
+        (tensor([1, 64], "BYTES", ["a"] * 64), 400, "invalid_tensor", "datatype"),
+        ({"inputs": []}, 400, "invalid_tensor", "non-empty"),
+        (tensor("1", "FP32", [], name="x"), 400, "invalid_tensor", "shape"),
+        ([1, 2], 400, "invalid_request", "JSON object"),
     ],
 )
-def test_v2_bad_tensors_are_400(digits: Server, body: Any, fragment: str) -> None:
-    response = httpx.post(digits.url + "/v2/models/digits/infer", json=body)
-    assert response.status_code in (400, 422), response.text
-    assert fragment in response.json()["error"]["message"]
+def test_v2_bad_tensors_are_a_json_4xx(
+    digits_app: TestClient, body: Any, status: int, kind: str, fragment: str
+) -> None:
+    """A malformed tensor is 400; well-formed tensors the model's schema refuses are 422."""
+    response = digits_app.post("/v2/models/digits/infer", json=body)
+    error = response.json()["error"]
+    assert (response.status_code, error["type"]) == (status, kind), response.text
+    assert fragment in error["message"]
 
 
-def test_v2_unknown_model_is_404(digits: Server) -> None:
-    response = httpx.post(digits.url + "/v2/models/other/infer", json={"inputs": []})
+def test_v2_unknown_model_is_404(digits_app: TestClient) -> None:
+    response = digits_app.post("/v2/models/other/infer", json={"inputs": []})
     assert response.status_code == 404 and response.json()["error"]["type"] == "unknown_model"
 
 
@@ -128,6 +126,7 @@ def api_schema(classifier: Server) -> Any:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow  # schemathesis over a real server
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_fuzzed_requests_never_get_a_5xx(case: Any) -> None:

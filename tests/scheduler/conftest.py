@@ -15,22 +15,9 @@ from dockyard.runtime.scheduler import History, ProcessLauncher, Run, Scheduler
 from dockyard.runtime.scheduler.launcher import local_argv
 from dockyard.runtime.scheduler.metrics import ScheduleMetrics
 from dockyard.spec.schedule import ScheduledJob
+from tests.support.clock import FakeClock
 
 START = datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC).timestamp()
-
-
-class FakeClock:
-    """Wall-clock time that only moves when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def to(self, hh_mm: str) -> None:
-        hour, minute = map(int, hh_mm.split(":"))
-        self.now = datetime(2026, 3, 1, hour, minute, tzinfo=UTC).timestamp()
 
 
 def job(name: str, code: str, cron: str = "* * * * *", **options: Any) -> ScheduledJob:
@@ -42,7 +29,7 @@ class Harness:
     """A scheduler with a fake clock whose runs are real processes."""
 
     def __init__(self, tmp: Path, jobs: list[ScheduledJob]) -> None:
-        self.clock = FakeClock()
+        self.clock = FakeClock(START)
         self.history = History(tmp / "history.sqlite3")
         self.metrics = ScheduleMetrics()
         launcher = ProcessLauncher(local_argv, tmp / "logs", tmp, {"PATH": "/usr/bin:/bin"})

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from dockyard.cli import patterns
+from dockyard.cli.main import main
 
 SPEC = """
 [project]
@@ -42,7 +44,10 @@ def cli() -> typer.Typer:
     return app
 
 
-def test_trigger_a_running_scheduler_and_show_the_history(tmp_path: Path) -> None:
+@pytest.mark.slow  # a real scheduler process
+def test_trigger_a_running_scheduler_and_show_the_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = project(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "dockyard.runtime.scheduler", str(root)],
@@ -57,13 +62,17 @@ def test_trigger_a_running_scheduler_and_show_the_history(tmp_path: Path) -> Non
         [record] = [json.loads(line) for line in listed.output.splitlines()]
         assert (record["job"], record["trigger"], record["exit_code"]) == ("report", "manual", 0)
         assert record["log_tail"] == "run 1" and record["ended_at"] >= record["started_at"]
-        unknown = runner.invoke(cli(), ["runs", str(root), "--trigger", "nope"])
-        assert unknown.exit_code != 0
+        with pytest.raises(SystemExit) as unknown:
+            main(["runs", str(root), "--trigger", "nope"])
+        assert unknown.value.code == 2  # SpecError: the spec has no such schedule
+        error = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+        assert "schedules: found nope; expected one of: report, broken" in error
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
 
 
+@pytest.mark.slow  # a real scheduler process
 def test_run_once_exits_with_the_jobs_exit_code(tmp_path: Path) -> None:
     root = project(tmp_path)
     done = subprocess.run(

@@ -24,8 +24,9 @@ from dockyard.runtime.scheduler import History, ProcessLauncher, RunState, Sched
 from dockyard.runtime.scheduler.launcher import docker_argv, host_env
 from dockyard.runtime.scheduler.metrics import ScheduleMetrics
 from dockyard.spec import Spec, load_spec
-from tests.conftest import free_port
-from tests.scheduler.conftest import FakeClock
+from tests.scheduler.conftest import START
+from tests.support.clock import FakeClock
+from tests.support.ports import free_port
 
 BASE = os.environ.get("DOCKYARD_TEST_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "schedule"
@@ -86,7 +87,7 @@ def service(project: tuple[Path, Spec, Path]) -> Iterator[str]:
     """The model service container, reading the same models directory read-only."""
     root, spec, models = project
     if not (models / "current").exists():  # the service needs a first version to start
-        scheduler(root, spec, models, FakeClock(), only="retrain").run_now("retrain")
+        scheduler(root, spec, models, FakeClock(START), only="retrain").run_now("retrain")
     port, name = free_port(), f"digits-retrain-api-{os.getpid()}"
     subprocess.run(
         ["docker", "run", "-d", "--rm", "--name", name, "--read-only", "--tmpfs", "/tmp",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from dockyard.spec import Spec
+from tests.support import golden as support
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -15,11 +15,8 @@ EXAMPLES = HERE.parents[1] / "examples" / "stack"
 
 
 def assert_golden(name: str, text: str) -> None:
-    """Compare with tests/stack/golden/NAME; DOCKYARD_UPDATE_GOLDEN=1 rewrites it instead."""
-    path = GOLDEN / name
-    if os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1" or not path.exists():
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"{name} changed; set DOCKYARD_UPDATE_GOLDEN=1"
+    """Compare with tests/stack/golden/NAME (see tests.support.golden)."""
+    support.assert_golden(GOLDEN / name, text)
 
 
 def example_raw(name: str) -> dict[str, Any]:

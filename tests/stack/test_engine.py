@@ -6,6 +6,7 @@ One stack per back end for the whole module (images are reused); every test talk
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shutil
@@ -20,9 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
 from tests.stack.conftest import EXAMPLES
 from tests.stack.redis_image import BASE, ensure_redis_image
+from tests.support.ports import free_port
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(900)]
 SECRET = "stack-test-secret-7f3a9c"
@@ -126,10 +128,22 @@ def golden(n: int = 8) -> list[tuple[list[float], int]]:
     return [(r["input"], r["output"]["label"]) for r in rows[:n]]
 
 
+def two_healthy_workers(stack: Stack) -> list[dict[str, Any]]:
+    """Wait until the stack is as `up` left it (two healthy workers): tests may run in any order."""
+
+    def healthy() -> list[dict[str, Any]] | None:
+        workers = [c for c in stack.containers("worker") if c["State"]["Running"]]
+        ok = len(workers) == 2 and all(
+            c["State"].get("Health", {}).get("Status") == "healthy" for c in workers
+        )
+        return workers if ok else None
+
+    return eventually(healthy, timeout=120, interval=1, what="two healthy workers")
+
+
 def test_every_service_is_healthy_with_two_workers(stack: Stack) -> None:
+    two_healthy_workers(stack)
     states = {c["Name"]: c["State"] for c in stack.containers()}
-    workers = stack.containers("worker")
-    assert len(workers) == 2
     for name, state in states.items():
         if "-init-" in name:
             assert state["Status"] == "exited" and state["ExitCode"] == 0
@@ -138,6 +152,7 @@ def test_every_service_is_healthy_with_two_workers(stack: Stack) -> None:
 
 
 def test_jobs_submitted_through_the_api_all_complete(stack: Stack) -> None:
+    two_healthy_workers(stack)
     samples = golden() * 25
     before = counts(stack)["done"]
     ids = submit(stack, [x for x, _ in samples])
@@ -168,8 +183,10 @@ def test_limits_user_and_read_only_root_are_in_effect(stack: Stack) -> None:
     assert api["HostConfig"]["Memory"] == 384 * 1024**2
     uid = _docker("exec", api["Id"], "id", "-u").strip()
     assert uid == "10001"
-    probe = subprocess.run(["docker", "exec", api["Id"], "touch", "/app/x"], capture_output=True)
-    assert probe.returncode != 0  # read-only root
+    probe = subprocess.run(
+        ["docker", "exec", api["Id"], "touch", "/app/x"], capture_output=True, text=True
+    )
+    assert probe.returncode == 1 and "Read-only file system" in probe.stderr, probe
 
 
 def test_secret_is_a_file_and_in_no_inspect_output(stack: Stack) -> None:
@@ -219,51 +236,49 @@ def _host_reaches(host: str, port: int) -> bool:
 
 
 def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:
+    victim = two_healthy_workers(stack)[0]["Id"]
     start = counts(stack)
     base = start["done"] + start["dead"] + start["cancelled"]
     samples = golden()
     ids = submit(stack, [samples[i % 8][0] for i in range(3000)])
-    victim = stack.containers("worker")[0]["Id"]
-    _wait_for(lambda: counts(stack)["done"] > base, 30)  # both workers are claiming now
-    _docker("kill", victim)  # SIGKILL: no drain; its claimed batch stays leased until expiry
-    final = wait_done(stack, base + len(ids), timeout_s=240)
+    try:
+        eventually(lambda: counts(stack)["done"] > base, 30)  # both workers are claiming now
+        _docker("kill", victim)  # SIGKILL: no drain; its claimed batch stays leased until expiry
+        final = wait_done(stack, base + len(ids), timeout_s=240)
+    finally:
+        _docker("start", victim)
     assert final["dead"] == start["dead"] and final["queued"] == 0 and final["running"] == 0
-    jobs = [httpx.get(f"{stack.url}/jobs/{i}", timeout=10).json() for i in ids[::10]]
+    jobs = [httpx.get(f"{stack.url}/jobs/{i}", timeout=10).json() for i in ids]
     assert all(j["state"] == "done" for j in jobs)
-    retried = sum(j["attempts"] > 1 for j in jobs)
-    print(f"\nkilled a worker mid-stream: {len(ids)} jobs done; of 1 in 10, {retried} ran twice")
-    _docker("start", victim)
+    attempts = collections.Counter(j["attempts"] for j in jobs)
+    # The victim's claimed batch ran again after its lease expired, once; nothing ran three times.
+    assert attempts[2] >= 1 and set(attempts) <= {1, 2}, attempts
 
 
 def test_restart_keeps_queued_jobs_and_results(stack: Stack) -> None:
-    earlier = httpx.get(f"{stack.url}/jobs?state=done&limit=5", timeout=10).json()["jobs"]
+    two_healthy_workers(stack)
+    finished = submit(stack, [x for x, _ in golden()])
+    wait_done(stack, sum(counts(stack).values()))
+    earlier = [httpx.get(f"{stack.url}/jobs/{i}", timeout=10).json() for i in finished]
     _compose(stack, "stop", "worker")
-    queued = submit(stack, [x for x, _ in golden()] * 5)
-    assert counts(stack)["queued"] >= len(queued)
-    stack.dockyard("down")  # keeps the volumes
-    assert stack.containers() == []
-    stack.dockyard("up", "--scale", "worker=3", "--timeout", str(UP_TIMEOUT_S))
-    assert len(stack.containers("worker")) == 3
-    for job in earlier:
-        again = httpx.get(f"{stack.url}/jobs/{job['id']}", timeout=10).json()
-        assert again["state"] == "done" and again["result"] == job["result"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and counts(stack)["queued"]:
-        time.sleep(0.5)
-    for job_id in queued:
-        assert httpx.get(f"{stack.url}/jobs/{job_id}", timeout=10).json()["state"] == "done"
+    try:
+        queued = submit(stack, [x for x, _ in golden()] * 5)
+        assert counts(stack)["queued"] >= len(queued)
+        stack.dockyard("down")  # keeps the volumes
+        assert stack.containers() == []
+        stack.dockyard("up", "--scale", "worker=3", "--timeout", str(UP_TIMEOUT_S))
+        assert len(stack.containers("worker")) == 3
+        for job in earlier:
+            again = httpx.get(f"{stack.url}/jobs/{job['id']}", timeout=10).json()
+            assert again["state"] == "done" and again["result"] == job["result"]
+        eventually(lambda: counts(stack)["queued"] == 0, timeout=120, interval=0.5)
+        for job_id in queued:
+            assert httpx.get(f"{stack.url}/jobs/{job_id}", timeout=10).json()["state"] == "done"
+    finally:  # back to the stack `up` made, whatever happened
+        stack.dockyard("up", "--scale", "worker=2", "--timeout", str(UP_TIMEOUT_S))
 
 
 def _compose(stack: Stack, *args: str) -> None:
     from dockyard.deploy.stack import Project, compose_binary, run
 
     run(Project(stack.root, stack.project, binary=compose_binary()), list(args))
-
-
-def _wait_for(condition: Any, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
