@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.router.conftest import Stack
 from tests.router.test_routing import versions
 from tests.router.test_shadow_health import metric
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow
 
 
 def _statuses(url: str, n: int) -> dict[int, int]:

@@ -56,6 +56,10 @@ class NaNPoints(Model[Tolerant, str]):
 import os
 
 from dockyard import Model
+import pytest
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow
 
 
 class ReadsEnv(Model[str, str]):

@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 from tests.fixtures.projects import make_project
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow
 
 CLI = [sys.executable, "-m", "dockyard.cli.main"]
 
