@@ -2,7 +2,7 @@
 
 `FakeGenerator` is step-wise (continuous batching), `FakeStreamer` uses the streaming form.
 Both emit the prompt's words one per step (each followed by a space) and then finish; the prompt
-"forever" never finishes, "raise" fails in `start`, "explode" fails in `step`. `steps[prompt]`
+"forever..." never finishes, "raise" fails in `start`, "explode" fails in `step`. `steps[prompt]`
 counts the steps each prompt received, `batches` lists the prompts of every step in order.
 """
 
@@ -86,7 +86,7 @@ class FakeStreamer(GenerativeModel[str, str, str]):
         self, batch: list[str], params: list[GenerationParams]
     ) -> Iterator[list[str | None]]:
         states = [FakeSequence(p, p.split(), g) for p, g in zip(batch, params, strict=True)]
-        while any(s.emitted <= len(s.words) or s.prompt == "forever" for s in states):
+        while any(s.emitted <= len(s.words) or s.prompt.startswith("forever") for s in states):
             if self.step_delay:
                 time.sleep(self.step_delay)
             with self.record.lock:
@@ -96,7 +96,7 @@ class FakeStreamer(GenerativeModel[str, str, str]):
 
 
 def _next_word(seq: FakeSequence) -> str | None:
-    if seq.prompt == "forever":
+    if seq.prompt.startswith("forever"):
         seq.emitted += 1
         return "x "
     if seq.emitted >= len(seq.words):
