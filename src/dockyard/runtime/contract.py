@@ -234,7 +234,8 @@ class GenerativeModel(Model[In, Out], Generic[In, Out, Chunk]):
         close = getattr(steps, "close", None)
         if close is not None:
             close()  # let a generator release what it holds
-        return [join_chunks(o) for o in outputs]
+        text = signature_of(type(self)).chunk_type is str  # cheap beside whole generations
+        return [join_chunks(o, text) for o in outputs]
 
 
 def is_stepwise(cls: type[Any]) -> bool:
@@ -242,11 +243,9 @@ def is_stepwise(cls: type[Any]) -> bool:
     return cls.step is not GenerativeModel.step
 
 
-def join_chunks(chunks: list[Any]) -> Any:
+def join_chunks(chunks: list[Any], text: bool) -> Any:
     """The whole output of a generation: text chunks concatenated, others as a list."""
-    if chunks and all(isinstance(c, str) for c in chunks):
-        return "".join(chunks)
-    return list(chunks)
+    return "".join(chunks) if text else list(chunks)
 
 
 def _generative_signature(model_cls: type[GenerativeModel[Any, Any, Any]]) -> Signature:

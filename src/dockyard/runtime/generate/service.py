@@ -57,6 +57,7 @@ class GenerationService:
             parameters=(Parameters, Parameters()),
         )
         self.request: TypeAdapter[Any] = TypeAdapter(request)
+        self.text = sig.chunk_type is str
         self.v2_key = "text_input" if sig.input_type is str else "input"
         self.v2_out = "text_output" if sig.chunk_type is str else "output"
         name = service.spec.model_name
@@ -147,7 +148,10 @@ class GenerationService:
         """POST /generate: the whole output at once (still continuously batched)."""
         seq = self.submit(*await self.parse(scope, receive), rid)
         chunks = await _collected(self.engine, seq, receive)
-        body = {"output": join_chunks(chunks), **transport.end_body(seq)}
+        body = {
+            "output": join_chunks(chunks, self.text),
+            **transport.end_body(seq),
+        }
         await send_bytes(send, 200, to_json(body), rid)
 
     async def streamed(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
@@ -160,7 +164,11 @@ class GenerationService:
         """POST /v2/models/{name}/generate (the V2 generate extension)."""
         seq = self.submit(*await self.parse_v2(scope, receive), rid)
         chunks = await _collected(self.engine, seq, receive)
-        body = {**self._v2_head(), self.v2_out: join_chunks(chunks), **transport.end_body(seq)}
+        body = {
+            **self._v2_head(),
+            self.v2_out: join_chunks(chunks, self.text),
+            **transport.end_body(seq),
+        }
         await send_bytes(send, 200, to_json(body), rid)
 
     async def v2_streamed(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:

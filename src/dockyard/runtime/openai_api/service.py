@@ -48,6 +48,7 @@ class OpenAIService:
 
     def __init__(self, service: Service, generation: GenerationService | None) -> None:
         self.service, self.generation = service, generation
+        self.text = service.signature.chunk_type is str
         self.created = int(time.time())
         self.routes: list[BaseRoute] = [
             Route("/v1/models", self.models, methods=["GET"]),
@@ -151,7 +152,7 @@ class OpenAIService:
             await transport.stream(engine, seq, framing, receive, send, shape.id)
             return
         chunks = await _collected(self.generation, seq, receive)
-        body = shape.whole(join_chunks(chunks), seq, prompt)
+        body = shape.whole(join_chunks(chunks, self.text), seq, prompt)
         await send_bytes(send, 200, to_json(body), shape.id)
 
     def _prompt_tokens(self, item: Any) -> int:
