@@ -159,7 +159,7 @@ class GenerativeModel(Model[In, Out], Generic[In, Out, Chunk]):
                 ...  # one forward pass for all states; mutate them; None = this one finished
 
     A chunk of "" means "nothing this step" (an I/O-bound model, such as a gateway, waiting for
-    its upstream). `release(state)` is called once for every sequence that leaves the batch,
+    its upstream); an Exception instance as a chunk fails that one sequence. `release(state)` is called once for every sequence that leaves the batch,
     finished or cancelled, so a model can free memory or close an upstream connection.
 
     The streaming form is simpler but batches statically (a batch runs until all its inputs end;
@@ -281,8 +281,11 @@ def _generative_signature(model_cls: type[GenerativeModel[Any, Any, Any]]) -> Si
 
 
 def _optional_inner(hint: Any) -> Any:
-    """`X | None` -> X (a step's chunk may be None: finished)."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if type(None) in typing.get_args(hint) and len(args) == 1:
-        return args[0]
-    return hint
+    """`X | None` (or `X | Exception | None`) -> X: None is "finished", an exception a failure."""
+    args = typing.get_args(hint)
+    kept = [a for a in args if a is not type(None) and not _is_exception(a)]
+    return kept[0] if args and len(kept) == 1 else hint
+
+
+def _is_exception(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, BaseException)

@@ -177,6 +177,8 @@ class Engine:
             return
         if chunk is None:
             return self._finish(seq, "stop")
+        if isinstance(chunk, BaseException):  # the model failed this one sequence
+            return self._fail(seq, "generation_failed", f"{type(chunk).__name__}: {chunk}")
         if isinstance(chunk, str) and chunk == "":  # nothing this step (an I/O-bound model)
             return None
         seq.produced += 1
