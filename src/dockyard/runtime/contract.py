@@ -159,8 +159,9 @@ class GenerativeModel(Model[In, Out], Generic[In, Out, Chunk]):
                 ...  # one forward pass for all states; mutate them; None = this one finished
 
     A chunk of "" means "nothing this step" (an I/O-bound model, such as a gateway, waiting for
-    its upstream); an Exception instance as a chunk fails that one sequence. `release(state)` is called once for every sequence that leaves the batch,
-    finished or cancelled, so a model can free memory or close an upstream connection.
+    its upstream); an Exception instance as a chunk fails that one sequence. `release(state)` is
+    called once for every sequence that leaves the batch, finished or cancelled, so a model can
+    free memory or close an upstream connection.
 
     The streaming form is simpler but batches statically (a batch runs until all its inputs end;
     a cancelled input's chunks are computed and thrown away)::
