@@ -82,10 +82,13 @@ def limit(conns: list[int], tokens: int) -> dict[int, dict[str, float]]:
         for _ in range(5):
             model.step(states)
         steps = max(20, 2 * tokens)
-        started = time.perf_counter()
-        for _ in range(steps):
-            model.step(states)
-        step = (time.perf_counter() - started) / steps
+        timings = []
+        for _ in range(3):  # the best of three: a limit, on a machine shared with others
+            started = time.perf_counter()
+            for _ in range(steps):
+                model.step(states)
+            timings.append((time.perf_counter() - started) / steps)
+        step = min(timings)
         out[c] = {"tok_s": c / step, "step_ms": 1000 * step}
     return out
 

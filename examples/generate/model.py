@@ -53,20 +53,20 @@ class CharLM(GenerativeModel[Prompt, str, str]):
 
     def step(self, states: list[Sequence]) -> list[str | None]:
         torch = self.torch
-        chosen = [self._pick(s) for s in states]
         with torch.inference_mode():
-            ids = torch.tensor(chosen).unsqueeze(1)
+            chosen = torch.stack([s.logits for s in states]).argmax(-1)  # greedy for all...
+            for i, seq in enumerate(states):
+                if seq.temperature > 0:  # ...then sample those that asked for it
+                    chosen[i] = self._sample(seq)
             hidden = torch.stack([s.hidden for s in states], dim=1)
-            logits, hidden = self.net(ids, hidden)  # one forward pass for the whole batch
-        for i, seq in enumerate(states):
-            seq.hidden, seq.logits = hidden[:, i], logits[i, -1]
-        return [self.vocab[c] for c in chosen]
+            logits, hidden = self.net(chosen.unsqueeze(1), hidden)  # one pass for the batch
+        for seq, h, out in zip(states, hidden.unbind(1), logits[:, -1].unbind(0), strict=True):
+            seq.hidden, seq.logits = h, out
+        return [self.vocab[c] for c in chosen.tolist()]
 
-    def _pick(self, seq: Sequence) -> int:
-        if seq.temperature == 0:
-            return int(seq.logits.argmax())  # greedy: the same text every time
+    def _sample(self, seq: Sequence) -> Any:
         probs = self.torch.softmax(seq.logits / seq.temperature, dim=-1)
-        return int(self.torch.multinomial(probs, 1, generator=seq.rng))
+        return self.torch.multinomial(probs, 1, generator=seq.rng)[0]
 
     def prompt_tokens(self, item: Prompt) -> int:
         return len(item)  # one token per character
