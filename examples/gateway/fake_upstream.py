@@ -54,13 +54,14 @@ class FakeUpstream:
         self.fates[prompt] = "streaming"
         try:
             for i in range(count):
+                if i:
+                    await asyncio.sleep(DELAY_S)
                 chunk = {"id": "up", "object": "chat.completion.chunk", "created": int(time.time()),
                          "model": "up", "choices": [{"index": 0, "delta": {"content": f"w{i} "},
                                                      "finish_reason": None}]}  # fmt: skip
                 yield f"data: {json.dumps(chunk)}\n\n"
-                await asyncio.sleep(DELAY_S)
+            self.fates[prompt] = "done"  # everything asked for was sent
             yield "data: [DONE]\n\n"
-            self.fates[prompt] = "done"
         except (asyncio.CancelledError, GeneratorExit):
             self.fates[prompt] = "gone"
             raise
