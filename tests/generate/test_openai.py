@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import REPO, Server
 from tests.generate.conftest import write_project
 
 EMBEDDER = '''
@@ -160,3 +160,19 @@ def test_embeddings_for_an_embedding_model(tmp_path: Path) -> None:
     assert len(out.data[0].embedding) == 8
     assert out.data[0].embedding == pytest.approx(floats.data[0].embedding, abs=1e-6)
     assert out.usage.prompt_tokens == 3
+
+
+@pytest.mark.slow
+def test_embeddings_of_the_embed_example_match_predict() -> None:
+    server = Server(REPO / "examples" / "embed", "--no-access-log")
+    try:
+        server.wait("/readyz", timeout=120)
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+        out = client.embeddings.create(model="embed", input=["Containers make deployments."])
+        direct = httpx.post(
+            f"{server.url}/predict", json={"inputs": ["Containers make deployments."]}
+        ).json()["outputs"][0]
+    finally:
+        server.stop()
+    assert len(out.data[0].embedding) == 384
+    assert out.data[0].embedding == pytest.approx(direct, abs=1e-6)
