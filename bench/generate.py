@@ -34,7 +34,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "generate"
 PROMPTS = ["The harbour ", "A ship is ", "In the sail loft ", "The riggers ", "At night "]
-ENV = {**os.environ, "TORCH_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
+# One intra-op thread everywhere: set_num_threads is per thread, OMP_NUM_THREADS covers all.
+ENV = {**os.environ, "TORCH_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
 
 
 @dataclass

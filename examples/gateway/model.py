@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from dockyard.runtime.contract import GenerationParams, GenerativeModel
+from dockyard import GenerationParams, GenerativeModel
 
 SECRET_FILE = "/run/secrets/openai_api_key"
 WAIT_S = 0.05  # how long a step waits for the upstream when no sequence has news

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dockyard.runtime.contract import GenerationParams, GenerativeModel
+from dockyard import GenerationParams, GenerativeModel
 
 Prompt = Annotated[str, Field(min_length=1, max_length=1000)]
 

@@ -211,3 +211,14 @@ async def test_metrics_count_steps_chunks_and_first_chunk_times(h: Harness) -> N
     assert m.finished.labels("stop")._value.get() == 1
     samples = {s.name: s.value for metric in m.ttft.collect() for s in metric.samples}
     assert samples["dockyard_generation_time_to_first_chunk_seconds_count"] == 1
+
+
+async def test_shutdown_ends_running_streams_with_an_error(h: Harness) -> None:
+    seq = h.engine.submit("forever", P)
+    await h.until(lambda: h.record.steps["forever"] >= 2)
+    h.engine.cancel_all("shutdown")
+    with pytest.raises(GenerationFailed) as failed:
+        await text(seq)
+    assert failed.value.kind == "shutdown"
+    assert h.engine.metrics is not None
+    assert h.engine.metrics.cancelled.labels("shutdown")._value.get() == 1

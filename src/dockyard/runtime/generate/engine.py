@@ -72,17 +72,18 @@ class Engine:
         """End a sequence now (client gone, timeout, slow reader): it gets no further step."""
         if seq.ended:
             return
-        error = None
-        if cause == "timeout":
-            error = GenerationFailed("timeout", f"not finished within {self.timeout}s")
-        elif cause == "slow_reader":
-            error = GenerationFailed(
-                "slow_reader", f"the client read too slowly ({self.buffer} chunks unread)"
-            )
+        error = None if cause == "disconnect" else GenerationFailed(cause, self._why(cause))
         seq.end(Phase.FAILED if error else Phase.CANCELLED, "cancelled", error)
         if self.metrics is not None:
             self.metrics.cancelled.labels(cause).inc()
         self._wake.set()
+
+    def _why(self, cause: str) -> str:
+        return {
+            "timeout": f"not finished within {self.timeout}s",
+            "slow_reader": f"the client read too slowly ({self.buffer} chunks unread)",
+            "shutdown": "the server is shutting down",
+        }.get(cause, "the generation engine failed")
 
     @property
     def idle(self) -> bool:

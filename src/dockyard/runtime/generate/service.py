@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from dockyard.runtime.http import (
 from dockyard.runtime.predict import invalid
 from dockyard.runtime.service import Service
 
+log = logging.getLogger("dockyard.generate")
 ATTACH_POLL = 0.05
 AsgiHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -83,7 +85,13 @@ class GenerationService:
             await asyncio.sleep(ATTACH_POLL)
         runner = self.service.runner
         assert isinstance(runner.model, GenerativeModel)
-        await self.engine.run(stepper_for(runner.model, runner.signature), runner.executor)
+        try:
+            await self.engine.run(stepper_for(runner.model, runner.signature), runner.executor)
+        except Exception:  # a bug here must not leave clients waiting forever
+            log.exception("the generation engine stopped")
+            self.engine.close()
+            self.engine.cancel_all("error")
+            raise
 
     async def shutdown(self) -> None:
         """1. refuse new generations, 2. let running ones finish within grace, 3. cancel."""
