@@ -1,10 +1,10 @@
 """Benchmark of streamed generations (examples/generate); results are recorded in bench/generate.md.
 
     python bench/generate.py [--conns 1,16,64] [--tokens 64] [--duration 8]
-                             [--systems limit,dockyard,fastapi,litserve] [--drops 1000]
+                             [--systems dockyard,fastapi,litserve] [--drops 1000]
 
-- limit: the model in-process, stepping a full batch of C sequences (tokens/s = C / step time),
-  and one sequence alone (the single-sequence step time);
+- the limit: the model in-process stepping a full batch of C sequences (tokens/s = C / step
+  time; at C = 1 the single-sequence step), measured right before each server run;
 - dockyard: `dockyard serve examples/generate`, POST /generate_stream (SSE);
 - fastapi: plain FastAPI StreamingResponse, one generation per request (bench/generate_peers.py);
 - litserve: LitServe stream=True, max_batch_size 64 (needs `pip install litserve`).
@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,32 +65,35 @@ def pct(values: list[float], q: float) -> float:
 
 
 # ---- the limit: the model in-process --------------------------------------------------------
-def limit(conns: list[int], tokens: int) -> dict[int, dict[str, float]]:
-    sys.path.insert(0, str(EXAMPLE))
-    import torch
-    from model import CharLM
+class Limit:
+    """The model in-process; measured again right before each server run (the machine is shared,
+    so a ratio means something only between numbers taken close together)."""
 
-    from dockyard.runtime.contract import GenerationParams
+    def __init__(self) -> None:
+        sys.path.insert(0, str(EXAMPLE))
+        import torch
+        from model import CharLM
 
-    torch.set_num_threads(1)
-    model = CharLM()
-    model.artifacts = {"weights": EXAMPLE / "artifacts" / "charlm.pt"}
-    model.setup()
-    out = {}
-    for c in conns:
-        states = [model.start(PROMPTS[i % 5], GenerationParams()) for i in range(c)]
+        torch.set_num_threads(1)
+        self.model = CharLM()
+        self.model.artifacts = {"weights": EXAMPLE / "artifacts" / "charlm.pt"}
+        self.model.setup()
+
+    def measure(self, conns: int, steps: int = 100) -> dict[str, float]:
+        """Best of three: tokens/s of a full batch of `conns` sequences, and its step time."""
+        from dockyard.runtime.contract import GenerationParams
+
+        states = [self.model.start(PROMPTS[i % 5], GenerationParams()) for i in range(conns)]
         for _ in range(5):
-            model.step(states)
-        steps = max(20, 2 * tokens)
+            self.model.step(states)
         timings = []
-        for _ in range(3):  # the best of three: a limit, on a machine shared with others
+        for _ in range(3):
             started = time.perf_counter()
             for _ in range(steps):
-                model.step(states)
+                self.model.step(states)
             timings.append((time.perf_counter() - started) / steps)
         step = min(timings)
-        out[c] = {"tok_s": c / step, "step_ms": 1000 * step}
-    return out
+        return {"tok_s": conns / step, "step_ms": 1000 * step}
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -242,16 +244,14 @@ def main() -> None:
     parser.add_argument("--conns", default="1,16,64")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--duration", type=float, default=8.0)
-    parser.add_argument("--systems", default="limit,dockyard,fastapi,litserve")
+    parser.add_argument("--systems", default="dockyard,fastapi,litserve")
     parser.add_argument("--drops", type=int, default=1000)
     args = parser.parse_args()
     conns = [int(c) for c in args.conns.split(",")]
     systems = args.systems.split(",")
     log = Path(tempfile.mkdtemp(prefix="generate-bench-")) / "servers.log"
     report: dict[str, Any] = {}
-    if "limit" in systems:
-        report["limit"] = limit(conns, args.tokens)
-        print("limit", report["limit"], flush=True)
+    limit = Limit()
     for system in [s for s in systems if s != "limit"]:
         port = free_port()
         try:
@@ -261,9 +261,11 @@ def main() -> None:
             continue
         try:
             for c in conns:
+                report.setdefault("limit", {}).setdefault(system, {})[c] = limit.measure(c)
                 row = asyncio.run(load(system, port, c, args.tokens, args.duration)).row()
                 report.setdefault(system, {})[c] = row
-                print(system, c, {k: round(v, 2) for k, v in row.items()}, flush=True)
+                print(system, c, {k: round(v, 2) for k, v in row.items()},
+                      "limit", report["limit"][system][c], flush=True)  # fmt: skip
         finally:
             proc.terminate()
             proc.wait(30)
@@ -274,21 +276,20 @@ def main() -> None:
 
 
 def print_table(report: dict[str, Any], conns: list[int]) -> None:
-    lim = report.get("limit", {})
-    print("\n| system | streams | tokens/s | vs limit | TTFT p50 ms | TTFT p99 ms | per-token ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    limits = report.get("limit", {})
+    print("\n| system | streams | tokens/s | limit tokens/s (step ms) | vs limit | TTFT p50 ms "
+          "| TTFT p99 ms | per-token ms |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for c in conns:
-        if c in lim:
-            print(f"| limit (in-process step) | {c} | {lim[c]['tok_s']:.0f} | 1.00 | - | - | "
-                  f"{lim[c]['step_ms']:.2f} (step) |")  # fmt: skip
         for system in ("dockyard", "fastapi", "litserve"):
-            row: Callable[[], dict[str, float]] | dict[str, float] | None
             row = report.get(system, {}).get(c)
             if not row:
                 continue
-            ratio = row["tok_s"] / lim[c]["tok_s"] if c in lim else float("nan")
-            print(f"| {system} | {c} | {row['tok_s']:.0f} | {ratio:.2f} | {row['ttft_p50_ms']:.1f} "
-                  f"| {row['ttft_p99_ms']:.1f} | {row['per_token_ms']:.2f} |")  # fmt: skip
+            lim = limits[system][c]
+            print(f"| {system} | {c} | {row['tok_s']:.0f} | {lim['tok_s']:.0f} "
+                  f"({lim['step_ms']:.2f}) | {row['tok_s'] / lim['tok_s']:.2f} "
+                  f"| {row['ttft_p50_ms']:.1f} | {row['ttft_p99_ms']:.1f} "
+                  f"| {row['per_token_ms']:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

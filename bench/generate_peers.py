@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "generate"
 sys.path.insert(0, str(EXAMPLE))
 
 from model import CharLM  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
 
 from dockyard.runtime.contract import GenerationParams  # noqa: E402
 
@@ -30,6 +31,13 @@ def load() -> CharLM:
     return model
 
 
+class Body(BaseModel):
+    """The peers' request (module level: FastAPI resolves the string annotation here)."""
+
+    input: str
+    max_tokens: int = 64
+
+
 def event(chunk: str) -> str:
     return f"data: {json.dumps({'chunk': chunk})}\n\n"
 
@@ -37,11 +45,6 @@ def event(chunk: str) -> str:
 def fastapi_app() -> Any:
     from fastapi import FastAPI
     from fastapi.responses import StreamingResponse
-    from pydantic import BaseModel
-
-    class Body(BaseModel):
-        input: str
-        max_tokens: int = 64
 
     model = load()
     app = FastAPI()
@@ -58,14 +61,19 @@ def fastapi_app() -> Any:
     return app
 
 
-def litserve_server(port: int) -> None:
+try:  # only the peer's venv has LitServe; its worker process must find the class by name
     import litserve as ls
+except ImportError:
+    ls = None
+
+if ls is not None:
 
     class CharAPI(ls.LitAPI):  # type: ignore[misc]
         def setup(self, device: str) -> None:
             self.model = load()
 
-        def decode_request(self, request: dict[str, Any]) -> tuple[str, int]:
+        # Unannotated: LitServe reads these hints (strings here) as the request/response types.
+        def decode_request(self, request):  # type: ignore[no-untyped-def]
             return request["input"], int(request.get("max_tokens", 64))
 
         def predict(self, inputs: list[tuple[str, int]]) -> Iterator[list[str]]:
@@ -73,11 +81,15 @@ def litserve_server(port: int) -> None:
             for _ in range(max(n for _, n in inputs)):  # a batch runs until its longest ends
                 yield [c or "" for c in self.model.step(states)]
 
-        def encode_response(self, outputs: Iterator[list[str]]) -> Iterator[list[str]]:
+        def encode_response(self, outputs):  # type: ignore[no-untyped-def]
             for batch in outputs:
                 yield [event(c) for c in batch]
 
-    api = CharAPI(max_batch_size=64, batch_timeout=0.01, stream=True)
+
+def litserve_server(port: int) -> None:
+    if ls is None:
+        raise SystemExit("pip install litserve")
+    api = CharAPI(max_batch_size=64, batch_timeout=0.01, stream=True, api_path="/generate_stream")
     server = ls.LitServer(api, accelerator="cpu", workers_per_device=1, timeout=120)
     server.run(port=port, host="127.0.0.1", generate_client_file=False)
 
