@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -140,18 +141,24 @@ def body_for(system: str, prompt: str, tokens: int) -> dict[str, Any]:
     return {"input": prompt, "max_tokens": tokens}
 
 
-async def one_stream(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], result: Result, stop_after: int = 0
-) -> None:
+async def one_stream(port: int, body: dict[str, Any], result: Result, stop_after: int = 0) -> None:
+    """One streamed generation over a raw socket (httpx's streaming costs more CPU than the
+    servers under test: it capped every system at the same rate)."""
+    payload = json.dumps(body).encode()
     started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /generate_stream HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n"
+        b"content-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(payload) + payload
+    )
     first = last = 0.0
     count = 0
-    async with client.stream("POST", url, json=body) as response:
-        if response.status_code != 200:
-            result.errors += 1
-            return
-        async for raw in response.aiter_raw():
-            n = raw.count(b'"chunk"')
+    head = b""
+    try:
+        while data := await reader.read(65536):
+            if not head:
+                head = data[:12]
+            n = data.count(b'"chunk"')
             if not n:
                 continue
             now = time.perf_counter()
@@ -160,7 +167,12 @@ async def one_stream(
             count += n
             last = now
             if stop_after and count >= stop_after:
-                return  # leaving the block closes the connection mid-stream
+                return  # closing the socket mid-stream: the client is gone
+    finally:
+        writer.close()
+    if not head.endswith(b"200") and b" 200 " not in head:
+        result.errors += 1
+        return
     result.tokens += count
     result.ttft.append(first - started)
     if count > 1:
@@ -168,24 +180,20 @@ async def one_stream(
 
 
 async def load(system: str, port: int, conns: int, tokens: int, duration: float) -> Result:
-    url = f"http://127.0.0.1:{port}/generate_stream"
-    limits = httpx.Limits(max_connections=conns + 8, max_keepalive_connections=conns + 8)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        warm = Result()
-        await asyncio.gather(
-            *(one_stream(client, url, body_for(system, PROMPTS[i % 5], 8), warm)
-              for i in range(conns))
-        )  # fmt: skip
-        result = Result()
-        started = time.perf_counter()
-        deadline = started + duration
+    warm = Result()
+    await asyncio.gather(
+        *(one_stream(port, body_for(system, PROMPTS[i % 5], 8), warm) for i in range(conns))
+    )
+    result = Result()
+    started = time.perf_counter()
+    deadline = started + duration
 
-        async def worker(i: int) -> None:
-            while time.perf_counter() < deadline:
-                await one_stream(client, url, body_for(system, PROMPTS[i % 5], tokens), result)
+    async def worker(i: int) -> None:
+        while time.perf_counter() < deadline:
+            await one_stream(port, body_for(system, PROMPTS[i % 5], tokens), result)
 
-        await asyncio.gather(*(worker(i) for i in range(conns)))
-        result.seconds = time.perf_counter() - started
+    await asyncio.gather(*(worker(i) for i in range(conns)))
+    result.seconds = time.perf_counter() - started
     return result
 
 
@@ -204,17 +212,14 @@ def gauge(port: int, name: str) -> float:
 
 
 async def drops(port: int, n: int, conns: int = 64) -> None:
-    url = f"http://127.0.0.1:{port}/generate_stream"
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        gate = asyncio.Semaphore(conns)
+    gate = asyncio.Semaphore(conns)
 
-        async def one(i: int) -> None:
-            async with gate:
-                body = body_for("dockyard", PROMPTS[i % 5], 10_000)
-                await one_stream(client, url, body, Result(), stop_after=5)
+    async def one(i: int) -> None:
+        async with gate:
+            body = body_for("dockyard", PROMPTS[i % 5], 10_000)
+            await one_stream(port, body, Result(), stop_after=5)
 
-        await asyncio.gather(*(one(i) for i in range(n)))
+    await asyncio.gather(*(one(i) for i in range(n)))
 
 
 def drop_test(n: int, log: Path) -> dict[str, float]:
