@@ -55,7 +55,8 @@ async def harness(
     model = type("Fake", (cls,), {"step_delay": delay})()
     model.setup()
     metrics = GenerationMetrics(CollectorRegistry())
-    options = {"max_active": 8, "queue_size": 100, "timeout": 30.0, **engine}
+    options = {"max_active": 8, "queue_size": 100, "timeout": 30.0, "expose_errors": True}
+    options.update(engine)
     return Harness(model, Engine(metrics=metrics, **options))
 
 
@@ -222,3 +223,12 @@ async def test_shutdown_ends_running_streams_with_an_error(h: Harness) -> None:
     assert failed.value.kind == "shutdown"
     assert h.engine.metrics is not None
     assert h.engine.metrics.cancelled.labels("shutdown")._value.get() == 1
+
+
+async def test_the_models_error_text_stays_in_the_log_unless_exposed() -> None:
+    h = await harness(expose_errors=False)
+    with pytest.raises(GenerationFailed) as failed:
+        await text(h.engine.submit("raise", P))
+    assert "refuses" not in failed.value.message
+    assert "server log" in failed.value.message
+    await h.close()

@@ -42,9 +42,11 @@ class Engine:
         metrics: GenerationMetrics | None = None,
         buffer: int = STREAM_BUFFER,
         clock: Callable[[], float] = time.monotonic,
+        expose_errors: bool = False,
     ) -> None:
         self.max_active, self.queue_size, self.timeout = max_active, queue_size, timeout
         self.metrics, self.buffer, self.clock = metrics, buffer, clock
+        self.expose_errors = expose_errors  # serving.expose_errors: the model's text to clients
         self.waiting: deque[Sequence] = deque()
         self.active: list[Sequence] = []
         self._leaving: list[Sequence] = []  # left the batch; the model releases them next
@@ -214,6 +216,12 @@ class Engine:
             self.metrics.finished.labels(reason).inc()
 
     def _fail(self, seq: Sequence, kind: str, message: str) -> None:
+        log.error("generation failed", extra={"request_id": seq.request_id, "error": message})
+        if not self.expose_errors:
+            message = (
+                "the model failed on this generation; the server log has the details under "
+                "this request id"
+            )
         seq.end(Phase.FAILED, "error", GenerationFailed(kind, message))
         if self.metrics is not None:
             self.metrics.finished.labels("error").inc()

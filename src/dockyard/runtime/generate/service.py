@@ -33,6 +33,7 @@ from dockyard.runtime.http import (
     request_id_of,
     send_bytes,
 )
+from dockyard.runtime.limits import body_limit
 from dockyard.runtime.predict import invalid
 from dockyard.runtime.service import Service
 
@@ -49,9 +50,14 @@ class GenerationService:
         serving = service.spec.serving
         self.metrics = GenerationMetrics(service.metrics.registry)
         self.engine = Engine(
-            serving.max_batch_size, serving.queue_size, serving.timeout_s, self.metrics
+            serving.max_batch_size,
+            serving.queue_size,
+            serving.timeout_s,
+            self.metrics,
+            expose_errors=serving.expose_errors,
         )
         sig = service.signature
+        self.limit = body_limit(serving, sig.input_type)
         request = create_model(
             "GenerateRequest",
             __config__=ConfigDict(extra="forbid"),
@@ -129,7 +135,7 @@ class GenerationService:
             ) from None
 
     async def parse(self, scope: Scope, receive: Receive) -> tuple[Any, GenerationParams]:
-        body = await read_body(scope, receive, self.service.spec.serving.max_body_bytes)
+        body = await read_body(scope, receive, self.limit)
         try:
             request = self.request.validate_json(body)
         except ValidationError as exc:
@@ -137,7 +143,7 @@ class GenerationService:
         return request.input, _resolved(request.parameters, self.defaults)
 
     async def parse_v2(self, scope: Scope, receive: Receive) -> tuple[Any, GenerationParams]:
-        body = await read_body(scope, receive, self.service.spec.serving.max_body_bytes)
+        body = await read_body(scope, receive, self.limit)
         try:
             request = from_json(body)
         except ValueError as exc:

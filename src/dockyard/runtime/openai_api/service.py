@@ -28,6 +28,7 @@ from dockyard.runtime.generate.params import to_params
 from dockyard.runtime.generate.sequence import GenerationFailed, Sequence
 from dockyard.runtime.generate.service import GenerationService
 from dockyard.runtime.http import HTTPError, Receive, Scope, Send, read_body, send_bytes
+from dockyard.runtime.limits import body_limit
 from dockyard.runtime.openai_api.schemas import (
     ChatRequest,
     CompletionRequest,
@@ -49,6 +50,7 @@ class OpenAIService:
     def __init__(self, service: Service, generation: GenerationService | None) -> None:
         self.service, self.generation = service, generation
         self.text = service.signature.chunk_type is str
+        self.limit = body_limit(service.spec.serving, service.signature.input_type)
         self.created = int(time.time())
         self.routes: list[BaseRoute] = [
             Route("/v1/models", self.models, methods=["GET"]),
@@ -207,7 +209,11 @@ class OpenAIService:
     # ---- shared ----------------------------------------------------------------------------
     async def _parse(self, scope: Scope, receive: Receive, shape: type[R]) -> R:
         try:
-            body = await read_body(scope, receive, self.service.spec.serving.max_body_bytes)
+            body = await read_body(
+                scope,
+                receive,
+                body_limit(self.service.spec.serving, self.service.signature.input_type),
+            )
         except HTTPError as exc:
             raise _from_http(exc) from None
         try:
