@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dockyard.runtime.contract import Model
+    from dockyard.runtime.contract import GenerationParams, GenerativeModel, Model
 
-__all__ = ["Model", "__version__"]
+__all__ = ["GenerationParams", "GenerativeModel", "Model", "__version__"]
 __version__ = "0.1.0"
+_CONTRACT = {"GenerationParams", "GenerativeModel", "Model"}
 
 
 def __getattr__(name: str) -> Any:
-    """`Model` is imported on first use, so `python -m dockyard.runtime healthcheck` (run by
+    """The contract is imported on first use, so `python -m dockyard.runtime healthcheck` (run by
     the engine every few seconds, in images without bytecode caches) loads no pydantic."""
-    if name == "Model":
-        from dockyard.runtime.contract import Model
+    if name in _CONTRACT:
+        from dockyard.runtime import contract
 
-        return Model
+        return getattr(contract, name)
     raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

@@ -48,7 +48,8 @@ class DockyardApp:
         self.service = service
         self.endpoints = PredictEndpoints(service, access_log, *([record] if record else []))
         self.extras = list(extras)
-        routes = _routes(service) + [route for extra in self.extras for route in extra.routes]
+        # Extras first: their routes (V2 generate) must win over the catch-all V2 refusals.
+        routes = [route for extra in self.extras for route in extra.routes] + _routes(service)
         self.routes = Starlette(
             routes=routes,
             lifespan=self._lifespan,
@@ -127,6 +128,15 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
         extras.append(
             PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
         )
+    generation = None
+    if service.signature.generative:  # streamed generations, continuously batched
+        from dockyard.runtime.generate.service import GenerationService
+
+        generation = GenerationService(service)
+        extras.append(generation)
+    from dockyard.runtime.openai_api.service import OpenAIService
+
+    extras.append(OpenAIService(service, generation))
     monitor = create_monitor(service, root, extras)  # /feedback, /status; off the hot path
     extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log

@@ -74,7 +74,9 @@ class Service:
         started = time.perf_counter()
         model.setup()
         self.metrics.load_seconds.set(time.perf_counter() - started)
-        self.runner = ModelRunner(model, self.signature, self.spec.serving.executor == "auto")
+        # A generative model is stepped on the model thread, so predict must never run inline.
+        inline = self.spec.serving.executor == "auto" and not self.signature.generative
+        self.runner = ModelRunner(model, self.signature, inline)
 
     async def stop(self, grace: float) -> None:
         """Shutdown, in order: 1. refuse new work, 2. finish queued inputs, 3. release the model."""

@@ -1,0 +1,1 @@
+"""Generations: streamed outputs with continuous batching, cancellation and backpressure."""

@@ -1,0 +1,1 @@
+"""An OpenAI-compatible API on the same service: chat, completions, embeddings, models."""
