@@ -108,6 +108,7 @@ resources = {{ memory = "384m" }}
     for env in ("staging", "prod"):
         _cli("undeploy", str(root), "--env", env, "--volumes")
     os.environ.pop("DOCKYARD_SECRET_API_TOKEN", None)
+    os.environ.pop("DOCKYARD_VERIFY_KEY", None)
 
 
 def _cli(*args: str) -> int:
@@ -125,7 +126,12 @@ def _release(project: Path, registry: LocalRegistry, model_tail: str = "") -> st
     model.write_text(original + model_tail)
     spec_name = (project / "dockyard.toml").read_text().split('name = "', 1)[1].split('"', 1)[0]
     build_image(project, BASE, f"{spec_name}:0.1.0", Console(quiet=True))
-    assert _cli("push", str(project), "--registry", f"{registry.host}/rollout") == 0
+    key = project.parent / "release.key"
+    if not key.exists():
+        assert _cli("keygen", str(project.parent / "release")) == 0
+    assert (
+        _cli("push", str(project), "--registry", f"{registry.host}/rollout", "--key", str(key)) == 0
+    )
     return releases.load(project / ".dockyard" / "releases.json").latest().reference
 
 
@@ -154,6 +160,9 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
     assert len({first, second, broken}) == 3
     staging, prod = _url(project, "staging"), _url(project, "prod")
 
+    public = str(project.parent / "release.pub")
+    assert _cli("verify", first, "--key", public) == 0  # signature and SBOM
+    os.environ["DOCKYARD_VERIFY_KEY"] = public  # every deploy below checks the signature
     assert _cli("deploy", str(project), "--env", "staging", "--image", first) == 0
     assert _cli("promote", str(project), "staging", "prod") == 0
     record = releases.load(project / ".dockyard" / "releases.json")

@@ -105,6 +105,7 @@ def promote(
 def rollback(
     root: Dir = Path("."),
     env: EnvOpt = "prod",
+    verify_key: VerifyOpt = None,
     api_key: ApiKeyOpt = None,
     record: RecordOpt = None,
 ) -> None:
@@ -112,8 +113,8 @@ def rollback(
     root = root.resolve()
     path = releases.record_path(root, record, os.environ)
     previous = releases.load(path).previous(env)
-    _deploy(root, env, previous.reference, None, api_key)
-    _append(path, env, "rollback", previous.reference)
+    _deploy(root, env, previous.reference, verify_key, api_key)
+    _append(path, env, "rollback", previous.reference, verified=verify_key is not None)
 
 
 def undeploy(

@@ -26,7 +26,7 @@ from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
 from dockyard.image.engine import Engine
 from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
-from dockyard.image.oci import Artifact, Registry
+from dockyard.image.oci import Artifact, Registry, sha256
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -79,8 +79,9 @@ def push(
     engine = Engine.connect()
     repository = f"{registry.rstrip('/')}/{spec.project.name}"
     # Everything that can fail before the push does: nothing is pushed half-described.
-    provenance = _provenance(engine, local, root)
     bom = _sbom(engine, local, spec, root)
+    # The SBOM's digest is signed with the rest: a swapped SBOM no longer matches the image.
+    provenance = {**_provenance(engine, local, root), "sbom-sha256": sha256(bom.encode())}
     if key is not None:
         signing.check_key(key)
     console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
@@ -170,6 +171,8 @@ def verify(
         bom, _ = _attached(store, digest, "sbom")
     finally:
         store.close()
+    if signed.get("sbom-sha256") not in (None, sha256(bom)):
+        raise ReleaseError(f"the SBOM attached to {digest} is not the one that was signed")
     typer.echo(
         f"verified {reference}: signature ok, sbom with "
         f"{len(sbom.components(bom.decode()))} components"
