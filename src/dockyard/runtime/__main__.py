@@ -82,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             return worker.main(spec, root)
         from dockyard.runtime.server import serve
 
-        serve(spec, root, _options(spec, args))
-        return 0
+        return serve(spec, root, _options(spec, args))
     except DockyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

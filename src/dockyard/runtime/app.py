@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
 from dockyard.runtime.http import Message, Receive, Scope, Send
+from dockyard.runtime.lifecycle import State
 from dockyard.runtime.monitor.service import create_monitor
 from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
@@ -46,6 +48,7 @@ class DockyardApp:
         record: Record | None = None,
     ) -> None:
         self.service = service
+        self._dead_since: float | None = None
         self.endpoints = PredictEndpoints(service, access_log, *([record] if record else []))
         self.extras = list(extras)
         # Extras first: their routes (V2 generate) must win over the catch-all V2 refusals.
@@ -59,6 +62,19 @@ class DockyardApp:
         self._infer_version_path = (
             f"/v2/models/{service.spec.model_name}/versions/{service.spec.model.version}/infer"
         )
+
+    def drain(self) -> None:
+        """Readiness false for good: the process is shutting down."""
+        self.service.set_state(State.DRAINING, "shutting down")
+
+    def fatal(self) -> str | None:
+        """Why the process must exit: setup() failed `health.setup_failure_exit_s` ago."""
+        lifecycle = self.service.lifecycle
+        if lifecycle.alive:
+            return None
+        self._dead_since = self._dead_since or time.monotonic()
+        grace = self.service.spec.health.setup_failure_exit_s
+        return lifecycle.reason if time.monotonic() - self._dead_since >= grace else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":

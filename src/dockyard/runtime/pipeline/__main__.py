@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError, SpecError, SpecProblem
 from dockyard.spec import Spec, load_spec
 from dockyard.spec.pipeline import Pipeline
-
-if TYPE_CHECKING:
-    from dockyard.runtime.pipeline.metrics import PipelineMetrics
 
 PIPELINE_ENV = "DOCKYARD_PIPELINE"
 HEARTBEAT = "/tmp/dockyard-stage.heartbeat"
@@ -51,25 +46,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(spec: Spec, root: Path, args: argparse.Namespace) -> int:
-    """Serve the front with uvicorn until SIGTERM (uvicorn drains, the lifespan stops stages)."""
-    import uvicorn
+    """Serve the front until SIGTERM/SIGINT, drain (the lifespan stops local stages), exit 0."""
+    from functools import partial
 
-    from dockyard.runtime.logs import configure_logging
+    from dockyard.runtime.entry.http import HttpOptions, serve_http
     from dockyard.runtime.pipeline.front import create_front
 
     env = os.environ
-    configure_logging(env.get("DOCKYARD_LOG_LEVEL", "info"), service=f"{spec.project.name}-front")
     local = (args.stages or env.get("DOCKYARD_PIPELINE_STAGES") or "local") == "local"
     spec = spec.model_copy(update={"pipeline": with_queue_dir(spec.pipeline, args.queue_dir)})
-    uvicorn.run(
-        create_front(spec, root, local),
+    options = HttpOptions(
         host=args.host or env.get("DOCKYARD_HOST") or spec.serving.host,
         port=int(args.port or env.get("DOCKYARD_PIPELINE_PORT") or spec.pipeline.port),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(spec.serving.graceful_timeout_s) or None,
+        service=f"{spec.project.name}-front",
+        grace_s=spec.serving.graceful_timeout_s,
+        log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
     )
-    return 0
+    return serve_http(partial(create_front, spec, root, local), options)
 
 
 def with_queue_dir(pipeline: Pipeline, flag: str | None) -> Pipeline:
@@ -100,6 +93,8 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
     """Run one stage's worker until SIGTERM/SIGINT, then drain."""
     from functools import partial
 
+    from dockyard.runtime.entry.loop import run_until_signal
+    from dockyard.runtime.entry.metrics import serve_metrics
     from dockyard.runtime.logs import configure_logging
     from dockyard.runtime.pipeline.metrics import PipelineMetrics
     from dockyard.runtime.pipeline.queues import StageQueues
@@ -119,24 +114,16 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
     queues = StageQueues(pipeline, root)
     metrics = PipelineMetrics()
     metrics.watch(lambda: [(name, queues[name])])
-    _serve_metrics(metrics, int(os.environ.get("DOCKYARD_METRICS_PORT", pipeline.metrics_port)))
+    serve_metrics(
+        metrics.registry, int(os.environ.get("DOCKYARD_METRICS_PORT", pipeline.metrics_port))
+    )
     worker_id = os.environ.get("DOCKYARD_WORKER_ID", f"{socket.gethostname()}-{os.getpid()}")
     worker = stage_worker(
         pipeline, name, predict, queues, metrics, worker_id, partial(beat, heartbeat)
     )
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: worker.stop())
-    worker.run()
+    code = run_until_signal(worker.run, worker.stop, f"pipeline-{name}")
     queues.close()
-    return 0
-
-
-def _serve_metrics(metrics: PipelineMetrics, port: int) -> None:
-    """/metrics on `port` (0 = none), as a stage has no HTTP server of its own."""
-    from prometheus_client import start_http_server
-
-    if port:
-        start_http_server(port, registry=metrics.registry)
+    return code
 
 
 def healthcheck(spec: Spec, args: argparse.Namespace) -> int:

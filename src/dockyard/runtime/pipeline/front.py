@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dockyard.runtime.monitor.status import status_routes
+from dockyard.runtime.http import Receive, Scope, Send
 from dockyard.runtime.pipeline.service import PipelineService
 from dockyard.spec import Spec
 
@@ -23,6 +24,7 @@ class Front:
     def __init__(self, spec: Spec, root: Path, local: bool) -> None:
         self.service = PipelineService(spec, root, local)
         self.ready = False
+        self.draining = False
         probes = [Route("/healthz", self.live), Route("/readyz", self.readyz)]
         status = status_routes(
             lambda: generate_latest(self.service.metrics.registry), lambda: {"model": "pipeline"}
@@ -30,6 +32,17 @@ class Front:
         self.app = Starlette(
             routes=[*probes, *self.service.routes, *status], lifespan=self._lifespan
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def drain(self) -> None:
+        """Readiness false for good: the process is shutting down."""
+        self.draining = True
+
+    def fatal(self) -> str | None:
+        """Never: a failing version or stage is reported at /readyz, not by exiting."""
+        return None
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
@@ -43,9 +56,14 @@ class Front:
         return JSONResponse({"status": "alive"})
 
     async def readyz(self, _: Request) -> Response:
-        return JSONResponse({"ready": self.ready}, status_code=200 if self.ready else 503)
+        ready = self.ready and not self.draining
+        body = {
+            "ready": ready,
+            "state": "draining" if self.draining else "ready" if ready else "starting",
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def create_front(spec: Spec, root: Path, local: bool = True) -> Starlette:
+def create_front(spec: Spec, root: Path, local: bool = True) -> Front:
     """The front's ASGI app (`local`: run every stage in this process too)."""
-    return Front(spec, root, local).app
+    return Front(spec, root, local)

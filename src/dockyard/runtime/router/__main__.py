@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = load_spec(root)
         from dockyard.runtime.router.server import run
 
-        run(
+        return run(
             spec,
             root,
             args.host or env.get("DOCKYARD_HOST") or spec.serving.host,
@@ -37,7 +37,6 @@ def main(argv: list[str] | None = None) -> int:
             local=args.local,
             log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
         )
-        return 0
     except DockyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -72,6 +72,14 @@ class RouterApp:
             exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
         )
 
+    def drain(self) -> None:
+        """Readiness false for good: the process is shutting down."""
+        self.draining = True
+
+    def fatal(self) -> str | None:
+        """Never: a failing version or stage is reported at /readyz, not by exiting."""
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and is_inference(scope["path"]):
             return await self.forward(scope, receive, send)

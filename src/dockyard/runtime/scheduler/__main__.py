@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -94,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             run = scheduler.run_now(args.run)
             print(run_record(run))
             return run.exit_code or 0
-        serve(scheduler, args.metrics_port)
-        return 0
+        return serve(scheduler, args.metrics_port)
     except DockyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -104,18 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def serve(scheduler: Scheduler, metrics_port: int) -> None:
-    """Run until SIGTERM/SIGINT with logs and (optionally) metrics."""
+def serve(scheduler: Scheduler, metrics_port: int) -> int:
+    """Run until SIGTERM/SIGINT with logs and (optionally) metrics; 0 once drained."""
+    from dockyard.runtime.entry.loop import run_until_signal
+    from dockyard.runtime.entry.metrics import serve_metrics
     from dockyard.runtime.logs import configure_logging
 
     configure_logging(service="scheduler")
-    if metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, registry=scheduler.metrics.registry)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: scheduler.stop())
-    scheduler.run_forever()
+    serve_metrics(scheduler.metrics.registry, metrics_port)
+    return run_until_signal(scheduler.run_forever, scheduler.stop, "scheduler")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 from collections.abc import Mapping
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from dockyard.runtime.entry.loop import run_until_signal
+from dockyard.runtime.entry.metrics import serve_metrics
 from dockyard.runtime.logs import configure_logging
 from dockyard.runtime.queue import JobQueue, open_queue
 from dockyard.runtime.webhooks import WebhookDispatcher, read_secret
@@ -55,13 +56,11 @@ def main(spec: Spec, root: Path) -> int:
     execute = load_executor(spec, root)
     queue = open_queue(spec.worker, root)
     metrics = WorkerMetrics()
-    metrics.serve(edge.metrics_port)
+    serve_metrics(metrics.registry, edge.metrics_port)
     policy = Policy.from_spec(spec.worker, spec.serving.max_batch_size)
     worker = Worker(
         queue, execute, policy, edge.worker_id, metrics, partial(beat, edge.heartbeat_file)
     )
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: worker.stop())
     stop_webhooks = threading.Event()
     webhooks = threading.Thread(
         target=_dispatcher(spec, queue).run,
@@ -78,11 +77,11 @@ def main(spec: Spec, root: Path) -> int:
             "batch_size": policy.batch_size,
         },
     )
-    worker.run()
+    code = run_until_signal(worker.run, worker.stop, "worker")
     stop_webhooks.set()
     webhooks.join(timeout=spec.worker.webhook_timeout_s + 1)
     queue.close()
-    return 0
+    return code
 
 
 def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:

@@ -1,20 +1,16 @@
 """Prometheus metrics of a worker process, in a registry of its own (served on its own port).
 
-A worker has no HTTP server of its own, so it starts prometheus-client's small one on
-`worker.metrics_port`: Prometheus scrapes every container the same way, with no node-exporter
-textfile collector to deploy beside it.
+A worker has no HTTP server of its own, so the entrypoint serves this registry on
+`worker.metrics_port` (`entry.metrics`): Prometheus scrapes every container the same way.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from dockyard.runtime.queue import JobState, QueueStats
-
-log = logging.getLogger("dockyard.worker")
 
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -65,12 +61,3 @@ class WorkerMetrics:
         for state in JobState:
             self.depth.labels(state.value).set(stats.count(state))
         self.webhook_pending.set(stats.webhooks_pending)
-
-    def serve(self, port: int) -> None:
-        """Expose /metrics on `port` (0 = not at all); a taken port is logged, not fatal."""
-        if port == 0:
-            return
-        try:
-            start_http_server(port, registry=self.registry)
-        except OSError as exc:
-            log.warning("metrics server not started", extra={"port": port, "error": str(exc)})

@@ -1,0 +1,212 @@
+"""One drain contract for every long-running process, shown on real processes under load.
+
+HTTP processes (API in one and two processes, router, pipeline front): after SIGTERM, /readyz
+answers 503, new work gets 503 "draining", every request in flight completes, exit code 0.
+Processes without HTTP (worker, pipeline stage, scheduler): the work in flight completes and
+the process exits 0.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dockyard.runtime.pipeline.queues import StageQueues
+from dockyard.runtime.queue import JobState, NewJob, open_queue
+from dockyard.runtime.scheduler.history import History
+from dockyard.spec import load_spec
+from tests.conftest import Process, free_port
+from tests.fixtures.projects import MODELS, make_project
+
+pytestmark = pytest.mark.slow
+
+SLOW_S = 1.5  # each request holds the model this long, so the drain window is wide
+IN_FLIGHT = 6
+
+
+@dataclass
+class Target:
+    """A running HTTP process and the request that gives it slow work."""
+
+    proc: Process
+    url: str
+    path: str
+    body: dict[str, object]
+
+
+@pytest.fixture
+def started() -> Iterator[list[Process]]:
+    procs: list[Process] = []
+    yield procs
+    for proc in reversed(procs):
+        proc.stop()
+
+
+def _python(tmp: Path, name: str, *args: str) -> tuple[Process, str]:
+    port = free_port()
+    command = [sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port)]
+    env = {"DOCKYARD_METRICS_PORT": "0"}
+    return Process(command, tmp / f"{name}.log", env), f"http://127.0.0.1:{port}"
+
+
+def _api(tmp: Path, procs: list[Process], *extra: str) -> Target:
+    root = make_project(tmp / "api", "slow", serving={"max_batch_size": 16})
+    proc, url = _python(tmp, "api", "dockyard.runtime", "serve", str(root), *extra)
+    procs.append(proc)
+    return Target(proc, url, "/predict", {"inputs": [SLOW_S]})
+
+
+def _router(tmp: Path, procs: list[Process]) -> Target:
+    upstream = _api(tmp, procs)
+    upstream.proc.wait_http(upstream.url + "/readyz")
+    root = tmp / "router"
+    root.mkdir()
+    shutil.copy(MODELS / "slow.py", root)
+    (root / "dockyard.toml").write_text(
+        '[project]\nname = "front"\n[model]\nentrypoint = "slow:Slow"\n'
+        "[router]\nenabled = true\nhealth_interval_s = 0.2\n"
+        f'[[router.versions]]\nname = "a"\nurl = "{upstream.url}"\nweight = 1\n'
+    )
+    proc, url = _python(tmp, "router", "dockyard.runtime.router", str(root))
+    procs.append(proc)
+    return Target(proc, url, "/predict", {"inputs": [SLOW_S]})
+
+
+def _pipeline_project(root: Path) -> Path:
+    stage = root / "stages" / "slow"
+    stage.mkdir(parents=True)
+    shutil.copy(MODELS / "slow.py", stage)
+    (stage / "dockyard.toml").write_text(
+        '[project]\nname = "stage"\n[model]\nentrypoint = "slow:Slow"\n'
+    )
+    (root / "dockyard.toml").write_text(
+        '[project]\nname = "pipe"\n[model]\nentrypoint = "stages.slow.slow:Slow"\n'
+        '[pipeline]\nbackend = "sqlite"\nqueue_dir = "queues"\npoll_s = 0.05\n'
+        '[[pipeline.stages]]\nname = "slow"\npath = "stages/slow"\nbatch_size = 16\n'
+    )
+    return root
+
+
+def _front(tmp: Path, procs: list[Process]) -> Target:
+    root = _pipeline_project(tmp / "pipe")
+    args = ("dockyard.runtime.pipeline", "serve", str(root), "--stages", "local")
+    proc, url = _python(tmp, "front", *args)
+    procs.append(proc)
+    return Target(proc, url, "/pipeline", {"input": SLOW_S})
+
+
+HTTP: dict[str, Callable[[Path, list[Process]], Target]] = {
+    "api": _api,
+    "api-2-workers": lambda tmp, procs: _api(tmp, procs, "--workers", "2"),
+    "router": _router,
+    "pipeline-front": _front,
+}
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("kind", sorted(HTTP))
+def test_http_process_drains_and_exits_0(
+    kind: str, tmp_path: Path, started: list[Process]
+) -> None:
+    target = HTTP[kind](tmp_path, started)
+    target.proc.wait_http(target.url + "/readyz", timeout=60)
+    with concurrent.futures.ThreadPoolExecutor(IN_FLIGHT) as pool:
+        work = [
+            pool.submit(httpx.post, target.url + target.path, json=target.body, timeout=30)
+            for _ in range(IN_FLIGHT)
+        ]
+        time.sleep(0.5)  # every request has reached the process and waits on the model
+        target.proc.proc.send_signal(signal.SIGTERM)
+        _eventually(lambda: httpx.get(target.url + "/readyz").status_code == 503)
+        refused = httpx.post(target.url + target.path, json=target.body, timeout=5)
+        assert not any(f.done() for f in work), "the drain window closed before the checks"
+        answers = [f.result() for f in work]
+    assert refused.status_code == 503
+    assert refused.json()["error"]["type"] == "draining"
+    assert refused.headers["retry-after"] == "1"
+    assert [a.status_code for a in answers] == [200] * IN_FLIGHT, [a.text for a in answers]
+    assert target.proc.proc.wait(30) == 0, target.proc.log.read_text()
+
+
+# ---- processes without an HTTP server ---------------------------------------------------------
+def test_worker_finishes_its_batch_and_exits_0(tmp_path: Path, started: list[Process]) -> None:
+    root = make_project(
+        tmp_path / "jobs",
+        "slow",
+        worker={
+            "enabled": True,
+            "sqlite_path": "jobs.sqlite3",
+            "metrics_port": 0,
+            "batch_size": 2,
+            "poll_s": 0.05,
+        },
+    )
+    queue = open_queue(load_spec(root).worker, root)
+    jobs = queue.put_many([NewJob(input=SLOW_S) for _ in range(4)])
+    proc = Process(
+        [sys.executable, "-m", "dockyard.runtime", "worker", str(root)], tmp_path / "worker.log"
+    )
+    started.append(proc)
+    _eventually(lambda: queue.stats().count(JobState.RUNNING) == 2, timeout=30)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.proc.wait(30) == 0, proc.log.read_text()
+    states = sorted(j.state.value for j in (queue.get(job.id) for job in jobs) if j)
+    assert states == ["done", "done", "queued", "queued"]  # in flight done; the rest released
+    queue.close()
+
+
+def test_pipeline_stage_finishes_its_batch_and_exits_0(
+    tmp_path: Path, started: list[Process]
+) -> None:
+    root = _pipeline_project(tmp_path / "pipe")
+    spec = load_spec(root)
+    queues = StageQueues(spec.pipeline, root)
+    item = queues.submit(SLOW_S)
+    command = [sys.executable, "-m", "dockyard.runtime.pipeline", "stage", "slow", str(root)]
+    proc = Process(command, tmp_path / "stage.log", {"DOCKYARD_METRICS_PORT": "0"})
+    started.append(proc)
+    queue = queues["slow"]
+    _eventually(lambda: queue.stats().count(JobState.RUNNING) == 1, timeout=30)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.proc.wait(30) == 0, proc.log.read_text()
+    job = queue.get(item.id)
+    assert job is not None and job.state is JobState.DONE
+    queues.close()
+
+
+def test_scheduler_lets_its_run_finish_and_exits_0(tmp_path: Path, started: list[Process]) -> None:
+    root = make_project(tmp_path / "sched", "echo")
+    marker = tmp_path / "finished"
+    code = f"import time, pathlib; time.sleep({SLOW_S}); pathlib.Path({str(marker)!r}).touch()"
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(
+            f'\n[[schedules]]\nname = "nightly"\ncron = "0 3 * * *"\n'
+            f"command = [{sys.executable!r}, '-c', {code!r}]\n"
+        )
+    history = History(root / ".dockyard" / "schedule" / "history.sqlite3")
+    command = [sys.executable, "-m", "dockyard.runtime.scheduler", str(root)]
+    proc = Process(command, tmp_path / "scheduler.log", {"DOCKYARD_METRICS_PORT": "0"})
+    started.append(proc)
+    history.trigger("nightly", time.time())
+    _eventually(lambda: bool(history.runs("nightly")), timeout=30)
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.proc.wait(30) == 0, proc.log.read_text()
+    assert marker.exists()
+    [run] = history.runs("nightly")
+    assert run.exit_code == 0
+    history.close()
