@@ -115,11 +115,8 @@ class DockyardApp:
 
 
 def _template(scope: Scope) -> str:
-    """The matched route's template: each path parameter's value put back as {name}."""
-    path: str = scope["path"]
-    for name, value in (scope.get("path_params") or {}).items():
-        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
-    return path
+    """The template of the route Starlette matched (never the raw path: unbounded labels)."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
 def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> DockyardApp:

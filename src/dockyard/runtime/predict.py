@@ -116,11 +116,10 @@ class PredictEndpoints:
                 "this model's types cannot be expressed as V2 tensors; use /predict",
             )
         body = await read_body(scope, receive, self.limit)
-        header_length = _header(scope, HEADER_LENGTH.encode())
+        body, raw = _split(body, _header(scope, HEADER_LENGTH.encode()))
         try:
-            body, raw = split_binary(body, int(header_length)) if header_length else (body, b"")
             request = from_json(body)
-        except (TensorError, ValueError) as exc:
+        except ValueError as exc:
             raise HTTPError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
         if not isinstance(request, dict):
             raise HTTPError(400, "invalid_request", "the body must be a JSON object with 'inputs'")
@@ -240,6 +239,21 @@ class PredictEndpoints:
             for future in futures:  # after one input failed, the others are no longer wanted
                 if not future.done():
                     future.cancel()
+
+
+def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    """The JSON part and the binary tensor data, by the binary extension's header."""
+    if header_length is None:
+        return body, b""
+    try:
+        return split_binary(body, int(header_length))
+    except (TensorError, ValueError):
+        raise HTTPError(
+            400,
+            "invalid_header",
+            f"Inference-Header-Content-Length {header_length!r} is not a length within the body "
+            f"({len(body)} bytes): send the byte length of the JSON part",
+        ) from None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

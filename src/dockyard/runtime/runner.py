@@ -50,19 +50,34 @@ class ModelRunner:
         return outcomes
 
     def run_sync(self, items: list[Any]) -> list[Outcome]:
-        """Predict a batch; if it raises, split it so only the offending inputs fail."""
+        """Predict a batch; if it raises, find the inputs that make it fail (see `_isolate`)."""
+        result = self._attempt(items)
+        return result if isinstance(result, list) else self._isolate(items, result)
+
+    def _attempt(self, items: list[Any]) -> list[Outcome] | Exception:
         try:
             return [Outcome(value=v) for v in self.predict_values(items)]
         except Exception as exc:
-            if len(items) == 1:
-                log.error(
-                    "prediction failed",
-                    extra={"error": f"{type(exc).__name__}: {exc}"},
-                    exc_info=exc,
-                )
-                return [Outcome(error=PredictionError(f"{type(exc).__name__}: {exc}"))]
-        middle = len(items) // 2
-        return self.run_sync(items[:middle]) + self.run_sync(items[middle:])
+            return exc
+
+    def _isolate(self, items: list[Any], exc: Exception) -> list[Outcome]:
+        """Split a failed batch in halves so only the offending inputs fail.
+
+        When both halves fail for the batch's own reason (out of memory, a broken model), the
+        cause is not one input: every input fails with it, after 3 calls rather than 2n - 1.
+        """
+        if len(items) > 1:
+            middle = len(items) // 2
+            halves = (items[:middle], items[middle:])
+            results = [self._attempt(half) for half in halves]
+            if not all(_same_failure(r, exc) for r in results):
+                outcomes: list[Outcome] = []
+                for half, result in zip(halves, results, strict=True):
+                    outcomes += result if isinstance(result, list) else self._isolate(half, result)
+                return outcomes
+        reason = f"{type(exc).__name__}: {exc}"
+        log.error("prediction failed", extra={"error": reason, "inputs": len(items)}, exc_info=exc)
+        return [Outcome(error=PredictionError(reason)) for _ in items]
 
     def predict_values(self, items: list[Any]) -> list[Any]:
         """preprocess -> predict -> postprocess -> validate against the output type."""
@@ -92,6 +107,10 @@ class ModelRunner:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+
+
+def _same_failure(result: list[Outcome] | Exception, exc: Exception) -> bool:
+    return isinstance(result, Exception) and (type(result), str(result)) == (type(exc), str(exc))
 
 
 def classifier_fields(output_type: Any) -> tuple[str, str | None] | None:
