@@ -56,6 +56,7 @@ _FINISH = (
     "webhook_next_at = CASE WHEN webhook IS NULL THEN NULL ELSE :now END"
 )
 _FINAL = "('done', 'dead', 'cancelled')"
+PURGE_CHUNK = 500
 
 
 class SqliteQueue:
@@ -270,10 +271,15 @@ class SqliteQueue:
             return QueueStats(counts, oldest.fetchone()[0], pending.fetchone()[0])
 
     def purge_expired(self, retention_s: float) -> int:
-        return self._one(
-            f"DELETE FROM jobs WHERE state IN {_FINAL} AND finished_at < ?",
-            (self.clock() - retention_s,),
+        """Delete in chunks, each its own short transaction, so writers are never held long."""
+        cutoff, total = self.clock() - retention_s, 0
+        sql = (
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+            f"WHERE state IN {_FINAL} AND finished_at < ? LIMIT ?)"
         )
+        while (removed := self._one(sql, (cutoff, PURGE_CHUNK))) > 0:
+            total += removed
+        return total
 
     def claim_webhooks(self, n: int, lease_s: float) -> builtins.list[Job]:
         now = self.clock()

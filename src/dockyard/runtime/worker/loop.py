@@ -1,7 +1,8 @@
 """The worker loop: claim batches with a lease, run them, record each result exactly once.
 
 Threads: the caller's thread claims and dispatches; `concurrency` threads run batches; one
-thread renews leases (the heartbeat). Nothing here knows about the model or the back end beyond
+thread renews leases (the heartbeat) and does nothing else, so a slow stats() scan or purge on
+the housekeeping thread can never let a lease expire. Nothing here knows about the model or the back end beyond
 `Execute` and `JobQueue`, so tests drive it with the in-memory queue and a lambda.
 """
 
@@ -108,11 +109,14 @@ class Worker:
 
     def run(self) -> None:
         """Claim and run until stopped, then shut down in order (see `_drain`)."""
-        heart = threading.Thread(
-            target=self._heartbeat_loop, name="dockyard-heartbeat", daemon=True
-        )
+        threads = [
+            threading.Thread(target=self._every, args=(self.heartbeat,), name="dockyard-heartbeat"),
+            threading.Thread(target=self._every, args=(self.housekeep,), name="dockyard-housekeep"),
+        ]
         self.set_state(WorkerState.READY)
-        heart.start()
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
         buffer: deque[Claim] = deque()
         with ThreadPoolExecutor(
             self.policy.concurrency, thread_name_prefix="dockyard-batch"
@@ -124,7 +128,8 @@ class Worker:
                 self._wait(running, idle=not buffer and not running)
             self._drain(buffer, running)
         self._drained.set()
-        heart.join()
+        for thread in threads:
+            thread.join()
         self.set_state(WorkerState.STOPPED)
 
     def _fill(self, buffer: deque[Claim], running: set[Future[None]]) -> None:
@@ -235,20 +240,18 @@ class Worker:
         with self._lock:
             self._held.pop(claim.id, None)
 
-    def _heartbeat_loop(self) -> None:
-        """Renew held leases, beat, refresh the depth gauges; until the batches are drained."""
-        self.heartbeat()
+    def _every(self, task: Callable[[], None]) -> None:
+        """Run `task` now and every heartbeat_s until the batches are drained."""
+        task()
         while not self._drained.wait(self.policy.heartbeat_s):
-            self.heartbeat()
+            task()
 
     def heartbeat(self) -> None:
-        """One beat: extend leases (dropping lost ones), record liveness, refresh metrics."""
+        """One beat: extend leases (dropping lost ones) and record liveness; nothing else."""
         with self._lock:
             held = list(self._held.values())
         try:
             kept = self.queue.extend(held, self.policy.lease_s) if held else set()
-            self.metrics.observe_queue(self.queue.stats())
-            self._maybe_purge()
         except Exception as exc:
             log.warning("heartbeat failed", extra={"worker": self.id, "error": repr(exc)})
             return
@@ -257,11 +260,16 @@ class Worker:
         self.metrics.last_heartbeat = time.time()
         self.beat(self.state)
 
-    def _maybe_purge(self) -> None:
-        now = self.clock()
-        if now - self._last_purge >= PURGE_EVERY_S:
-            self._last_purge = now
-            self.queue.purge_expired(self.policy.retention_s)
+    def housekeep(self) -> None:
+        """Refresh the depth gauges; purge expired jobs every PURGE_EVERY_S (in chunks)."""
+        try:
+            self.metrics.observe_queue(self.queue.stats())
+            now = self.clock()
+            if now - self._last_purge >= PURGE_EVERY_S:
+                self._last_purge = now
+                self.queue.purge_expired(self.policy.retention_s)
+        except Exception as exc:
+            log.warning("housekeeping failed", extra={"worker": self.id, "error": repr(exc)})
 
     def set_state(self, state: WorkerState) -> None:
         self.state = state
