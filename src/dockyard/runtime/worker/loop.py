@@ -2,8 +2,8 @@
 
 Threads: the caller's thread claims and dispatches; `concurrency` threads run batches; one
 thread renews leases (the heartbeat) and does nothing else, so a slow stats() scan or purge on
-the housekeeping thread can never let a lease expire. Nothing here knows about the model or the back end beyond
-`Execute` and `JobQueue`, so tests drive it with the in-memory queue and a lambda.
+the housekeeping thread can never let a lease expire. Nothing here knows about the model or
+the back end beyond `Execute` and `JobQueue`, so tests drive it with the in-memory queue.
 """
 
 from __future__ import annotations
