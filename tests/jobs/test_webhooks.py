@@ -14,6 +14,7 @@ from dockyard.runtime.queue import JobQueue, JobState, NewJob, WebhookState, put
 from dockyard.runtime.webhooks import (
     JOB_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     WebhookDispatcher,
     read_secret,
     sign,
@@ -76,10 +77,10 @@ def dispatcher(queue: JobQueue, max_attempts: int = 5) -> WebhookDispatcher:
 
 
 def test_signature_round_trip() -> None:
-    body = b'{"job": 1}'
-    assert verify(SECRET, body, sign(SECRET, body))
-    assert not verify(SECRET, body + b" ", sign(SECRET, body))
-    assert not verify(b"other", body, sign(SECRET, body))
+    body, now = b'{"job": 1}', 1_700_000_000
+    assert verify(SECRET, body, sign(SECRET, body, now), str(now), now=now)
+    assert not verify(SECRET, body + b" ", sign(SECRET, body, now), str(now), now=now)
+    assert not verify(b"other", body, sign(SECRET, body, now), str(now), now=now)
 
 
 def test_receiver_down_then_up_is_retried_with_backoff(
@@ -102,7 +103,9 @@ def test_receiver_down_then_up_is_retried_with_backoff(
     assert job.webhook_attempts == 3 and job.webhook_error is None
     headers, content = receiver.requests[-1]
     headers = {k.lower(): v for k, v in headers.items()}
-    assert verify(SECRET, content, headers[SIGNATURE_HEADER.lower()])
+    assert verify(
+        SECRET, content, headers[SIGNATURE_HEADER.lower()], headers[TIMESTAMP_HEADER.lower()]
+    )
     assert headers[JOB_HEADER.lower()] == job_id
     body = json.loads(content)
     assert body["event"] == "job.done" and body["job"]["result"] == 6

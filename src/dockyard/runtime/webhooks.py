@@ -1,8 +1,9 @@
-"""Completion webhooks: signed (HMAC-SHA256 over the body), retried with backoff, recorded.
+"""Completion webhooks: signed (HMAC-SHA256 over `timestamp.body`), retried with backoff.
 
 Delivery state lives on the job in the queue, so a webhook owed by a crashed worker is sent by
 another one. Delivery is at-least-once: receivers dedupe on the `X-Dockyard-Job` header.
-Verify a delivery with `verify(secret, body, request.headers[SIGNATURE_HEADER])`.
+The timestamp is signed too, so a receiver refuses a captured delivery replayed later:
+`verify(secret, body, headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER])`.
 """
 
 from __future__ import annotations
@@ -12,28 +13,47 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
+from dockyard.errors import DockyardError
 from dockyard.runtime.queue import Job, JobQueue, backoff
 
 log = logging.getLogger("dockyard.webhooks")
 
 SIGNATURE_HEADER = "X-Dockyard-Signature"
+TIMESTAMP_HEADER = "X-Dockyard-Timestamp"
 JOB_HEADER = "X-Dockyard-Job"
 SECRETS_DIR = Path("/run/secrets")
+REPLAY_WINDOW_S = 300
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The signature header's value for `body`."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The signature header's value: HMAC-SHA256 over `"<timestamp>." + body`."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
 
 
-def verify(secret: bytes, body: bytes, signature: str) -> bool:
-    """True when `signature` was made with `secret` over exactly `body` (constant time)."""
-    return hmac.compare_digest(sign(secret, body), signature)
+def verify(
+    secret: bytes,
+    body: bytes,
+    signature: str,
+    timestamp: str,
+    *,
+    window_s: float = REPLAY_WINDOW_S,
+    now: float | None = None,
+) -> bool:
+    """True when `signature` was made with `secret` over exactly this timestamp and body, and
+    the timestamp is within `window_s` of now (older deliveries may be replays)."""
+    if not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > window_s:
+        return False
+    return hmac.compare_digest(sign(secret, body, int(timestamp)), signature)
 
 
 def payload(job: Job) -> bytes:
@@ -52,6 +72,27 @@ def read_secret(
         return value.encode()
     path = secrets_dir / name
     return path.read_bytes().strip() if path.is_file() else None
+
+
+def webhook_secret(
+    name: str | None, environ: Mapping[str, str], secrets_dir: Path = SECRETS_DIR
+) -> bytes | None:
+    """The signing secret the spec names; a named secret that is missing is an error, and no
+    secret at all is a warning (receivers cannot tell a forged delivery from a real one)."""
+    if name is None:
+        log.warning(
+            "webhooks are sent unsigned: set worker.webhook_secret to the name of a secret "
+            "(env DOCKYARD_SECRET_<NAME> or /run/secrets/<name>)"
+        )
+        return None
+    secret = read_secret(name, environ, secrets_dir)
+    if secret is None:
+        env = "DOCKYARD_SECRET_" + name.upper().replace("-", "_")
+        raise DockyardError(
+            f"worker.webhook_secret names {name!r}, but neither {env} nor "
+            f"{secrets_dir / name} exists: provide the secret, or remove webhook_secret"
+        )
+    return secret
 
 
 class WebhookDispatcher:
@@ -103,7 +144,9 @@ class WebhookDispatcher:
         body = payload(job)
         headers = {"Content-Type": "application/json", JOB_HEADER: job.id}
         if self.secret is not None:
-            headers[SIGNATURE_HEADER] = sign(self.secret, body)
+            timestamp = int(time.time())
+            headers[TIMESTAMP_HEADER] = str(timestamp)
+            headers[SIGNATURE_HEADER] = sign(self.secret, body, timestamp)
         try:
             response = self.client.post(job.webhook or "", content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -19,7 +19,7 @@ from dockyard.runtime.entry.loop import run_until_signal
 from dockyard.runtime.entry.metrics import serve_metrics
 from dockyard.runtime.logs import configure_logging
 from dockyard.runtime.queue import JobQueue, open_queue
-from dockyard.runtime.webhooks import WebhookDispatcher, read_secret
+from dockyard.runtime.webhooks import WebhookDispatcher, webhook_secret
 from dockyard.runtime.worker.heartbeat import WorkerState, beat, is_healthy
 from dockyard.runtime.worker.loop import Execute, Policy, Result, Worker
 from dockyard.runtime.worker.metrics import WorkerMetrics
@@ -88,7 +88,7 @@ def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:
     w = spec.worker
     return WebhookDispatcher(
         queue,
-        read_secret(w.webhook_secret, os.environ),
+        webhook_secret(w.webhook_secret, os.environ),
         max_attempts=w.webhook_max_attempts,
         backoff_s=w.backoff_s,
         backoff_max_s=w.backoff_max_s,
