@@ -2,6 +2,10 @@
 CronJobs, with the restricted Pod Security settings, probes on the runtime's own health routes,
 limits, secrets as files and a default-deny network policy for everything but the API.
 
+Shutdown: the API's preStop pause lets endpoints drop the pod before SIGTERM starts the drain;
+each role's grace period covers its own drain. SQLite jobs live on one ReadWriteOnce volume,
+so every pod mounting it is required onto one node (Redis has no such limit).
+
 Pure: spec in, a list of manifest dicts out (`to_yaml` joins them as one multi-document file).
 Values of secrets are never rendered: pods mount the Secret named `<project>-secrets`, which the
 operator creates (`kubectl create secret generic ... --from-file`).
@@ -21,6 +25,10 @@ Manifest = dict[str, Any]
 APP_DIR = "/app"
 PYTHON = "/opt/venv/bin/python"
 SECRETS_DIR = "/run/secrets"
+PRE_STOP_S = 5  # endpoints controllers and kube-proxy usually catch up within a few seconds
+GRACE_MARGIN_S = 5
+JOBS_VOLUME_LABEL = "dockyard.dev/jobs-volume"
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def render_kubernetes(spec: Spec, image: str) -> list[Manifest]:
@@ -58,7 +66,10 @@ def _deployment(spec: Spec, image: str, role: str) -> Manifest:
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": _pod(spec, image, role)},
+            "template": {
+                "metadata": {"labels": {**labels, **_volume_labels(spec)}},
+                "spec": _pod(spec, image, role),
+            },
         },
     }
 
@@ -76,13 +87,49 @@ def _pod(spec: Spec, image: str, role: str) -> Manifest:
     }
     if role == "api":
         container["ports"] = [{"name": "http", "containerPort": spec.serving.port}]
+        # Endpoints drop a terminating pod asynchronously: pause before SIGTERM so no request
+        # is sent to a pod that has begun to drain. Python is the one tool every image has.
+        pause = [PYTHON, "-c", f"import time; time.sleep({PRE_STOP_S})"]
+        container["lifecycle"] = {"preStop": {"exec": {"command": pause}}}
     return {
         "securityContext": _pod_security(spec),
         "automountServiceAccountToken": False,  # the model never talks to the cluster API
-        "terminationGracePeriodSeconds": int(spec.serving.graceful_timeout_s) + 5,
+        "terminationGracePeriodSeconds": _grace_s(spec, role),
+        **_affinity(spec),
         "containers": [container],
         "volumes": _volumes(spec),
     }
+
+
+def _grace_s(spec: Spec, role: str) -> int:
+    """Seconds from the pod's termination to SIGKILL, by what the role must drain.
+
+    API: the preStop pause, then requests in flight and queued inputs (graceful_timeout_s).
+    Worker: the batch in flight (a batch running longer than its lease is run again elsewhere
+    anyway), then the webhook being sent.
+    """
+    if role == "api":
+        drain = PRE_STOP_S + spec.serving.graceful_timeout_s
+    else:
+        drain = spec.worker.lease_s + spec.worker.webhook_timeout_s
+    return int(drain) + GRACE_MARGIN_S
+
+
+def _volume_labels(spec: Spec) -> dict[str, str]:
+    """Pods mounting the SQLite jobs volume carry its name, for the affinity below."""
+    return {JOBS_VOLUME_LABEL: f"{spec.project.name}-jobs"} if _sqlite_jobs(spec) else {}
+
+
+def _affinity(spec: Spec) -> Manifest:
+    """SQLite: a ReadWriteOnce volume mounts on one node only, so its pods go together there."""
+    if not _sqlite_jobs(spec):
+        return {}
+    term = {"labelSelector": {"matchLabels": _volume_labels(spec)}, "topologyKey": HOSTNAME}
+    return {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}}
+
+
+def _sqlite_jobs(spec: Spec) -> bool:
+    return spec.worker.enabled and spec.worker.backend == "sqlite"
 
 
 def _cronjob(spec: Spec, image: str, job: ScheduledJob) -> Manifest:
@@ -101,12 +148,13 @@ def _cronjob(spec: Spec, image: str, job: ScheduledJob) -> Manifest:
         "securityContext": _pod_security(spec),
         "automountServiceAccountToken": False,
         "restartPolicy": "Never",
+        **_affinity(spec),
         "containers": [container],
         "volumes": _volumes(spec),
     }
     job_spec: Manifest = {
         "backoffLimit": 0,
-        "template": {"metadata": {"labels": labels}, "spec": pod},
+        "template": {"metadata": {"labels": {**labels, **_volume_labels(spec)}}, "spec": pod},
     }
     if job.timeout_s:
         job_spec["activeDeadlineSeconds"] = int(job.timeout_s)
@@ -116,7 +164,7 @@ def _cronjob(spec: Spec, image: str, job: ScheduledJob) -> Manifest:
         "metadata": {"name": _name(spec, f"job-{job.name}"), "labels": labels},
         "spec": {
             "schedule": job.cron,
-            "timeZone": "Etc/UTC",
+            "timeZone": "Etc/UTC" if job.timezone == "UTC" else job.timezone,
             "concurrencyPolicy": "Forbid" if job.overlap == "skip" else "Allow",
             "successfulJobsHistoryLimit": min(job.history_limit, 10),
             "failedJobsHistoryLimit": min(job.history_limit, 10),
@@ -265,7 +313,7 @@ def _volumes(spec: Spec) -> list[Manifest]:
                 "secret": {"secretName": f"{spec.project.name}-secrets", "defaultMode": 0o400},
             }
         )
-    if spec.worker.enabled and spec.worker.backend == "sqlite":
+    if _sqlite_jobs(spec):
         # SQLite needs one node's disk: a ReadWriteOnce claim shared by pods on that node only.
         volumes.append(
             {"name": "jobs", "persistentVolumeClaim": {"claimName": f"{spec.project.name}-jobs"}}
@@ -283,6 +331,6 @@ def _mounts(spec: Spec) -> list[Manifest]:
     ]  # fmt: skip
     if spec.secrets:
         mounts.append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
-    if spec.worker.enabled and spec.worker.backend == "sqlite":
+    if _sqlite_jobs(spec):
         mounts.append({"name": "jobs", "mountPath": spec.worker.sqlite_path.rsplit("/", 1)[0]})
     return mounts

@@ -1,17 +1,21 @@
 """Scheduled execution: jobs on a cron schedule, each run in a fresh container that exits.
 
-The cron dialect is the classic five fields (minute hour day-of-month month day-of-week, UTC)
-with lists, ranges, steps, month and weekday names and the @hourly-style macros. As in Vixie
-cron and Kubernetes, when both day fields are restricted a day matching either one fires.
+The cron dialect is the classic five fields (minute hour day-of-month month day-of-week) with
+lists, ranges, steps, month and weekday names and the @hourly-style macros, read in the job's
+`timezone` (UTC by default); croniter computes the fire times. As in Vixie cron and Kubernetes,
+when both day fields are restricted a day matching either one fires. Across daylight-saving
+changes: a time skipped when clocks go forward fires at the first minute after the gap, and a
+time repeated when clocks go back fires once (the first time).
 """
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import CroniterBadDateError, croniter
 from pydantic import Field, field_validator
 
 from dockyard.spec.base import Section
@@ -25,108 +29,71 @@ MACROS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
-DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
-# (name, lowest, highest, names) of the five fields, in order.
-FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, MONTHS),
-    ("day of week", 0, 7, DAYS),
+# The five fields, in order, with what each accepts (for error messages).
+FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day of week", "0-7 or sun-sat"),
 )
-SEARCH_YEARS = 8  # a Feb 29 comes within 8 years (2100 skips one); a Feb 30 never does
+REPEATS_MAX = 24 * 60  # fire times skipped while a repeated (clocks back) hour passes
 
 
 @dataclass(frozen=True)
 class Cron:
-    """A parsed expression: the allowed values of each field, and which day fields were `*`."""
+    """A five-field expression read in a time zone."""
 
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday (7 is folded into 0)
-    any_day: bool
-    any_weekday: bool
+    expression: str
+    zone: ZoneInfo
 
     @classmethod
-    def parse(cls, text: str) -> Cron:
+    def parse(cls, text: str, timezone: str = "UTC") -> Cron:
         """Parse five fields or a macro; ValueError says which field is wrong and why."""
         parts = MACROS.get(text.strip().lower(), text).split()
         if len(parts) != 5:
             raise ValueError(f"5 fields (minute hour day month weekday), got {len(parts)}")
-        sets = [_field(part, *spec) for part, spec in zip(parts, FIELDS, strict=True)]
-        weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(sets[0], sets[1], sets[2], sets[3], weekdays, parts[2] == "*", parts[4] == "*")
-
-    def matches_day(self, moment: datetime) -> bool:
-        """Day-of-month and day-of-week, with cron's either-one rule when both are restricted."""
-        in_month = moment.day in self.days
-        in_week = (moment.weekday() + 1) % 7 in self.weekdays
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
+        if not croniter.is_valid(" ".join(parts)):
+            raise ValueError(_wrong_field(parts))
+        return cls(" ".join(parts), zone(timezone))
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first matching minute strictly after `moment` (naive values are taken as UTC)."""
-        t = _utc(moment).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        limit = t + timedelta(days=366 * SEARCH_YEARS)
-        while t < limit:
-            if t.month not in self.months:
-                t = _first_of_next_month(t)
-            elif not self.matches_day(t):
-                t = (t + timedelta(days=1)).replace(hour=0, minute=0)
-            elif t.hour not in self.hours:
-                t = (t + timedelta(hours=1)).replace(minute=0)
-            elif t.minute not in self.minutes:
-                t += timedelta(minutes=1)
-            else:
-                return t
-        raise ValueError("a schedule that ever fires (no matching date in 8 years)")
+        """The first fire time strictly after `moment`, in UTC (naive values are taken as UTC)."""
+        local = _utc(moment).astimezone(self.zone)
+        times = croniter(self.expression, local)
+        try:
+            for _ in range(REPEATS_MAX):
+                due: datetime = times.get_next(datetime)
+                # A wall-clock time not after `moment`'s comes round again when clocks go back.
+                if due.replace(tzinfo=None) > local.replace(tzinfo=None):
+                    return due.astimezone(UTC)
+        except CroniterBadDateError:
+            pass
+        raise ValueError("a schedule that ever fires (no matching date found)")
 
 
-def _field(text: str, name: str, low: int, high: int, names: dict[str, int]) -> frozenset[int]:
-    values: set[int] = set()
-    for item in text.split(","):
-        values.update(_item(item, name, low, high, names))
-    return frozenset(values)
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`; ValueError names what was wrong."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"an IANA time zone such as 'Europe/Paris' or 'UTC', got {name!r}"
+        ) from None
 
 
-def _item(item: str, name: str, low: int, high: int, names: dict[str, int]) -> range:
-    """One list item: `*`, `N`, `A-B`, each optionally `/STEP`."""
-    span, _, step_text = item.partition("/")
-    step = _number(step_text, name, names) if step_text else 1
-    if step < 1:
-        raise ValueError(f"{name}: a step of at least 1, got {item!r}")
-    if span == "*":
-        first, last = low, high
-    elif "-" in span:
-        a, b = span.split("-", 1)
-        first, last = _number(a, name, names), _number(b, name, names)
-    else:
-        first = _number(span, name, names)
-        last = high if step_text else first
-    if not low <= first <= last <= high:
-        raise ValueError(f"{name}: values within {low}-{high} (low before high), got {item!r}")
-    return range(first, last + 1, step)
-
-
-def _number(text: str, name: str, names: dict[str, int]) -> int:
-    if text.lower() in names:
-        return names[text.lower()]
-    if not text.isdigit():
-        raise ValueError(f"{name}: a number or name, got {text!r}")
-    return int(text)
+def _wrong_field(parts: list[str]) -> str:
+    """Which field croniter refuses: each is tried alone with the others as `*`."""
+    for i, (name, accepted) in enumerate(FIELDS):
+        probe = ["*"] * 5
+        probe[i] = parts[i]
+        if not croniter.is_valid(" ".join(probe)):
+            return f"{name}: values within {accepted}, lists, ranges and /steps, got {parts[i]!r}"
+    return f"a valid cron expression, got {' '.join(parts)!r}"
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _first_of_next_month(t: datetime) -> datetime:
-    year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
-    return t.replace(year=year, month=month, day=1, hour=0, minute=0)
 
 
 class ScheduledJob(Section):
@@ -135,7 +102,8 @@ class ScheduledJob(Section):
     name: str = Field(
         pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Job name: lowercase letters, digits and '-'"
     )
-    cron: str = Field(description="Five fields or a macro such as @hourly; UTC")
+    cron: str = Field(description="Five fields or a macro such as @hourly, in `timezone`")
+    timezone: str = Field(default="UTC", description="IANA zone the cron is read in")
     command: tuple[str, ...] = Field(min_length=1, description="Run in the project's image")
     overlap: Literal["skip", "allow"] = Field(
         default="skip", description="A run due while the last one runs: skipped, or started too"
@@ -157,7 +125,13 @@ class ScheduledJob(Section):
         Cron.parse(value).next_after(datetime(2000, 1, 1))  # "0 0 30 2 *" parses, never fires
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        zone(value)
+        return value
+
     @property
     def schedule(self) -> Cron:
-        """The parsed cron expression."""
-        return Cron.parse(self.cron)
+        """The parsed cron expression in its time zone."""
+        return Cron.parse(self.cron, self.timezone)
