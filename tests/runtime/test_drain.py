@@ -29,18 +29,29 @@ from tests.fixtures.projects import MODELS, make_project
 
 pytestmark = pytest.mark.slow
 
-SLOW_S = 1.5  # each request holds the model this long, so the drain window is wide
+GATED = Path(__file__).parent / "drain_models" / "gated.py"
+SLOW_S = 1.5  # for the processes without HTTP: each batch holds the model this long
 IN_FLIGHT = 6
 
 
 @dataclass
 class Target:
-    """A running HTTP process and the request that gives it slow work."""
+    """A running HTTP process, the request that gives it work, and where its model is held."""
 
     proc: Process
     url: str
     path: str
     body: dict[str, object]
+    model_dir: Path
+
+
+def _gated_project(root: Path, extra: str = "") -> Path:
+    root.mkdir(parents=True)
+    shutil.copy(GATED, root)
+    (root / "dockyard.toml").write_text(
+        '[project]\nname = "gated"\n[model]\nentrypoint = "gated:Gated"\n' + extra
+    )
+    return root
 
 
 @pytest.fixture
@@ -59,37 +70,36 @@ def _python(tmp: Path, name: str, *args: str) -> tuple[Process, str]:
 
 
 def _api(tmp: Path, procs: list[Process], *extra: str) -> Target:
-    root = make_project(tmp / "api", "slow", serving={"max_batch_size": 16})
+    root = _gated_project(tmp / "api", "[serving]\nmax_batch_size = 16\n")
     proc, url = _python(tmp, "api", "dockyard.runtime", "serve", str(root), *extra)
     procs.append(proc)
-    return Target(proc, url, "/predict", {"inputs": [SLOW_S]})
+    return Target(proc, url, "/predict", {"inputs": [1.0]}, root)
 
 
 def _router(tmp: Path, procs: list[Process]) -> Target:
     upstream = _api(tmp, procs)
     upstream.proc.wait_http(upstream.url + "/readyz")
-    root = tmp / "router"
-    root.mkdir()
-    shutil.copy(MODELS / "slow.py", root)
-    (root / "dockyard.toml").write_text(
-        '[project]\nname = "front"\n[model]\nentrypoint = "slow:Slow"\n'
+    root = _gated_project(
+        tmp / "router",
         "[router]\nenabled = true\nhealth_interval_s = 0.2\n"
-        f'[[router.versions]]\nname = "a"\nurl = "{upstream.url}"\nweight = 1\n'
+        f'[[router.versions]]\nname = "a"\nurl = "{upstream.url}"\nweight = 1\n',
     )
     proc, url = _python(tmp, "router", "dockyard.runtime.router", str(root))
     procs.append(proc)
-    return Target(proc, url, "/predict", {"inputs": [SLOW_S]})
+    return Target(proc, url, "/predict", {"inputs": [1.0]}, upstream.model_dir)
 
 
-def _pipeline_project(root: Path) -> Path:
+def _pipeline_project(root: Path, model: str = "slow") -> Path:
+    """A one-stage pipeline (stage "slow") whose model is the fixture `slow` or `gated`."""
     stage = root / "stages" / "slow"
     stage.mkdir(parents=True)
-    shutil.copy(MODELS / "slow.py", stage)
+    shutil.copy(MODELS / "slow.py" if model == "slow" else GATED, stage)
+    entry = "slow:Slow" if model == "slow" else "gated:Gated"
     (stage / "dockyard.toml").write_text(
-        '[project]\nname = "stage"\n[model]\nentrypoint = "slow:Slow"\n'
+        f'[project]\nname = "stage"\n[model]\nentrypoint = "{entry}"\n'
     )
     (root / "dockyard.toml").write_text(
-        '[project]\nname = "pipe"\n[model]\nentrypoint = "stages.slow.slow:Slow"\n'
+        f'[project]\nname = "pipe"\n[model]\nentrypoint = "stages.slow.{entry}"\n'
         '[pipeline]\nbackend = "sqlite"\nqueue_dir = "queues"\npoll_s = 0.05\n'
         '[[pipeline.stages]]\nname = "slow"\npath = "stages/slow"\nbatch_size = 16\n'
     )
@@ -97,11 +107,11 @@ def _pipeline_project(root: Path) -> Path:
 
 
 def _front(tmp: Path, procs: list[Process]) -> Target:
-    root = _pipeline_project(tmp / "pipe")
+    root = _pipeline_project(tmp / "pipe", "gated")
     args = ("dockyard.runtime.pipeline", "serve", str(root), "--stages", "local")
     proc, url = _python(tmp, "front", *args)
     procs.append(proc)
-    return Target(proc, url, "/pipeline", {"input": SLOW_S})
+    return Target(proc, url, "/pipeline", {"input": 1.0}, root / "stages" / "slow")
 
 
 HTTP: dict[str, Callable[[Path, list[Process]], Target]] = {
@@ -128,11 +138,15 @@ def test_http_process_drains_and_exits_0(kind: str, tmp_path: Path, started: lis
             pool.submit(httpx.post, target.url + target.path, json=target.body, timeout=30)
             for _ in range(IN_FLIGHT)
         ]
-        time.sleep(0.5)  # every request has reached the process and waits on the model
+        # The model holds every batch until released: the drain window stays open however
+        # slow this machine is.
+        _eventually(lambda: (target.model_dir / "entered").exists(), timeout=30)
+        time.sleep(0.5)  # the other requests reach the process and queue behind the first
         target.proc.proc.send_signal(signal.SIGTERM)
         _eventually(lambda: httpx.get(target.url + "/readyz").status_code == 503)
         refused = httpx.post(target.url + target.path, json=target.body, timeout=5)
-        assert not all(f.done() for f in work), "the drain window closed before the checks"
+        assert not any(f.done() for f in work)
+        (target.model_dir / "release").touch()
         answers = [f.result() for f in work]
     assert refused.status_code == 503
     assert refused.json()["error"]["type"] == "draining"
