@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +21,18 @@ from tests.fixtures.projects import make_project
 
 @contextlib.contextmanager
 def _client(root: Path) -> Iterator[TestClient]:
-    """The app in-process, started (lifespan) and ready."""
-    with TestClient(create_app(load_spec(root), root, access_log=False)) as client:
-        deadline = time.monotonic() + 10
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, client.get("/readyz").text
-            time.sleep(0.01)
-        yield client
+    """The app in-process, started (lifespan) and ready; its model module forgotten after."""
+    try:
+        with TestClient(create_app(load_spec(root), root, access_log=False)) as client:
+            deadline = time.monotonic() + 10
+            while client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, client.get("/readyz").text
+                time.sleep(0.01)
+            yield client
+    finally:
+        # The loader imports the project's module by name: leave no cached `echo` behind
+        # for a later test that writes a different echo.py.
+        sys.modules.pop("echo", None)
 
 
 def _requests(exposition: str, route: str) -> float:
