@@ -109,6 +109,21 @@ def test_a_batch_failing_as_a_whole_is_not_split_down_to_single_inputs() -> None
     assert _OutOfMemory.calls == 3  # the batch, then its two halves (was 127: every sub-batch)
 
 
+class _RejectsNegatives(Model[int, int]):
+    """Input errors with one constant message, whichever input caused them."""
+
+    def predict(self, batch: list[int]) -> list[int]:
+        if any(x < 0 for x in batch):
+            raise ValueError("negative input")
+        return batch
+
+
+def test_bad_inputs_with_one_message_in_both_halves_do_not_fail_the_good_ones() -> None:
+    results = _run(_RejectsNegatives, [1, -2, 3, 4, 5, -6, 7, 8])
+    bad = "ValueError: negative input"
+    assert results == [1, bad, 3, 4, 5, bad, 7, 8]
+
+
 def test_one_bad_input_is_still_isolated() -> None:
     results = _run(_RejectsSeven, list(range(16)))
     assert results == [*range(7), "ValueError: seven is not allowed", *range(8, 16)]

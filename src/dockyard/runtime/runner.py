@@ -63,8 +63,10 @@ class ModelRunner:
     def _isolate(self, items: list[Any], exc: Exception) -> list[Outcome]:
         """Split a failed batch in halves so only the offending inputs fail.
 
-        When both halves fail for the batch's own reason (out of memory, a broken model), the
-        cause is not one input: every input fails with it, after 3 calls rather than 2n - 1.
+        When both halves fail for the batch's own reason and that reason is not about an input
+        (out of memory, a broken model: not a ValueError, TypeError and the like), every input
+        fails with it after 3 calls rather than 2n - 1. Errors about inputs are always isolated:
+        two bad inputs with the same message must not fail the good ones beside them.
         """
         if len(items) > 1:
             middle = len(items) // 2
@@ -109,8 +111,15 @@ class ModelRunner:
         self.executor.shutdown(wait=True)
 
 
+# Exceptions that usually describe one input; a batch failing with these is always bisected.
+INPUT_ERRORS = (ValueError, TypeError, LookupError, ArithmeticError, AttributeError)
+
+
 def _same_failure(result: list[Outcome] | Exception, exc: Exception) -> bool:
-    return isinstance(result, Exception) and (type(result), str(result)) == (type(exc), str(exc))
+    """`result` failed for the batch's own reason, and that reason is not about an input."""
+    if isinstance(exc, INPUT_ERRORS) or not isinstance(result, Exception):
+        return False
+    return (type(result), str(result)) == (type(exc), str(exc))
 
 
 def classifier_fields(output_type: Any) -> tuple[str, str | None] | None:
