@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, croniter
 from pydantic import Field, field_validator
 
 from dockyard.spec.base import Section
@@ -50,6 +49,8 @@ class Cron:
     @classmethod
     def parse(cls, text: str, timezone: str = "UTC") -> Cron:
         """Parse five fields or a macro; ValueError says which field is wrong and why."""
+        from croniter import croniter  # on use: every process imports the spec, few schedule
+
         parts = MACROS.get(text.strip().lower(), text).split()
         if len(parts) != 5:
             raise ValueError(f"5 fields (minute hour day month weekday), got {len(parts)}")
@@ -59,6 +60,8 @@ class Cron:
 
     def next_after(self, moment: datetime) -> datetime:
         """The first fire time strictly after `moment`, in UTC (naive values are taken as UTC)."""
+        from croniter import CroniterBadDateError, croniter
+
         local = _utc(moment).astimezone(self.zone)
         times = croniter(self.expression, local)
         try:
@@ -84,6 +87,8 @@ def zone(name: str) -> ZoneInfo:
 
 def _wrong_field(parts: list[str]) -> str:
     """Which field croniter refuses: each is tried alone with the others as `*`."""
+    from croniter import croniter
+
     for i, (name, accepted) in enumerate(FIELDS):
         probe = ["*"] * 5
         probe[i] = parts[i]
