@@ -52,6 +52,7 @@ class HttpOptions:
 
 
 AppFactory = Callable[[], DrainableApp]
+Child = tuple[multiprocessing.process.BaseProcess, float]  # the process and when it started
 
 
 def serve_http(factory: AppFactory | str, options: HttpOptions) -> int:
@@ -154,8 +155,9 @@ class _Supervisor:
     def run(self) -> int:
         sock = _bind(self.options)
         previous = {sig: signal.signal(sig, self._stop) for sig in SIGNALS}
+        children: list[Child] = []
         try:
-            children = [self._start(sock) for _ in range(self.options.workers)]
+            children += [self._start(sock) for _ in range(self.options.workers)]
             log.info("serving with several processes", extra={"workers": len(children)})
             while not self.stopping and self._keep_alive(children, sock):
                 time.sleep(0.2)
@@ -178,16 +180,14 @@ class _Supervisor:
     def _stop(self, sig: int, _: FrameType | None) -> None:
         self.stopping = True
 
-    def _start(self, sock: socket.socket) -> tuple[multiprocessing.process.BaseProcess, float]:
+    def _start(self, sock: socket.socket) -> Child:
         child = self.context.Process(
             target=_child, args=(self.factory, self.options, sock), daemon=False
         )
         child.start()
         return child, time.monotonic()
 
-    def _keep_alive(
-        self, children: list[tuple[multiprocessing.process.BaseProcess, float]], sock: socket.socket
-    ) -> bool:
+    def _keep_alive(self, children: list[Child], sock: socket.socket) -> bool:
         """Restart children that died; False (stop everything) when one dies at start-up."""
         for i, (child, started) in enumerate(children):
             if child.exitcode is None:
