@@ -66,8 +66,18 @@ def serve_http(factory: AppFactory | str, options: HttpOptions) -> int:
         if not isinstance(factory, str):
             raise TypeError("several processes need the app factory as an import string")
         return _Supervisor(factory, options).run()
-    _serve_one(_factory(factory)() if isinstance(factory, str) else factory(), options)
+    early = _hold_signals()
+    _serve_one(_factory(factory)() if isinstance(factory, str) else factory(), options, early)
     return 0
+
+
+def _hold_signals() -> list[int]:
+    """Record a signal that comes while the app is built (imports, model class): the server
+    drains as soon as it runs, rather than the process dying half-started."""
+    early: list[int] = []
+    for sig in SIGNALS:
+        signal.signal(sig, lambda sig, _: early.append(sig))
+    return early
 
 
 def _factory(path: str) -> AppFactory:
@@ -78,9 +88,11 @@ def _factory(path: str) -> AppFactory:
 class DrainingServer(uvicorn.Server):
     """uvicorn's server with a drain phase between the signal and uvicorn's own shutdown."""
 
-    def __init__(self, config: uvicorn.Config, gate: DrainGate, grace_s: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, gate: DrainGate, grace_s: float, early: list[int]
+    ) -> None:
         super().__init__(config)
-        self.gate, self.grace_s = gate, grace_s
+        self.gate, self.grace_s, self.early = gate, grace_s, early
         self.deadline: float | None = None
         self.fatal: str | None = None
 
@@ -93,6 +105,8 @@ class DrainingServer(uvicorn.Server):
         log.info("draining", extra={"signal": signal.Signals(sig).name, "pid": os.getpid()})
 
     async def on_tick(self, counter: int) -> bool:
+        if self.early and self.deadline is None:
+            self.handle_exit(self.early[0], None)
         drained = self.deadline is not None and (
             self.gate.idle or time.monotonic() >= self.deadline
         )
@@ -114,7 +128,10 @@ class DrainingServer(uvicorn.Server):
 
 
 def _serve_one(
-    app: DrainableApp, options: HttpOptions, sockets: list[socket.socket] | None = None
+    app: DrainableApp,
+    options: HttpOptions,
+    early: list[int],
+    sockets: list[socket.socket] | None = None,
 ) -> None:
     gate = DrainGate(app)
     config = uvicorn.Config(
@@ -127,7 +144,7 @@ def _serve_one(
         timeout_graceful_shutdown=int(options.grace_s) or None,
         backlog=options.backlog,
     )
-    server = DrainingServer(config, gate, options.grace_s)
+    server = DrainingServer(config, gate, options.grace_s, early)
     server.run(sockets)
     if server.fatal is not None:
         raise ModelError(f"the model could not start: {server.fatal}")
@@ -136,8 +153,9 @@ def _serve_one(
 def _child(factory: str, options: HttpOptions, sock: socket.socket) -> None:
     """One server process of several: builds its own app and serves the shared socket."""
     configure_logging(options.log_level, service=options.service)
+    early = _hold_signals()
     try:
-        _serve_one(_factory(factory)(), options, [sock])
+        _serve_one(_factory(factory)(), options, early, [sock])
     except DockyardError as exc:
         log.error("server process stopped", extra={"error": str(exc)})
         sys.exit(exc.exit_code)
