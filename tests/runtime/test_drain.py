@@ -29,7 +29,7 @@ from tests.fixtures.projects import MODELS, make_project
 
 pytestmark = pytest.mark.slow
 
-GATED = Path(__file__).parent / "drain_models" / "gated.py"
+GATED = MODELS / "gated.py"
 SLOW_S = 1.5  # for the processes without HTTP: each batch holds the model this long
 IN_FLIGHT = 6
 
