@@ -24,8 +24,9 @@ from dockyard.runtime.pipeline.queues import StageQueues
 from dockyard.runtime.queue import JobState, NewJob, open_queue
 from dockyard.runtime.scheduler.history import History
 from dockyard.spec import load_spec
-from tests.conftest import Process, free_port
 from tests.fixtures.projects import MODELS, make_project
+from tests.support.ports import free_port
+from tests.support.procs import Process
 
 pytestmark = pytest.mark.slow
 

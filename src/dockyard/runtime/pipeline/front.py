@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dockyard.runtime.monitor.status import status_routes
 from dockyard.runtime.http import Receive, Scope, Send
+from dockyard.runtime.monitor.status import status_routes
 from dockyard.runtime.pipeline.service import PipelineService
 from dockyard.spec import Spec
 
