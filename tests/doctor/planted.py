@@ -13,6 +13,8 @@ import zlib
 
 _RNG = random.Random(20261201)
 ALNUM = string.ascii_letters + string.digits
+URLSAFE = ALNUM + "_-"
+DIGITS = string.digits
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
@@ -54,13 +56,13 @@ PLANTED: dict[str, str] = {
     "GitHub token": f"token={github_classic()}\n",
     "GitHub token (oauth)": f"GH={github_classic('gho_')}\n",
     "GitHub token (fine-grained)": f"pat: github_pat_{_pick(ALNUM, 22)}_{_pick(ALNUM, 59)}\n",
-    "OpenAI API key": f"key = 'sk-proj-{_pick(ALNUM + '_-', 74)}T3BlbkFJ{_pick(ALNUM + '_-', 74)}'\n",
-    "OpenAI API key (legacy)": f"openai.api_key = 'sk-{_pick(ALNUM, 20)}T3BlbkFJ{_pick(ALNUM, 20)}'\n",
-    "Anthropic API key": f"ANTHROPIC_API_KEY=sk-ant-api03-{_pick(ALNUM + '_-', 93)}AA\n",
+    "OpenAI API key": f"key = 'sk-proj-{_pick(URLSAFE, 74)}T3BlbkFJ{_pick(URLSAFE, 74)}'\n",
+    "OpenAI API key (legacy)": f"api_key = 'sk-{_pick(ALNUM, 20)}T3BlbkFJ{_pick(ALNUM, 20)}'\n",
+    "Anthropic API key": f"ANTHROPIC_API_KEY=sk-ant-api03-{_pick(URLSAFE, 93)}AA\n",
     "Hugging Face token": f"hf_token = 'hf_{_pick(string.ascii_letters, 34)}'\n",
     "AWS access key id": f"[default]\naws_access_key_id = {AWS_KEY_ID}\n"
     f"aws_secret_access_key = {AWS_SECRET}\n",
-    "Slack token": f"SLACK=xoxb-{_pick(string.digits, 12)}-{_pick(string.digits, 13)}-{_pick(ALNUM, 24)}\n",
+    "Slack token": f"SLACK=xoxb-{_pick(DIGITS, 12)}-{_pick(DIGITS, 13)}-{_pick(ALNUM, 24)}\n",
     "Stripe secret key": f"stripe.api_key = 'sk_live_{_pick(ALNUM, 32)}'\n",
     "GCP service-account key": SERVICE_ACCOUNT,
     "private key": PRIVATE_KEY,

@@ -32,14 +32,16 @@ def test_one_workflow_command_per_finding() -> None:
     assert render_github(report).splitlines() == [
         "::error file=deploy/Dockerfile,line=3,title=DY302 secrets::"
         "RUN contains a secret. Fix: Rotate it.",
-        "::notice file=deploy/Dockerfile,title=DY205 secrets::RUN contains a secret. Fix: Rotate it.",
+        "::notice file=deploy/Dockerfile,title=DY205 secrets::"
+        "RUN contains a secret. Fix: Rotate it.",
     ]
 
 
 def test_properties_and_message_are_escaped() -> None:
     odd = _finding(path="a,b:c.yaml", message="50% done\nnext", severity="warning")
     assert render_github(Report(findings=[odd])) == (
-        "::warning file=a%2Cb%3Ac.yaml,line=3,title=DY302 secrets::50%25 done%0Anext. Fix: Rotate it."
+        "::warning file=a%2Cb%3Ac.yaml,line=3,title=DY302 secrets::"
+        "50%25 done%0Anext. Fix: Rotate it."
     )
 
 
@@ -49,7 +51,9 @@ def test_cli_prints_github_annotations_and_exits_eight(capsys: pytest.CaptureFix
         main(["doctor", str(fixture), "--format", "github"])
     assert exc.value.code == 8
     lines = capsys.readouterr().out.splitlines()
-    assert any(ln.startswith(f"::error file={fixture},line=2,title=DY301 secrets::") for ln in lines)
+    assert any(
+        ln.startswith(f"::error file={fixture},line=2,title=DY301 secrets::") for ln in lines
+    )
     assert all(ln.startswith(("::error ", "::warning ", "::notice ")) for ln in lines)
 
 

@@ -48,7 +48,7 @@ FROM {BASE}
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:/usr/bin:/bin
 USER 10001:10001
-CMD ["python", "-c", "import torch, transformers, sentence_transformers, sklearn, onnxruntime, openai, pandas"]
+CMD ["python", "-c", "import torch, transformers, sentence_transformers, sklearn, openai, pandas"]
 """
 
 

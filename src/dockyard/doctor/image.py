@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from dockyard.doctor.secrets import SCAN_MAX, scan_file
+from dockyard.doctor.secrets import SCAN_MAX, SecretHit, scan_file
 from dockyard.errors import EngineError
 
 DIGEST_MIN = 1024 * 1024  # files at least this big get a digest (for duplicate detection)
@@ -139,7 +139,7 @@ def _entry(layer: tarfile.TarFile, member: tarfile.TarInfo, index: int) -> Layer
 
 
 def layer_path(name: str) -> str:
-    """`./app/x`, `/app/x` and `app/x` -> `app/x`; `.env` stays `.env` (a prefix, not characters)."""
+    """`./app/x`, `/app/x` and `app/x` -> `app/x`; `.env` stays `.env` (prefixes, not chars)."""
     while name.startswith(("./", "/")):
         name = name[2:] if name.startswith("./") else name[1:]
     return name
@@ -147,11 +147,14 @@ def layer_path(name: str) -> str:
 
 def _secrets(path: str, data: bytes) -> tuple[str, ...]:
     """Redacted descriptions of the secrets in one file's content (or its name)."""
-    found = [
-        hit.kind if hit.kind == "a secret file by name" else f"{hit.kind} {hit.shown} (line {hit.line})"
-        for hit in scan_file(path, data)
-    ]
+    found = [_describe(hit) for hit in scan_file(path, data)]
     return tuple(dict.fromkeys(found))
+
+
+def _describe(hit: SecretHit) -> str:
+    if hit.kind == "a secret file by name":
+        return hit.kind
+    return f"{hit.kind} {hit.shown} (line {hit.line})"
 
 
 def _mark_deleted(layers: list[Layer]) -> tuple[Layer, ...]:

@@ -251,9 +251,9 @@ def find_secrets(text: str, path: str = "") -> list[SecretHit]:
     config = _CONFIG_FILE.search(path) is not None
     hits = list(find_in_command(text, strict=True) if config else find_in_text(text))
     name = "/" + path.lstrip("/")
-    if not hits and SECRET_FILE.search(name) and not _BY_NAME_ONLY_WITH_KEY.search(name):
-        if text.strip():
-            hits.append(SecretHit("a secret file by name", 0, len(text), text.strip()))
+    by_name = SECRET_FILE.search(name) and not _BY_NAME_ONLY_WITH_KEY.search(name)
+    if not hits and by_name and text.strip():
+        hits.append(SecretHit("a secret file by name", 0, len(text), text.strip()))
     return [replace(h, line=text.count("\n", 0, h.start) + 1) for h in hits]
 
 

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 

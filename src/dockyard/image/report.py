@@ -59,7 +59,7 @@ _STRIPPED = re.compile(r"^dockyard-strip: (\d+) bytes in (\d+) folders$", re.M)
 
 
 def parse_stripped(output: str) -> tuple[int, int]:
-    """The strip step's record (`dockyard-strip: N bytes in M folders`) -> (N, M); (0, 0) if none."""
+    """The strip step's record, `dockyard-strip: N bytes in M folders` -> (N, M); else (0, 0)."""
     match = _STRIPPED.search(output)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
