@@ -3,7 +3,8 @@
 Runs in the build stage as a script (`python .../dockyard/image/strip.py /opt/venv`), on the
 standard library only. A folder is kept when any module outside the stripped folders imports
 it (`numpy.testing`-style helpers are never candidates; a package that imports its own `tests`
-keeps them). Prints one line, `dockyard-strip: <bytes> bytes in <n> folders`, and records it in `STRIPPED_RECORD`.
+keeps them). Prints one line, `dockyard-strip: <bytes> bytes in <n> folders`, and records
+it in `STRIPPED_RECORD`.
 """
 
 from __future__ import annotations
