@@ -25,7 +25,8 @@ from dockyard.doctor import Finding, check_image
 from dockyard.doctor.image import read_image
 from tests.doctor.planted import PLANTED, kind_of
 
-pytestmark = [pytest.mark.engine, pytest.mark.slow]
+# The first run downloads ~330 MB of wheels and builds the AI stack; later runs reuse both.
+pytestmark = [pytest.mark.engine, pytest.mark.slow, pytest.mark.timeout(2400)]
 BASE = "dockyard-local/python:3.11-bookworm"
 ROOT = Path(__file__).parents[2]
 REQUIREMENTS = (
