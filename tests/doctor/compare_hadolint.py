@@ -106,6 +106,13 @@ def main() -> None:
     print("| where | planted mistake | doctor | hadolint (same mistake) | hadolint (any rule) |")
     print("|---|---|---|---|---|")
     print("\n".join(row for row, _, _ in bad + good))
+    print("\n## Rule mapping\n")
+    print("Every doctor rule and the hadolint rules for the same mistake (`SAME` above).\n")
+    print("| doctor rule | targets | hadolint |")
+    print("|---|---|---|")
+    for rule in RULES:
+        same = ", ".join(sorted(SAME.get(rule.id, ()))) or "none (doctor only)"
+        print(f"| {rule.id} {rule.title} | {', '.join(rule.targets)} | {same} |")
 
 
 def _yaml_planted() -> int:

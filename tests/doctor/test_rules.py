@@ -59,6 +59,7 @@ TARGET_FIXTURE = {
     "k8s": lambda p: p.name.endswith(".k8s.yaml"),
     "image": lambda p: p.name.endswith(".image.json"),
     "compose-set": lambda p: p.is_dir() and any(p.glob("compose*.yaml")),  # a folder of files
+    "context": lambda p: p.is_dir() and (p / "Dockerfile").is_file(),  # a Dockerfile's folder
 }
 
 

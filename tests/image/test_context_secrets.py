@@ -16,7 +16,7 @@ from dockyard.spec import load_spec
 
 from .conftest import FIXTURES, OVERRIDES
 
-OPENAI = "sk-proj-" + "Zx81kq0Pm2Lw5Rt7Yb3Nc9Vd" * 2
+OPENAI = "sk-proj-" + "Zx81kq0Pm2Lw5Rt7Yb3Nc9Vd" + "T3BlbkFJ" + "Zx81kq0Pm2Lw5Rt7Yb3Nc9Vd"
 FILES = {
     # secret files by name (an upstream's usage line suggested key.txt)
     "key.txt": "just-a-key-value-0000",

@@ -23,7 +23,7 @@ from .conftest import FIXTURES
 from .test_engine import BASE, _engine
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
-OPENAI = "sk-proj-" + "Qw7Er2Ty9Ui4Op1As6Df3Gh"
+OPENAI = "sk-proj-" + "Qw7Er2Ty9Ui4Op1As6Df3Gh" + "T3BlbkFJ" + "Qw7Er2Ty9Ui4Op1As6Df3Gh"
 TAG = f"dockyard-test/everyday-spec-{uuid.uuid4().hex[:8]}:1"
 
 

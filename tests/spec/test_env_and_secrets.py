@@ -45,8 +45,9 @@ def problems(root: Path) -> dict[str, str]:
 
 # ---- refused, with the file, key and the right form ------------------------------------------
 def test_secret_values_and_names_in_env_are_refused(tmp_path: Path) -> None:
-    text = '\n[env]\nOPENAI_API_KEY = "sk-proj-abcdefghijklmnopqrstuvwx1234"\nHF_TOKEN = "hf_x"\n'
-    text += 'UPSTREAM = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"\nBASE_URL = "http://x"\n'
+    key = "sk-proj-abcdefghijklmnopqrstT3BlbkFJuvwx1234abcdefghijkl"  # a valid shape
+    text = f'\n[env]\nOPENAI_API_KEY = "{key}"\nHF_TOKEN = "hf_x"\n'
+    text += 'UPSTREAM = "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"\nBASE_URL = "http://x"\n'
     found = problems(project(tmp_path, text))
     assert sorted(found) == ["env.HF_TOKEN", "env.OPENAI_API_KEY", "env.UPSTREAM"]
     assert "OpenAI API key" in found["env.OPENAI_API_KEY"]

@@ -42,7 +42,7 @@ from dockyard.image.lock import (
     render_lock,
 )
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
-from dockyard.image.report import BuildReport, parse_du, render_report
+from dockyard.image.report import BuildReport, parse_du, parse_stripped, render_report
 from dockyard.image.runner import RunSettings, container_config, published_url, wait_ready
 from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
 from dockyard.image.wheelhouse import download_locked, missing, resolve, target_platforms
@@ -333,7 +333,12 @@ def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
     base = engine.image(prepared.plan.base_image) or {}
     du = engine.run_once(
         image_id,
-        ["sh", "-c", "du -sk /opt/venv/lib/python3*/site-packages/* /app /models 2>/dev/null"],
+        [
+            "sh",
+            "-c",
+            "du -sk /opt/venv/lib/python3*/site-packages/* /app /models 2>/dev/null;"
+            " cat /opt/venv/.dockyard-stripped 2>/dev/null",
+        ],
         entrypoint=[],
     )
     return BuildReport(
@@ -345,6 +350,7 @@ def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
         base_layers=len(engine.history(prepared.plan.base_image)) if base else 0,
         packages=parse_du(du),
         skipped=prepared.app.skipped,
+        stripped=parse_stripped(du),
     )
 
 

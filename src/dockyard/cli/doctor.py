@@ -32,7 +32,7 @@ def doctor(
         str,
         typer.Option(
             "--format",
-            help="text, json or sarif.",
+            help="text, json, sarif or github (Actions workflow commands).",
         ),
     ] = "text",
     fail_on: Annotated[

@@ -18,20 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from dockyard.doctor.knowledge import SECRET_FILE
-from dockyard.doctor.secrets import find_in_command, find_in_text
+from dockyard.doctor.secrets import SCAN_MAX, SecretHit, scan_file
 from dockyard.errors import EngineError
 
-_SCAN_MAX = 512 * 1024  # bytes of a file read for secrets
 DIGEST_MIN = 1024 * 1024  # files at least this big get a digest (for duplicate detection)
 _SKIP = re.compile(
     r"^(usr/share/(doc|man|locale|zoneinfo|common-licenses|ca-certificates|i18n|info)/|"
     r"etc/ssl/certs/|var/lib/dpkg/|usr/include/|usr/lib/python3[.\d]*/test/|proc/|sys/)"
-)
-
-_CONFIG_FILE = re.compile(
-    r"(^|/)(\.env[^/]*|[^/]*\.(env|cfg|ini|conf|toml|ya?ml|json|properties|sh)|\.netrc|"
-    r"\.npmrc|\.pypirc|\.git-credentials|credentials|token)$"
 )
 
 
@@ -128,14 +121,14 @@ def _read_layer(outer: tarfile.TarFile, path: str, index: int, created_by: str) 
 
 
 def _entry(layer: tarfile.TarFile, member: tarfile.TarInfo, index: int) -> LayerFile | None:
-    path = member.name.lstrip("./")
+    path = layer_path(member.name)
     base = posixpath.basename(path)
     if base.startswith(".wh."):
         return LayerFile(index, path, 0)  # a whiteout; resolved by _mark_deleted
     if not member.isfile():
         return None
     wants_digest = member.size >= DIGEST_MIN
-    wants_scan = member.size <= _SCAN_MAX and not _SKIP.match(path)
+    wants_scan = member.size <= SCAN_MAX and not _SKIP.match(path)
     if not (wants_digest or wants_scan):
         return LayerFile(index, path, member.size)
     handle = layer.extractfile(member)
@@ -145,17 +138,23 @@ def _entry(layer: tarfile.TarFile, member: tarfile.TarInfo, index: int) -> Layer
     return LayerFile(index, path, member.size, digest, secrets)
 
 
+def layer_path(name: str) -> str:
+    """`./app/x`, `/app/x` and `app/x` -> `app/x`; `.env` stays `.env` (prefixes, not chars)."""
+    while name.startswith(("./", "/")):
+        name = name[2:] if name.startswith("./") else name[1:]
+    return name
+
+
 def _secrets(path: str, data: bytes) -> tuple[str, ...]:
     """Redacted descriptions of the secrets in one file's content (or its name)."""
-    if b"\0" in data[:1024]:
-        return ()
-    text = data.decode("utf-8", "replace")
-    # Name-based detection reads `NAME=value` files only; in source code it mistakes code for keys.
-    finder = find_in_command if _CONFIG_FILE.search(path) else find_in_text
-    found = [f"{hit.kind} {hit.shown}" for hit in finder(text)]
-    if not found and SECRET_FILE.search("/" + path) and text.strip():
-        found.append("a secret file by name")
+    found = [_describe(hit) for hit in scan_file(path, data)]
     return tuple(dict.fromkeys(found))
+
+
+def _describe(hit: SecretHit) -> str:
+    if hit.kind == "a secret file by name":
+        return hit.kind
+    return f"{hit.kind} {hit.shown} (line {hit.line})"
 
 
 def _mark_deleted(layers: list[Layer]) -> tuple[Layer, ...]:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from dockyard.doctor.finding import Category, Finding, Severity
 
-Target = Literal["dockerfile", "compose", "k8s", "image", "compose-set"]
+Target = Literal["dockerfile", "compose", "k8s", "image", "compose-set", "context"]
 
 
 @dataclass(frozen=True)

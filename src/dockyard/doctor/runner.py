@@ -19,6 +19,7 @@ from dockyard.doctor.finding import Category, Finding
 from dockyard.doctor.image import Image
 from dockyard.doctor.parse.compose import ComposeFile, parse_compose
 from dockyard.doctor.parse.composeset import compose_set
+from dockyard.doctor.parse.context import read_context
 from dockyard.doctor.parse.dockerfile import parse_dockerfile
 from dockyard.doctor.parse.k8s import is_k8s, parse_k8s
 from dockyard.doctor.parse.yamlsrc import load_documents
@@ -123,6 +124,14 @@ def check_compose_files(
     return _finish([f for f in kept if f.rule != UNREASONED], selection)
 
 
+def check_context(path: Path, text: str, selection: Selection = Selection()) -> list[Finding]:
+    """Check a Dockerfile against its build context (its folder, filtered by .dockerignore)."""
+    name = str(path)
+    context = read_context(parse_dockerfile(text, name), path.parent)
+    findings = apply(_run("context", context, name, selection), text, name, _CATEGORIES)
+    return _finish([f for f in findings if f.rule != UNREASONED], selection)
+
+
 def _run(target: Target, artifact: object, path: str, selection: Selection) -> list[Finding]:
     rules: Iterable[Rule] = (r for r in RULES if target in r.targets and selection.wants(r.id))
     return [f for rule in rules for f in rule.run(artifact, path)]
@@ -210,6 +219,8 @@ def _check_file(
     try:
         text = path.read_text()
         findings = check_text(kind, text, name, selection)
+        if kind == "dockerfile":
+            findings += check_context(path, text, selection)
         if kind == "compose":
             compose = parse_compose(text, name)
             composes.setdefault(path.parent, []).append(compose)

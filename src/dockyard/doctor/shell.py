@@ -11,6 +11,14 @@ _SEPARATORS = re.compile(r"&&|\|\||;|\||\n")
 _WRAPPERS = frozenset({"sudo", "env", "exec", "nohup", "time", "command"})
 
 
+_STEPS = re.compile(r"&&|\|\||;|\n")
+
+
+def steps(script: str) -> list[str]:
+    """Split a shell script on `&&`, `||`, `;` and newlines; a pipeline stays one step."""
+    return [part.strip() for part in _STEPS.split(script) if part.strip()]
+
+
 def simple_commands(script: str) -> list[list[str]]:
     """Split a shell script on `&&`, `||`, `;`, `|` and newlines into word lists."""
     out = []

@@ -1,5 +1,8 @@
 """BuildPlan -> Dockerfile text: a build stage with pip and compilers, a bare runtime stage.
 
+The build stage strips what the runtime never loads (bytecode caches; tests, docs and examples
+of installed packages that nothing imports: `dockyard.image.strip`) before the venv is copied.
+
 Written for the classic builder (no `# syntax=`, no `RUN --mount`), since many engines and CI
 runners still use it. The context is staged by `dockyard.image.context`: `requirements.lock`,
 `wheels/`, `dockyard/` (the dockyard wheel), `models/` (baked artifacts) and `app/`.
@@ -51,6 +54,7 @@ def _build_stage(plan: BuildPlan) -> list[str]:
         *lines,
         "COPY dockyard/ /build/dockyard/",
         f"RUN {PIP} --no-deps --target {SELF} /build/dockyard/{plan.dockyard_wheel} \\",
+        f"    && {VENV}/bin/python {SELF}/dockyard/image/strip.py {VENV} \\",
         f"    && find {VENV} {SELF} -depth {caches} -exec rm -rf {{}} +",
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dockyard.image.engine import Layer
@@ -28,6 +29,7 @@ class BuildReport:
     base_layers: int
     packages: tuple[tuple[str, int], ...] = ()
     skipped: tuple[str, ...] = ()
+    stripped: tuple[int, int] = (0, 0)  # bytes and folders the build stage left out
 
     @property
     def own_size(self) -> int:
@@ -53,6 +55,15 @@ def parse_du(output: str) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(rows, key=lambda r: -r[1]))
 
 
+_STRIPPED = re.compile(r"^dockyard-strip: (\d+) bytes in (\d+) folders$", re.M)
+
+
+def parse_stripped(output: str) -> tuple[int, int]:
+    """The strip step's record, `dockyard-strip: N bytes in M folders` -> (N, M); else (0, 0)."""
+    match = _STRIPPED.search(output)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
 def render_report(report: BuildReport, top: int = 8) -> str:
     """Text for the terminal: totals, then every layer above the base, then the biggest packages."""
     lines = [
@@ -65,6 +76,11 @@ def render_report(report: BuildReport, top: int = 8) -> str:
     for layer in own:
         if layer.size:
             lines.append(f"  {_mb(layer.size):>10}  {describe(layer)}")
+    freed, folders = report.stripped
+    if freed:
+        lines.append(
+            f"stripped {_mb(freed)} of tests, docs and examples ({folders} folders nothing imports)"
+        )
     if report.packages:
         lines.append("biggest packages in the venv:")
         lines += [f"  {_mb(size):>10}  {name}" for name, size in report.packages[:top]]

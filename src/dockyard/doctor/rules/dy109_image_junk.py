@@ -1,6 +1,7 @@
 """DY109: image layers carrying junk (bytecode caches, test suites, docs, package caches).
 
 The distribution's own docs and standard-library bytecode are left alone: they come with the base.
+`testing` folders are not junk: packages import them at run time (`numpy.testing`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dockyard.doctor.rule import Hit, Rule
 JUNK_MIN_BYTES = 5 * 1024 * 1024  # below this a layer's junk is not worth a finding
 _JUNK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("__pycache__", re.compile(r"^(?!usr/lib/python3[.\d]*/).*(__pycache__/|\.py[co]$)")),
-    ("tests", re.compile(r"-packages/[^/]+/(tests?|testing)/")),
-    ("docs", re.compile(r"-packages/[^/]+/(docs?|examples)/")),
+    ("tests", re.compile(r"-packages/([^/]+/)+tests?/")),
+    ("docs", re.compile(r"-packages/([^/]+/)+(docs?|examples)/")),
     ("package caches", re.compile(r"^root/\.cache/|var/cache/apt/archives/|var/lib/apt/lists/")),
     ("git history", re.compile(r"(^|/)\.git/")),
 )

@@ -1,22 +1,28 @@
-"""DY205: Compose restart policies that retry a crashing model server forever."""
+"""DY205: Compose restart policies that retry a crashing model server (or re-run a job) forever."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockyard.doctor.parse.compose import ComposeFile
+from dockyard.doctor.parse.compose import ComposeFile, Service
 from dockyard.doctor.parse.yamlsrc import as_map
 from dockyard.doctor.rule import Hit, Rule
+from dockyard.doctor.workload import workload
+
+
+def _reruns(service: Service) -> bool:
+    """A job's command under `always`: it finishes, and Compose starts it again."""
+    command = service.get("command")
+    text = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+    return service.get("restart") != "on-failure" and workload(text, False, "") == "job"
 
 
 def _check(compose: ComposeFile) -> Iterator[Hit]:
     for service in compose.services:
         restart = str(service.get("restart") or "")
         if restart in {"always", "unless-stopped", "on-failure"}:
-            yield Hit(
-                service.line_of("restart"),
-                f"service {service.name} restarts forever (restart: {restart})",
-            )
+            again = "re-runs after every finish" if _reruns(service) else "restarts forever"
+            yield Hit(service.line_of("restart"), f"service {service.name} {again} ({restart})")
         deploy = as_map(service.get("deploy"))
         policy = as_map(deploy.get("restart_policy"))
         if policy and policy.get("condition", "any") != "none" and "max_attempts" not in policy:
