@@ -21,11 +21,13 @@ from pathlib import Path
 from rich.console import Console
 
 import dockyard
+from dockyard.image.builder import build_image, prepare, running_dockyard_wheel
 from dockyard.image.context import write_tar
 from dockyard.image.engine import Engine, Step
+from dockyard.image.launch import launch, teardown
 from dockyard.image.runner import RunSettings
+from dockyard.image.secrets import with_placeholders
 from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
-from dockyard.cli.build import build_image, prepare, running_dockyard_wheel, stage_secrets, start
 from dockyard.spec import load_spec
 
 BASE = os.environ.get("DOCKYARD_BASE_IMAGE", "dockyard-local/python:3.11-bookworm")
@@ -104,13 +106,10 @@ def load_seconds(root: Path) -> float:
 
 def start_to_ready(engine: Engine, root: Path, tag: str) -> float:
     spec = load_spec(root)
-    settings = RunSettings(
-        image=tag, host_port=None, secrets=stage_secrets(spec, root, [], strict=False)
-    )
     started = time.monotonic()
-    container, _ = start(engine, spec, root, settings, timeout=300)
+    launched = launch(engine, spec, root, RunSettings(image=tag), with_placeholders(spec, {}), 300)
     elapsed = time.monotonic() - started
-    engine.remove(container)
+    teardown(engine, launched)
     return elapsed
 
 

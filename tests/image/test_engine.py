@@ -19,11 +19,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dockyard.cli.build import build_image, stage_secrets, start
 from dockyard.cli.main import main
 from dockyard.errors import EngineError
+from dockyard.image.builder import build_image
 from dockyard.image.engine import Engine, Step
-from dockyard.image.runner import RunSettings, container_config, wait_ready
+from dockyard.image.launch import launch, teardown
+from dockyard.image.runner import RunSettings, container_config
+from dockyard.image.secrets import find_secrets, private_dir, with_placeholders, write_secrets
+from dockyard.image.startup import wait_ready
 from dockyard.spec import load_spec
 
 from .conftest import FIXTURES
@@ -65,10 +68,10 @@ def running(engine: Engine, project: Path, image: str) -> Iterator[tuple[str, st
     spec = load_spec(project)
     secret_file = project.parent / "token.txt"
     secret_file.write_text(SECRET)
-    secrets = stage_secrets(spec, project, [f"api_token={secret_file}"], strict=True)
-    container, url = start(engine, spec, project, RunSettings(image=image, secrets=secrets), 120)
-    yield container, url
-    engine.remove(container)
+    secrets = find_secrets(spec, project, [f"api_token={secret_file}"], {})
+    launched = launch(engine, spec, project, RunSettings(image=image), secrets, 120)
+    yield launched.api, launched.url
+    teardown(engine, launched)
 
 
 def _post(url: str, inputs: list[object]) -> list[object]:
@@ -155,7 +158,7 @@ def test_code_change_reuses_dependency_layers(
     model = changed / "model.py"
     model.write_text(model.read_text() + "\n# a one-line change\n")
     steps: list[Step] = []
-    from dockyard.cli.build import prepare
+    from dockyard.image.builder import prepare
     from dockyard.image.context import write_tar
 
     tag = f"{image}-changed-{os.getpid()}"
@@ -184,7 +187,7 @@ def test_corrupted_volume_artifact_stays_unready(
     tag = build_image(root, BASE, "dockyard-test/linear:volume", Console(quiet=True)).tag
     (root / "artifacts" / "weights.json").write_text('{"w": [9, 9, 9], "b": 0}')
     spec = load_spec(root)
-    secrets = stage_secrets(spec, root, [], strict=False)
+    secrets = write_secrets(with_placeholders(spec, {}), private_dir(), spec.build.uid)
     container = engine.create(
         **container_config(spec, root, RunSettings(image=tag, secrets=secrets))
     )
@@ -193,8 +196,11 @@ def test_corrupted_volume_artifact_stays_unready(
         from dockyard.image.runner import published_url
 
         url = published_url(engine.inspect(container), spec.serving.port)
-        assert not wait_ready(url, lambda: True, timeout_s=8)
-        assert "sha256" in engine.logs(container, tail=100)
+        running = lambda: bool((engine.state(container) or {}).get("Running"))  # noqa: E731
+        outcome = wait_ready(url, running, timeout_s=60)  # ends at the failed state or exit
+        assert outcome.verdict in ("failed", "exited"), outcome
+        said = outcome.readiness.reason + engine.logs(container, tail=100)
+        assert "sha256" in said
     finally:
         engine.remove(container)
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dockyard.cli.build import build_image, stage_secrets, start
+from dockyard.cli.build import build_image
 from dockyard.errors import BuildError
 from dockyard.image.engine import Engine
+from dockyard.image.launch import launch, teardown
 from dockyard.image.runner import RunSettings, container_config
+from dockyard.image.secrets import private_dir, with_placeholders, write_secrets
 from dockyard.spec import load_spec
 
 from .conftest import FIXTURES
@@ -61,15 +63,17 @@ def test_env_reaches_the_run_container_and_key_file_stays_out(
     engine: Engine, project: Path, image: str
 ) -> None:
     spec = load_spec(project)
-    secrets = stage_secrets(spec, project, [], strict=False)
-    container, _ = start(engine, spec, project, RunSettings(image=image, secrets=secrets), 120)
+    launched = launch(
+        engine, spec, project, RunSettings(image=image), with_placeholders(spec, {}), 120
+    )
+    container = launched.api
     try:
         code, out = engine.exec(container, ["printenv", "OPENAI_BASE_URL"])
         assert (code, out.strip()) == (0, "http://up:8080/v1")
         code, _ = engine.exec(container, ["test", "-e", "/app/key.txt"])
         assert code == 1, "key.txt must not be in the image"
     finally:
-        engine.remove(container)
+        teardown(engine, launched)
 
 
 def test_failed_setup_exits_3_and_the_restart_policy_acts(
@@ -79,7 +83,7 @@ def test_failed_setup_exits_3_and_the_restart_policy_acts(
     corrupt = tmp_path / "weights.json"
     corrupt.write_text("{not json")
     corrupt.chmod(0o644)
-    secrets = stage_secrets(spec, project, [], strict=False)
+    secrets = write_secrets(with_placeholders(spec, {}), private_dir(), spec.build.uid)
     config = container_config(spec, project, RunSettings(image=image, secrets=secrets))
     config["host_config"]["binds"][str(corrupt)] = {"bind": "/models/weights", "mode": "ro"}
     config["host_config"]["restart_policy"] = {"Name": "on-failure", "MaximumRetryCount": 1}

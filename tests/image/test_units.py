@@ -14,8 +14,10 @@ from dockyard.errors import BuildError, SpecError
 from dockyard.image import gate
 from dockyard.image.context import app_files, stage, write_tar
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
-from dockyard.image.runner import RunSettings, container_config, wait_ready
+from dockyard.image.runner import RunSettings, container_config
+from dockyard.image.secrets import require_all
 from dockyard.image.selfwheel import build_self_wheel, runtime_requirements
+from dockyard.image.startup import wait_ready
 from dockyard.spec import Spec, load_spec
 
 from .conftest import OVERRIDES
@@ -83,11 +85,11 @@ def test_run_config_is_locked_down(linear_spec: Spec, linear_dir: Path, tmp_path
 
 def test_run_requires_every_declared_secret(linear_spec: Spec, linear_dir: Path) -> None:
     with pytest.raises(SpecError, match="api_token"):
-        container_config(linear_spec, linear_dir, RunSettings(image="i"))
+        require_all(linear_spec, {}, "run")
 
 
 def test_wait_ready_gives_up_when_the_container_exits() -> None:
-    assert not wait_ready("http://127.0.0.1:9", lambda: False, timeout_s=5)
+    assert wait_ready("http://127.0.0.1:9", lambda: False, timeout_s=5).verdict == "exited"
 
 
 def test_gate_checks() -> None:

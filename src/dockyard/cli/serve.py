@@ -57,12 +57,23 @@ def predict(
         item = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DockyardError(f"--input is not valid JSON: {exc}") from exc
-    typer.echo(json.dumps(predict_local(root.resolve(), [item])[0]))
-    warn_without_golden(load_spec(root.resolve()), root)
+    from dockyard.image.memory import advise
+    from dockyard.image.rss import PeakRss
+
+    root = root.resolve()
+    with PeakRss() as rss:
+        output = predict_local(root, [item])[0]
+    typer.echo(json.dumps(output))
+    spec = load_spec(root)
+    typer.echo(f"setup+predict: {advise(rss.delta, spec.resources.memory).message()}", err=True)
+    warn_without_golden(spec, root)
 
 
-def predict_local(root: Path, items: list[Any]) -> list[Any]:
-    """Predict `items` with the project's model in this process, returning JSON-ready outputs."""
+def predict_local(root: Path, items: list[Any], secrets_dir: Path | None = None) -> list[Any]:
+    """Predict `items` with the project's model in this process, returning JSON-ready outputs.
+
+    The model's secret files are read from `secrets_dir` (default: `.dockyard/secrets`).
+    """
     from pydantic import ValidationError
 
     from dockyard.runtime.contract import signature_of
@@ -70,6 +81,7 @@ def predict_local(root: Path, items: list[Any]) -> list[Any]:
         artifact_paths,
         instantiate,
         load_model_class,
+        secret_paths,
         verify_artifacts,
     )
     from dockyard.runtime.runner import ModelRunner
@@ -84,8 +96,11 @@ def predict_local(root: Path, items: list[Any]) -> list[Any]:
     paths = artifact_paths(spec, root, in_container=False)
     if problems := verify_artifacts(spec, paths, baked_too=True):
         raise ModelError("; ".join(problems))
-    model = instantiate(cls, paths)
-    model.setup()
+    model = instantiate(cls, paths, secret_paths(spec, secrets_dir or root / ".dockyard/secrets"))
+    try:
+        model.setup()
+    except Exception as exc:
+        raise ModelError(f"{cls.__name__}.setup() failed: {type(exc).__name__}: {exc}") from exc
     runner = ModelRunner(model, sig)
     try:
         values = runner.predict_values(validated)

@@ -6,6 +6,7 @@ compose.dev.yaml next to dockyard.toml, stages secret files, builds the image wh
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -24,8 +25,15 @@ from dockyard.deploy.compose import (
 )
 from dockyard.deploy.compose import logs as stack_logs
 from dockyard.deploy.compose.services import SECRETS_SOURCE
-from dockyard.errors import EngineError, SpecError, SpecProblem
+from dockyard.errors import EngineError
 from dockyard.image.engine import Engine
+from dockyard.image.secrets import (
+    find_secrets,
+    remove_secrets,
+    require_all,
+    secret_env,
+    write_secrets,
+)
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -93,26 +101,51 @@ def up(
     monitoring: Annotated[
         bool, typer.Option("--monitoring", help="Add Prometheus with the alert rules loaded")
     ] = False,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Host port of the API (default: stack.api_port, serving.port)"),
+    ] = None,
 ) -> None:
-    """Build the image if needed, start the stack, and wait until every service is healthy."""
+    """Build the image if needed, start the stack, and wait until every service is healthy.
+
+    A new stack that fails to start is taken down again with the volumes it created.
+    """
     console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
     root = root.resolve()
     spec = load_spec(root)
     ensure_image(spec, root, build, base_image, console)
+    spec = with_port(spec, port)
     write_files(spec, root)
     stage(spec, root, secret or [])
     project = _project(spec, root, project_name, dev)
     if monitoring:
         project = with_monitoring(spec, root, project, base_image)
     started = time.monotonic()
+    before = stack.snapshot(project)
     try:
         stack.run(project, stack.up_args(timeout, stack.parse_scale(scale or [])))
     except EngineError as exc:
-        raise EngineError(f"{exc}\n{_failing_logs(project)}") from None
+        logs = _failing_logs(project)
+        raise EngineError(f"{exc}\n{logs}\n{_roll_back(project, before, root)}") from None
     console.print(f"stack {project.name} healthy in {time.monotonic() - started:.1f}s")
     typer.echo(_table(stack.ps(project)))
-    port = spec.stack.api_port or spec.serving.port
-    typer.echo(f"api: http://{spec.stack.bind}:{port}")
+    typer.echo(f"api: http://{spec.stack.bind}:{spec.stack.api_port or spec.serving.port}")
+
+
+def with_port(spec: Spec, port: int | None) -> Spec:
+    """The spec with the API published on `port` (`up --port`), so stacks can sit side by side."""
+    if port is None:
+        return spec
+    return spec.model_copy(update={"stack": spec.stack.model_copy(update={"api_port": port})})
+
+
+def _roll_back(project: stack.Project, before: stack.Snapshot, root: Path) -> str:
+    """Undo a failed first start; a stack that was already there is left as it is."""
+    if before.containers:
+        return f"stack {project.name} existed before this `up`: left as it is (see `dockyard ps`)"
+    stack.roll_back(project, before)
+    _remove_secrets(project, root)
+    return f"rolled back: the containers, networks and new volumes of {project.name} are removed"
 
 
 def down(
@@ -126,6 +159,7 @@ def down(
     root = root.resolve()
     project = _project(load_spec(root), root, project_name, dev=False)
     stack.run(project, stack.down_args(volumes))
+    _remove_secrets(project, root)
     typer.echo(f"stack {project.name} removed" + (" with its volumes" if volumes else ""))
 
 
@@ -178,18 +212,20 @@ def ensure_image(
 
 
 def stage(spec: Spec, root: Path, given: list[str]) -> None:
-    """Write each secret as a 0400 file the runtime user owns, where compose.yaml points."""
-    from dockyard.cli.build import stage_secrets
+    """Write each secret as a 0600 file the runtime user owns, where compose.yaml points.
 
-    staged = stage_secrets(spec, root, given, strict=True)
-    missing = [name for name in spec.secrets if name not in staged]
-    wrong = [n for n, p in staged.items() if p != root / SECRETS_SOURCE / n]
-    if missing:
-        raise SpecError([SpecProblem("(up)", "secrets", ", ".join(missing),
-                                     "a value: --secret NAME=FILE, DOCKYARD_SECRET_NAME or "
-                                     ".dockyard/secrets/NAME")])  # fmt: skip
-    if wrong:
-        raise EngineError(f"secrets staged outside {SECRETS_SOURCE}: {', '.join(wrong)}")
+    `.dockyard/` is never part of a build context; `down` (or a rollback) deletes the copies.
+    """
+    found = find_secrets(spec, root, given, secret_env(os.environ))
+    require_all(spec, found, "up")
+    if found:
+        write_secrets(found, root / SECRETS_SOURCE, spec.build.uid)
+
+
+def _remove_secrets(project: stack.Project, root: Path) -> None:
+    """Delete the plaintext copies, unless another stack from this directory still mounts them."""
+    if not stack.siblings(project):
+        remove_secrets(root / SECRETS_SOURCE)
 
 
 def _project(spec: Spec, root: Path, name: str | None, dev: bool) -> stack.Project:

@@ -37,6 +37,14 @@ class Project:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """What of a Compose project exists before an `up`: so a failed first start can be undone."""
+
+    containers: tuple[str, ...]
+    volumes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Container:
     """One row of `docker compose ps`: a container of a service and how it is doing."""
 
@@ -137,6 +145,47 @@ def ps(project: Project) -> list[Container]:
     return parse_ps(run(project, ["ps", "--all", "--format", "json"]))
 
 
+def snapshot(project: Project) -> Snapshot:
+    """The project's containers and volumes as they are now."""
+    containers = tuple(c.name for c in ps(project))
+    return Snapshot(containers, tuple(_volumes(project)))
+
+
+def roll_back(project: Project, before: Snapshot) -> None:
+    """Take the project down and delete the volumes that did not exist in `before`."""
+    run(project, down_args(volumes=False))
+    new = [v for v in _volumes(project) if v not in before.volumes]
+    if new:
+        subprocess.run(
+            ["docker", "volume", "rm", "--force", *new], capture_output=True, check=False
+        )
+
+
+def siblings(project: Project) -> list[str]:
+    """Other Compose projects with containers from the same directory (they share its files)."""
+    label = f"label=com.docker.compose.project.working_dir={project.directory}"
+    fmt = '{{.Label "com.docker.compose.project"}}'
+    done = subprocess.run(
+        ["docker", "ps", "-a", "--filter", label, "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return sorted(set(done.stdout.split()) - {project.name})
+
+
+def _volumes(project: Project) -> list[str]:
+    """Volumes Compose created for the project (it labels each with the project's name)."""
+    label = f"label=com.docker.compose.project={project.name}"
+    done = subprocess.run(
+        ["docker", "volume", "ls", "--quiet", "--filter", label],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return sorted(done.stdout.split())
+
+
 def stream(project: Project, args: list[str]) -> Iterator[str]:
     """Lines of a long-running Compose command (`logs --follow`), as they come."""
     with subprocess.Popen(
@@ -154,13 +203,17 @@ __all__ = [
     "DEV_FILE",
     "Container",
     "Project",
+    "Snapshot",
     "compose_binary",
     "down_args",
     "logs_args",
     "parse_ps",
     "parse_scale",
     "ps",
+    "roll_back",
     "run",
+    "siblings",
+    "snapshot",
     "stream",
     "up_args",
 ]

@@ -85,6 +85,29 @@ def quality(
     )
 
 
+def jobs(
+    samples: Sequence[Sample],
+    finished: Sequence[dict[str, Any]],
+    compare: Compare,
+    atol: float,
+    rtol: float,
+) -> Check:
+    """Golden inputs submitted as jobs must each end `done` with the golden output."""
+    problems = []
+    for i, (sample, job) in enumerate(zip(samples, finished, strict=True)):
+        if job.get("state") != "done":
+            problems.append(f"job {i + 1} ended {job.get('state')}: {job.get('error')}")
+        elif problem := compare(job.get("result"), sample.output, atol, rtol, f"job {i + 1}"):
+            problems.append(problem)
+    detail = f"{len(samples)} golden inputs as jobs through the worker match golden outputs"
+    return Check(
+        "jobs",
+        "fail" if problems else "pass",
+        "; ".join(problems[:3]) or detail,
+        {"jobs": len(samples), "problems": len(problems)},
+    )
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile; q in [0, 100]."""
     ordered = sorted(values)

@@ -12,10 +12,15 @@ import json
 import re
 from dataclasses import dataclass, replace
 
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
 LOCK_FILE = "dockyard.lock"
 _HEADER = re.compile(r"^# ([a-z0-9-]+): (.*)$")
-_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-.*\.whl$")
-_SDIST = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)\.(tar\.gz|zip)$")
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,14 @@ class Lock:
 
 def entry_for(filename: str, sha256: str) -> LockEntry:
     """Read name and version from a wheel or sdist file name."""
-    match = _WHEEL.match(filename) or _SDIST.match(filename)
-    if match is None:
-        raise ValueError(f"not a wheel or sdist file name: {filename}")
-    name = match.group("name").replace("_", "-").lower()
-    return LockEntry(name, match.group("version"), filename, sha256)
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename) as exc:
+        raise ValueError(f"not a wheel or sdist file name: {filename}") from exc
+    return LockEntry(str(name), str(version), filename, sha256)
 
 
 def render_lock(lock: Lock) -> str:

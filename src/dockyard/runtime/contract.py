@@ -31,11 +31,14 @@ class Model(Generic[In, Out]):
                 ...
 
     `self.artifacts` maps each artifact name in the spec to its file on this machine or in the
-    container; it is set before `setup` runs. Optional hooks: `preprocess` / `postprocess` (per
+    container; it is set before `setup` runs. `self.secrets` maps each declared secret to its
+    file (`/run/secrets/NAME` in a container; a private copy when `dockyard test` or `predict`
+    runs the model on the host). Optional hooks: `preprocess` / `postprocess` (per
     item, run in the model's thread) and `health` (an extra readiness check).
     """
 
     artifacts: Mapping[str, Path] = {}
+    secrets: Mapping[str, Path] = {}
 
     def setup(self) -> None:
         """Load weights; called once before the first prediction."""

@@ -15,6 +15,7 @@ from dockyard.runtime.contract import Model
 from dockyard.spec import Spec
 
 CHUNK = 1024 * 1024
+SECRETS_DIR = Path("/run/secrets")
 
 
 def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
@@ -52,6 +53,11 @@ def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> 
     }
 
 
+def secret_paths(spec: Spec, directory: Path = SECRETS_DIR) -> dict[str, Path]:
+    """Where each declared secret's file is: /run/secrets in a container, elsewhere on a host."""
+    return {name: directory / name for name in spec.secrets}
+
+
 def verify_artifacts(
     spec: Spec, paths: Mapping[str, Path], *, baked_too: bool = False
 ) -> list[str]:
@@ -82,11 +88,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def instantiate(cls: type[Model[Any, Any]], artifacts: Mapping[str, Path]) -> Model[Any, Any]:
-    """Create the model and hand it its artifacts (setup is the caller's job: it may be slow)."""
+def instantiate(
+    cls: type[Model[Any, Any]],
+    artifacts: Mapping[str, Path],
+    secrets: Mapping[str, Path] | None = None,
+) -> Model[Any, Any]:
+    """Create the model and hand it its artifacts and secret files (setup is the caller's job)."""
     try:
         model = cls()
     except Exception as exc:
         raise ModelError(f"{cls.__name__}() failed: {type(exc).__name__}: {exc}") from exc
     model.artifacts = dict(artifacts)
+    model.secrets = dict(secrets or {})
     return model

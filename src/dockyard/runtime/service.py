@@ -16,7 +16,13 @@ from dockyard.runtime.batching import Batcher, Outcome, Pending
 from dockyard.runtime.contract import Model, signature_of
 from dockyard.runtime.golden import GoldenSample, load_golden, mismatch
 from dockyard.runtime.lifecycle import Lifecycle, State
-from dockyard.runtime.loader import artifact_paths, instantiate, load_model_class, verify_artifacts
+from dockyard.runtime.loader import (
+    artifact_paths,
+    instantiate,
+    load_model_class,
+    secret_paths,
+    verify_artifacts,
+)
 from dockyard.runtime.metrics import Metrics
 from dockyard.runtime.runner import ModelRunner
 from dockyard.spec import Spec
@@ -70,7 +76,7 @@ class Service:
         problems = verify_artifacts(self.spec, paths)
         if problems:
             raise DockyardError("; ".join(problems))
-        model = instantiate(self.model_cls, paths)
+        model = instantiate(self.model_cls, paths, secret_paths(self.spec))
         started = time.perf_counter()
         model.setup()
         self.metrics.load_seconds.set(time.perf_counter() - started)

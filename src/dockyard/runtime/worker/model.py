@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from dockyard.errors import ModelError
 from dockyard.runtime.contract import Signature, signature_of
-from dockyard.runtime.loader import artifact_paths, instantiate, load_model_class, verify_artifacts
+from dockyard.runtime.loader import (
+    artifact_paths,
+    instantiate,
+    load_model_class,
+    secret_paths,
+    verify_artifacts,
+)
 from dockyard.runtime.queue.base import JSON
 from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.worker.loop import Result
@@ -55,7 +61,7 @@ def load_executor(spec: Spec, root: Path) -> ModelExecutor:
     problems = verify_artifacts(spec, paths)
     if problems:
         raise ModelError("; ".join(problems))
-    model = instantiate(cls, paths)
+    model = instantiate(cls, paths, secret_paths(spec))
     try:
         model.setup()
     except Exception as exc:

@@ -1,0 +1,270 @@
+"""Build a project's image: lock, stage the context, build on the engine, report, tidy up.
+
+Every image carries the project label; after a build, the project's own images that the new
+one superseded (untagged now) are removed, so rebuilding leaves no dangling gigabytes behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+import dockyard
+from dockyard.errors import EngineError
+from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
+from dockyard.image.dockerfile import render_dockerfile
+from dockyard.image.dockerignore import render_dockerignore
+from dockyard.image.engine import Engine, Step
+from dockyard.image.lock import LOCK_FILE, Lock, render_lock
+from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
+from dockyard.image.report import BuildReport, parse_du, parse_stripped
+from dockyard.image.resolve import WORK, ensure_lock, read_lock
+from dockyard.image.runner import PROJECT_LABEL
+from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
+from dockyard.spec import Spec, load_spec
+
+Review = Callable[[str], None]
+AppCheck = Callable[[Spec, Path, AppFiles], None]
+Extras = Callable[[Spec, Path, AppFiles], tuple[Entry, ...]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a build sends to the engine, computed before talking to it."""
+
+    spec: Spec
+    root: Path
+    plan: BuildPlan
+    dockerfile: str
+    app: AppFiles
+    entries: tuple[Entry, ...]
+    lock: Lock
+
+
+def build_image(
+    root: Path,
+    base_image: str | None,
+    tag: str | None,
+    console: Console,
+    wheel: SelfWheel | None = None,
+    *,
+    created: str | None = None,
+    review: Review | None = None,
+    app_check: AppCheck | None = None,
+    extras: Extras | None = None,
+) -> BuildReport:
+    """Lock, download, stage, build, report.
+
+    `review` may refuse the rendered Dockerfile, `app_check` the files bound for /app; `extras`
+    adds generated files to the context.
+    """
+    engine = Engine.connect()
+    prepared = prepare(
+        root,
+        base_image,
+        tag,
+        console,
+        wheel,
+        created=created,
+        review=review,
+        app_check=app_check,
+        extras=extras,
+    )
+    _check_base(engine, prepared.plan.base_image)
+    console.print(f"[bold]building[/] {prepared.plan.tag} from {prepared.plan.base_image}")
+    started = time.monotonic()
+    labels = {PROJECT_LABEL: prepared.spec.project.name}
+    with tempfile.TemporaryFile() as context:
+        write_tar(prepared.entries, context)
+        context.seek(0)
+        image_id = engine.build(
+            context, prepared.plan.tag, lambda s: _show_step(console, s), labels
+        )
+    console.print(f"built in {time.monotonic() - started:.1f}s")
+    _record_base(root, prepared, engine)
+    if removed := remove_superseded(engine, prepared.spec.project.name, image_id):
+        console.print(f"removed {removed} superseded image(s) of {prepared.spec.project.name}")
+    return _report(engine, prepared, image_id)
+
+
+def prepare(
+    root: Path,
+    base_image: str | None,
+    tag: str | None,
+    console: Console,
+    wheel: SelfWheel | None = None,
+    *,
+    created: str | None = None,
+    review: Review | None = None,
+    app_check: AppCheck | None = None,
+    extras: Extras | None = None,
+) -> Prepared:
+    """Resolve (or reuse) the lock and wheelhouse, render, and stage the context.
+
+    `wheel` defaults to a wheel of the running dockyard; the benchmark pins one so that others
+    editing dockyard meanwhile do not count as part of a code-only rebuild.
+    """
+    spec = load_spec(root)
+    lock = ensure_lock(spec, root, lambda text: console.print(text))
+    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created))
+    dockerfile = render_dockerfile(plan)
+    if review is not None:
+        review(dockerfile)
+    work = root / WORK / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
+    wheel = wheel or running_dockyard_wheel()
+    app = app_files(plan, root)
+    if app_check is not None:
+        app_check(spec, root, app)
+    deps = [p for p in (spec.dependencies.requirements, spec.dependencies.lock) if p]
+    entries = stage(
+        plan, root, app, _wheels(root, lock), wheel.data, render_lock(lock), dockerfile, deps
+    )
+    if extras is not None:
+        entries += extras(spec, root, app)
+    return Prepared(spec, root, plan, dockerfile, app, entries, lock)
+
+
+def rendered_dockerfile(
+    root: Path, base_image: str | None, tag: str | None, created: str | None = None
+) -> str:
+    """The Dockerfile a build would use, without resolving or building anything."""
+    spec = load_spec(root)
+    lock = read_lock(root)
+    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created))
+    return render_dockerfile(plan)
+
+
+def running_dockyard_wheel() -> SelfWheel:
+    """A wheel of the dockyard this process runs, naming only the runtime's dependencies."""
+    package = Path(dockyard.__file__).parent
+    return build_self_wheel(package, dockyard.__version__, runtime_requirements(package))
+
+
+def remove_superseded(engine: Engine, project: str, keep: str) -> int:
+    """Remove the project's untagged images (the ones a rebuild took the tag from).
+
+    Images a container still uses are refused by the engine and stay.
+    """
+    removed = 0
+    for image in engine.images(f"{PROJECT_LABEL}={project}"):
+        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+        if image["Id"] != keep and not tags and engine.remove_image(image["Id"]):
+            removed += 1
+    return removed
+
+
+def overrides(
+    spec: Spec,
+    root: Path,
+    lock: Lock | None,
+    base: str | None,
+    tag: str | None,
+    created: str | None = None,
+) -> Overrides:
+    """Per-build values: base and tag choices, git revision, creation time, pinned versions."""
+    return Overrides(
+        base_image=base,
+        locked_base=lock.base if lock else None,
+        tag=tag,
+        revision=_git(root, "rev-parse", "HEAD") or "unknown",
+        created=created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=_git(root, "config", "--get", "remote.origin.url") or root.as_posix(),
+        dockyard_version=dockyard.__version__,
+        dockyard_wheel=f"dockyard-{dockyard.__version__}-py3-none-any.whl",
+        pins=lock.pins if lock else (),
+        has_sdists=any(e.is_sdist for e in lock.entries) if lock else False,
+    )
+
+
+def _wheels(root: Path, lock: Lock) -> list[tuple[str, Path]]:
+    wheelhouse = root / WORK / "wheelhouse"
+    files = [(e.filename, wheelhouse / e.filename) for e in lock.entries]
+    if any(e.is_sdist for e in lock.entries) and (wheelhouse / "build").is_dir():
+        files += [(f"build/{p.name}", p) for p in sorted((wheelhouse / "build").iterdir())]
+    return files
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def _check_base(engine: Engine, base: str) -> None:
+    if engine.image(base) is None:
+        raise EngineError(
+            f"base image {base} is not on the engine (pull it, or --base-image / "
+            "DOCKYARD_BASE_IMAGE for a local one)"
+        )
+
+
+def _record_base(root: Path, prepared: Prepared, engine: Engine) -> None:
+    """First build with the default base: pin it by digest in the lock."""
+    spec, lock = prepared.spec, prepared.lock
+    default = choose_base(spec, Overrides())
+    if lock.base or prepared.plan.base_image != default:
+        return
+    digests = (engine.image(default) or {}).get("RepoDigests") or []
+    if digests:
+        pinned = lock.with_base(f"{default}@{digests[0].split('@', 1)[1]}")
+        (root / LOCK_FILE).write_text(render_lock(pinned), encoding="utf-8")
+
+
+def _show_step(console: Console, step: Step) -> None:
+    if step.cached:
+        console.print(f"  [dim]step {step.number}/{step.total} cached[/]")
+    else:
+        console.print(f"[cyan]step {step.number}/{step.total}[/] ", end="")
+        console.print(step.instruction[:110], markup=False)
+
+
+def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
+    image = engine.image(image_id) or {}
+    base = engine.image(prepared.plan.base_image) or {}
+    du = engine.run_once(
+        image_id,
+        [
+            "sh",
+            "-c",
+            "du -sk /opt/venv/lib/python3*/site-packages/* /app /models 2>/dev/null;"
+            " cat /opt/venv/.dockyard-stripped 2>/dev/null",
+        ],
+        entrypoint=[],
+        labels={PROJECT_LABEL: prepared.spec.project.name},
+    )
+    return BuildReport(
+        image_id=image_id,
+        tag=prepared.plan.tag,
+        size=int(image.get("Size", 0)),
+        base_size=int(base.get("Size", 0)),
+        layers=tuple(engine.history(image_id)),
+        base_layers=len(engine.history(prepared.plan.base_image)) if base else 0,
+        packages=parse_du(du),
+        stripped=parse_stripped(du),
+        skipped=prepared.app.skipped,
+    )
+
+
+__all__ = [
+    "Prepared",
+    "build_image",
+    "overrides",
+    "prepare",
+    "remove_superseded",
+    "rendered_dockerfile",
+    "running_dockyard_wheel",
+]

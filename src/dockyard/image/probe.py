@@ -1,0 +1,74 @@
+"""The gate's client for a running container: predictions, a load generator, and jobs."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from dockyard.errors import GateError
+
+FINAL_JOB_STATES = frozenset({"done", "dead", "cancelled"})
+
+
+def predict(url: str, inputs: list[Any]) -> list[Any]:
+    """POST /predict with a batch; the outputs in order."""
+    return list(_post(url, "/predict", {"inputs": inputs})["outputs"])
+
+
+def timed_requests(url: str, item: Any, n: int, concurrency: int) -> tuple[list[float], int]:
+    """Send `n` single-input predictions, `concurrency` at a time; (durations in s, errors)."""
+
+    def one(_: int) -> float | None:
+        started = time.perf_counter()
+        try:
+            predict(url, [item])
+        except Exception:
+            return None
+        return time.perf_counter() - started
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(n)))
+    durations = [r for r in results if r is not None]
+    return durations, len(results) - len(durations)
+
+
+def predict_in_chunks(url: str, inputs: list[Any], size: int = 64) -> list[Any]:
+    """Predict a long list in batches the body limit accepts."""
+    outputs: list[Any] = []
+    for start in range(0, len(inputs), size):
+        outputs += predict(url, inputs[start : start + size])
+    return outputs
+
+
+def run_jobs(url: str, inputs: list[Any], timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Submit the inputs as jobs and wait until each is final; the jobs as the API shows them."""
+    submitted = _post(url, "/jobs", {"inputs": inputs})
+    ids = [job["id"] for job in submitted["jobs"]]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        jobs = [_get(url, f"/jobs/{job_id}") for job_id in ids]
+        if all(job["state"] in FINAL_JOB_STATES for job in jobs):
+            return jobs
+        if time.monotonic() > deadline:
+            states = ", ".join(sorted({str(job["state"]) for job in jobs}))
+            raise GateError(f"jobs not finished within {timeout_s:g}s (states: {states})")
+        time.sleep(0.2)
+
+
+def _post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{url}{path}", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return dict(json.loads(response.read()))
+
+
+def _get(url: str, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}{path}", timeout=30) as response:
+        return dict(json.loads(response.read()))
+
+
+__all__ = ["predict", "predict_in_chunks", "run_jobs", "timed_requests"]

@@ -1,0 +1,145 @@
+"""Keep `dockyard.lock` and the wheelhouse current: reuse them, or resolve for the target again.
+
+Requirement lines are parsed with `packaging`, so extras (`name[extra]`), markers and URLs are
+read as pip reads them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections.abc import Callable, Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+import dockyard
+from dockyard.errors import BuildError
+from dockyard.image.lock import (
+    LOCK_FILE,
+    Lock,
+    LockInputs,
+    check_torch,
+    is_current,
+    parse_lock,
+    render_lock,
+)
+from dockyard.image.selfwheel import runtime_requirements
+from dockyard.image.wheelhouse import download_locked, missing, resolve, target_platforms
+from dockyard.spec import Spec
+
+WORK = ".dockyard"
+REDIS_EXTRA = ("redis>=5",)
+Say = Callable[[str], None]
+
+
+def ensure_lock(spec: Spec, root: Path, say: Say) -> Lock:
+    """Reuse dockyard.lock while its inputs are unchanged; else resolve for the target again."""
+    inputs, requirements = lock_inputs(spec, root)
+    current = read_lock(root)
+    wheelhouse = root / WORK / "wheelhouse"
+    if current is not None and is_current(current, inputs):
+        if missing(current, wheelhouse):
+            say("downloading locked wheels")
+            download_locked(
+                root / LOCK_FILE, inputs.python, inputs.platforms, wheelhouse, inputs.indexes
+            )
+        return current
+    say(f"resolving dependencies for linux / Python {inputs.python}")
+    fresh = root / WORK / "wheelhouse.new"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    constraints = fresh.parent / "constraints.txt"
+    constraints.write_text("\n".join(inputs.constraints) + "\n", encoding="utf-8")
+    entries = resolve(
+        requirements, constraints, inputs.python, inputs.platforms, fresh, inputs.indexes
+    )
+    try:
+        check_torch(entries, inputs.torch)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
+    shutil.rmtree(wheelhouse, ignore_errors=True)
+    fresh.rename(wheelhouse)
+    base = current.base if current else None
+    lock = Lock(inputs.digest(), inputs.python, entries, base, inputs.torch, inputs.indexes)
+    (root / LOCK_FILE).write_text(render_lock(lock), encoding="utf-8")
+    return lock
+
+
+def lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
+    """The requirement arguments for pip and the digestable inputs they come from."""
+    deps = spec.dependencies
+    args: list[str] = list(deps.packages)
+    text: list[str] = list(deps.packages)
+    for name in (deps.requirements, deps.lock):
+        if name:
+            args += ["-r", str(root / name)]
+            text += (root / name).read_text(encoding="utf-8").splitlines()
+    if deps.pyproject:
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        args += project.get("dependencies", [])
+        text += project.get("dependencies", [])
+    runtime = runtime_requirements(Path(dockyard.__file__).parent)
+    if spec.worker.enabled and spec.worker.backend == "redis":
+        runtime += REDIS_EXTRA  # only Redis-backed job stacks carry the client
+    inputs = LockInputs(
+        tuple(text),
+        runtime,
+        host_pins(runtime),
+        spec.project.python,
+        target_platforms(),
+        deps.indexes(),
+        deps.torch,
+    )
+    return inputs, args + list(runtime)
+
+
+def requirement_names(lines: Iterable[str]) -> list[str]:
+    """The (normalised) names requirement lines name; comments, blanks and options skipped.
+
+    A line that is not a requirement (`-r other.txt`, `--index-url`) names nothing; a malformed
+    one is refused rather than dropped, since a silently missing pin is the worse outcome.
+    """
+    names: list[str] = []
+    for raw in lines:
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            names.append(canonicalize_name(Requirement(line).name))
+        except InvalidRequirement as exc:
+            raise BuildError(f"cannot read the requirement {line!r}: {exc}") from exc
+    return names
+
+
+def host_pins(requirements: Iterable[str]) -> tuple[str, ...]:
+    """The versions the local `dockyard serve` runs with, so the container serves the same."""
+    pins = []
+    for name in requirement_names(requirements):
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return tuple(pins)
+
+
+def read_lock(root: Path) -> Lock | None:
+    """The project's lock, None when there is none yet."""
+    path = root / LOCK_FILE
+    try:
+        return parse_lock(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except ValueError as exc:
+        raise BuildError(f"{path}: {exc}; delete it to resolve again") from exc
+
+
+__all__ = [
+    "REDIS_EXTRA",
+    "WORK",
+    "ensure_lock",
+    "host_pins",
+    "lock_inputs",
+    "read_lock",
+    "requirement_names",
+]

@@ -1,0 +1,45 @@
+"""The memory margin: measured peak vs the spec's limit, and `dockyard predict` printing it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dockyard.image.memory import MIB, advise, needed, suggest
+
+from .conftest import FIXTURES
+
+
+def test_the_margin_is_a_quarter_plus_64_mib() -> None:
+    assert needed(100 * MIB) == 189 * MIB
+    assert suggest(100 * MIB) == "192m"
+    assert advise(100 * MIB, 256 * MIB).enough
+    thin = advise(200 * MIB, 256 * MIB)
+    assert not thin.enough
+    assert thin.message() == (
+        "warning: peak memory 200 MiB, limit 256 MiB: less than the safe margin "
+        '(peak + 25% + 64 MiB = 314 MiB); set resources.memory = "320m"'
+    )
+
+
+def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
+    root = tmp_path / "linear"
+    shutil.copytree(FIXTURES / "linear", root)
+    model = root / "model.py"  # setup holds ~80 MiB, as weights would
+    model.write_text(model.read_text().replace(
+        "        self.b = float(data[\"b\"])",
+        "        self.b = float(data[\"b\"])\n        self.ballast = np.ones(10 * 2**20)",
+    ))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli.main", "predict", str(root), "-i", "[1, 2, 3]"],
+        capture_output=True, text=True, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4.125"
+    said = r"setup\+predict: (?:warning: )?peak memory (\d+) MiB, limit 256 MiB"
+    match = re.search(said, done.stderr)
+    assert match and 80 <= int(match.group(1)) < 200, done.stderr

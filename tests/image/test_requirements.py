@@ -1,0 +1,42 @@
+"""Requirement lines and wheel names are read as pip reads them (`packaging`), never dropped."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+from dockyard.errors import BuildError
+from dockyard.image.lock import entry_for
+from dockyard.image.resolve import host_pins, requirement_names
+
+
+def test_extras_markers_and_urls_keep_their_name() -> None:
+    lines = [
+        "packaging[extra]>=20  # comment",
+        "uvloop>=0.19; sys_platform != 'win32'",
+        "Typer_Slim @ https://example.invalid/typer_slim-0.1-py3-none-any.whl",
+        "-r other.txt",
+        "# a comment",
+        "",
+    ]
+    assert requirement_names(lines) == ["packaging", "uvloop", "typer-slim"]
+
+
+def test_host_pins_keep_requirements_with_extras() -> None:
+    assert host_pins(["packaging[extra]>=20"]) == (f"packaging=={version('packaging')}",)
+
+
+def test_a_malformed_requirement_is_refused_not_dropped() -> None:
+    with pytest.raises(BuildError, match="numpy=>2"):
+        requirement_names(["numpy=>2"])
+
+
+def test_wheel_and_sdist_names_are_normalised() -> None:
+    wheel = entry_for("Zope.Interface-6.0-cp311-cp311-manylinux_2_28_x86_64.whl", "x")
+    assert (wheel.name, wheel.version) == ("zope-interface", "6.0")
+    assert entry_for("torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl", "x").version == "2.13.0+cpu"
+    sdist = entry_for("my_pkg-1.0.tar.gz", "x")
+    assert (sdist.name, sdist.version, sdist.is_sdist) == ("my-pkg", "1.0", True)
+    with pytest.raises(ValueError, match="not a wheel"):
+        entry_for("notes.txt", "x")
