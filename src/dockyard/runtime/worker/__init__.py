@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from dockyard.runtime.auth import AuthConfig
+from dockyard.runtime.auth.webhooks import WebhookPolicy
 from dockyard.runtime.logs import configure_logging
 from dockyard.runtime.queue import JobQueue, open_queue
 from dockyard.runtime.webhooks import WebhookDispatcher, read_secret
@@ -55,7 +57,7 @@ def main(spec: Spec, root: Path) -> int:
     execute = load_executor(spec, root)
     queue = open_queue(spec.worker, root)
     metrics = WorkerMetrics()
-    metrics.serve(edge.metrics_port)
+    metrics.serve(edge.metrics_port, AuthConfig.resolve(spec, root, os.environ))
     policy = Policy.from_spec(spec.worker, spec.serving.max_batch_size)
     worker = Worker(
         queue, execute, policy, edge.worker_id, metrics, partial(beat, edge.heartbeat_file)
@@ -94,6 +96,7 @@ def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:
         backoff_s=w.backoff_s,
         backoff_max_s=w.backoff_max_s,
         timeout_s=w.webhook_timeout_s,
+        policy=WebhookPolicy.from_spec(spec.auth),
     )
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from dockyard.runtime.auth.config import AuthConfig
+from dockyard.runtime.auth.wsgi import serve_metrics
 from dockyard.runtime.queue import JobState, QueueStats
 
 log = logging.getLogger("dockyard.worker")
@@ -66,11 +68,14 @@ class WorkerMetrics:
             self.depth.labels(state.value).set(stats.count(state))
         self.webhook_pending.set(stats.webhooks_pending)
 
-    def serve(self, port: int) -> None:
-        """Expose /metrics on `port` (0 = not at all); a taken port is logged, not fatal."""
+    def serve(self, port: int, auth: AuthConfig | None = None) -> None:
+        """Expose /metrics on `port` (0 = not at all); a taken port is logged, not fatal.
+
+        With `auth` keys on, a scrape needs a key with the `metrics` scope.
+        """
         if port == 0:
             return
         try:
-            start_http_server(port, registry=self.registry)
+            serve_metrics(self.registry, port, auth or AuthConfig(None))
         except OSError as exc:
             log.warning("metrics server not started", extra={"port": port, "error": str(exc)})
