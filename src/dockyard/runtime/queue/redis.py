@@ -247,13 +247,22 @@ def _pairs(flat: Sequence[str]) -> dict[str, str]:
 class RedisQueue:
     """A `JobQueue` in Redis; safe for any number of API and worker processes on any hosts."""
 
-    def __init__(self, url: str, namespace: str = "dockyard", clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "dockyard",
+        clock: Clock = time.time,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         import redis  # loaded on use: only Redis-backed deployments need the package
 
         self.clock = clock
         self.prefix = f"{{{namespace}}}"
         # Any: redis-py's types cannot express that decode_responses=True makes replies str.
-        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
+        self._redis: Any = redis.Redis.from_url(
+            url, decode_responses=True, username=username, password=password
+        )
         self._scripts: dict[str, Any] = {
             name: self._redis.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()
         }
