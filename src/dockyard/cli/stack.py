@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from dockyard.cli.monitor import with_monitoring
+from dockyard.cli.stack_secrets import stage_generated
 from dockyard.deploy import stack
 from dockyard.deploy.compose import (
     DEV_HEADER,
@@ -101,6 +102,8 @@ def up(
     ensure_image(spec, root, build, base_image, console)
     write_files(spec, root)
     stage(spec, root, secret or [])
+    for note in stage_generated(spec, root, image_of(spec)):
+        console.print(note)
     project = _project(spec, root, project_name, dev)
     if monitoring:
         project = with_monitoring(spec, root, project, base_image)
