@@ -14,6 +14,8 @@ from dockyard.cli.main import app
 from dockyard.cli.stack_secrets import CLIENT_KEY, stage_generated
 from dockyard.deploy.auth import REDIS_ACL, REDIS_PASSWORD
 from dockyard.deploy.compose import render_compose, to_yaml
+from dockyard.deploy.kubernetes import render_kubernetes
+from dockyard.deploy.kubernetes import to_yaml as to_k8s_yaml
 from dockyard.errors import JobError, SpecError
 from dockyard.spec import load_spec
 from tests.conftest import Server
@@ -61,7 +63,9 @@ def exposed(tmp_path: Path) -> Path:
     root = tmp_path / "stack"
     shutil.copytree(EXAMPLE, root)
     toml = root / "dockyard.toml"
-    toml.write_text(toml.read_text().replace('bind = "127.0.0.1"', 'bind = "0.0.0.0"', 1))
+    text = toml.read_text().replace('bind = "127.0.0.1"', 'bind = "0.0.0.0"', 1)
+    # an image name without the "redis" prefix: Redis is told apart by what it runs
+    toml.write_text(text.replace('"redis:7.4.2-alpine"', '"local/kv:7"'))
     return root
 
 
@@ -88,6 +92,10 @@ def test_up_generates_keys_and_a_redis_login_that_no_rendered_file_holds(exposed
         env = services[name]["environment"]
         assert env["DOCKYARD_AUTH_KEYS_FILE"] == "/run/secrets/dockyard_api_keys"
         assert env["DOCKYARD_REDIS_PASSWORD_FILE"] == "/run/secrets/redis_password"
+    redis = services["redis"]
+    assert redis["secrets"] == [REDIS_ACL] and "DOCKYARD_AUTH_KEYS_FILE" not in redis.get(
+        "environment", {}
+    )
     # a second `up` keeps the same values, so running and new containers agree
     stage_generated(spec, exposed, "img")
     assert (local / CLIENT_KEY).read_text().strip() == key
@@ -102,3 +110,28 @@ def test_on_loopback_the_stack_stays_open_unless_the_spec_asks(tmp_path: Path) -
         "DOCKYARD_AUTH_KEYS_FILE"
         not in render_compose(spec, root)["services"]["api"]["environment"]
     )
+
+
+def test_kubernetes_pods_read_keys_from_a_secret_the_cli_prepares(tmp_path: Path) -> None:
+    root = tmp_path / "stack"
+    shutil.copytree(EXAMPLE, root)
+    out = tmp_path / "k8s.yaml"
+    result = CliRunner().invoke(app, ["k8s", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    key = (root / ".dockyard" / "secrets" / CLIENT_KEY).read_text().strip()
+    assert "kubectl create secret generic digits-stack-redis-api-keys" in result.output
+    assert key not in out.read_text() and key not in result.output
+    pods = [
+        m["spec"]["template"]["spec"] for m in render_kubernetes(load_spec(root), "img")
+        if m["kind"] == "Deployment"
+    ]  # fmt: skip
+    assert len(pods) == 2
+    for pod in pods:
+        env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+        assert env["DOCKYARD_AUTH_KEYS_FILE"] == "/run/dockyard-keys/dockyard_api_keys"
+        volume = next(v for v in pod["volumes"] if v["name"] == "api-keys")
+        assert volume["secret"]["secretName"] == "digits-stack-redis-api-keys"
+    toml = root / "dockyard.toml"
+    toml.write_text(toml.read_text() + "\n[auth]\nallow_public_without_auth = true\n")
+    opted_out = to_k8s_yaml(render_kubernetes(load_spec(root), "img"))
+    assert "DOCKYARD_AUTH_KEYS_FILE" not in opted_out

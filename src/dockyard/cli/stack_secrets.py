@@ -37,6 +37,18 @@ def stage_generated(spec: Spec, root: Path, image: str) -> list[str]:
     return notes
 
 
+def keys_for_cluster(spec: Spec, root: Path) -> list[str]:
+    """Make the keys file the manifests mount (once) and say how to create its Secret."""
+    if not auth.k8s_auth_on(spec):
+        return []
+    _, made = _keys(spec, root)
+    name = spec.auth.keys_secret
+    notes = [f"an admin key was written to {LOCAL / CLIENT_KEY}"] if made else []
+    return [*notes, "create the keys Secret the pods mount (replace it to rotate keys):",
+            f"  kubectl create secret generic {auth.k8s_keys_secret(spec)} "
+            f"--from-file={name}={root / LOCAL / name}"]  # fmt: skip
+
+
 def _keys(spec: Spec, root: Path) -> tuple[str, bool]:
     """The user's keys file (DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME), else a new one."""
     name = spec.auth.keys_secret
