@@ -135,3 +135,26 @@ def test_kubernetes_pods_read_keys_from_a_secret_the_cli_prepares(tmp_path: Path
     toml.write_text(toml.read_text() + "\n[auth]\nallow_public_without_auth = true\n")
     opted_out = to_k8s_yaml(render_kubernetes(load_spec(root), "img"))
     assert "DOCKYARD_AUTH_KEYS_FILE" not in opted_out
+
+
+def test_the_gate_brings_its_own_key_for_a_spec_with_auth(
+    tmp_path: Path, serve: type[Server]
+) -> None:
+    import urllib.error
+
+    from dockyard.cli.build import _gate_key, _predict
+
+    root = make_project(tmp_path / "p", "echo", auth={"enabled": True})
+    staged: dict[str, Path] = {}
+    headers = _gate_key(load_spec(root), root, staged, None)
+    keys = staged["dockyard_api_keys"]
+    assert stat.S_IMODE(keys.stat().st_mode) in (0o400, 0o444)
+    server = serve(root, env={"DOCKYARD_AUTH_KEYS_FILE": str(keys)})
+    server.wait("/readyz", timeout=60)
+    assert _predict(server.url, ["a"], headers) == ["a"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _predict(server.url, ["a"])
+    assert refused.value.code == 401
+    given = _gate_key(load_spec(root), root, {}, "dk_given_key_0123456789")
+    assert given == {"Authorization": "Bearer dk_given_key_0123456789"}
+    assert _gate_key(load_spec(make_project(tmp_path / "q", "echo")), root, {}, None) == {}

@@ -24,10 +24,13 @@ from dockyard.runtime.router.config import router_config
 from dockyard.spec import load_spec
 from tests.conftest import Server, free_port
 from tests.pipeline.conftest import Front
+from tests.pipeline.conftest import Proc as PipelineProc
 from tests.router.conftest import Proc, version_project
 from tests.security.conftest import Keys, Worker, bearer, full_project
 
 Endpoint = tuple[str, str, str]  # method, template, concrete path
+# prometheus-client answers every path of a metrics port, so made-up paths are tried too
+METRICS_TABLE = [("GET", p, p) for p in ("/metrics", "/", "/other", "/x/y")]
 
 
 def endpoints(routes: list[BaseRoute]) -> Iterator[Endpoint]:
@@ -157,14 +160,24 @@ def test_router_routes(tmp_path: Path, keys: Keys) -> None:
     _assert_checked(table, failures)
 
 
+def test_pipeline_stage_metrics_port(project: Path, keys: Keys) -> None:
+    port = free_port()
+    env = {"DOCKYARD_METRICS_PORT": str(port), **keys.env}
+    stage = PipelineProc(project / "stage.log", "stage", "length", str(project), env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        stage.wait_http(url + "/healthz", 60, status=401)  # the port is up, and closed
+        failures = check_all(url, METRICS_TABLE, rules.METRICS_PORT, keys)
+    finally:
+        stage.stop()
+    _assert_checked(METRICS_TABLE, failures)
+
+
 def test_worker_metrics_port(project: Path, keys: Keys) -> None:
-    # prometheus-client answers every path of the port, so a made-up path is tried too
-    table = [("GET", "/metrics", "/metrics"), ("GET", "/", "/"), ("GET", "/other", "/other"),
-             ("GET", "/x/y", "/x/y")]  # fmt: skip
     worker = Worker(project, keys.env)
     try:
         worker.wait_up()
-        failures = check_all(worker.url, table, rules.METRICS_PORT, keys)
+        failures = check_all(worker.url, METRICS_TABLE, rules.METRICS_PORT, keys)
     finally:
         worker.stop()
-    _assert_checked(table, failures)
+    _assert_checked(METRICS_TABLE, failures)

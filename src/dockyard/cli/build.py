@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -448,6 +449,15 @@ def test_image(
     ] = None,
     p95_ms: Annotated[float | None, typer.Option(help="Latency gate: p95 bound in ms")] = None,
     secret: Annotated[list[str] | None, typer.Option(help="NAME=FILE")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="DOCKYARD_API_KEY",
+            show_default=False,
+            help="Key for a spec with [auth] (default: a throwaway key for this run)",
+        ),
+    ] = None,
 ) -> None:
     """CI gate: parity with local code, quality, latency, non-root and health check."""
     console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
@@ -466,29 +476,60 @@ def test_image(
         }
     )
     tag = image or build_image(root, base_image, None, console).tag
-    checks = run_gate(spec, root, tag, g, secret or [], console)
+    checks = run_gate(spec, root, tag, g, secret or [], console, api_key)
     typer.echo(gate.render_json(tag, checks) if fmt == "json" else gate.render_text(tag, checks))
     if bad := gate.failed(checks):
         raise GateError("gate failed: " + "; ".join(f"{c.name}: {c.detail}" for c in bad))
 
 
 def run_gate(
-    spec: Spec, root: Path, image: str, g: Any, secrets: list[str], console: Console
+    spec: Spec,
+    root: Path,
+    image: str,
+    g: Any,
+    secrets: list[str],
+    console: Console,
+    api_key: str | None = None,
 ) -> list[gate.Check]:
     """Start the container like production, then run every check against it."""
     engine = Engine.connect()
-    settings = RunSettings(image=image, secrets=stage_secrets(spec, root, secrets, strict=False))
+    staged = stage_secrets(spec, root, secrets, strict=False)
+    headers = _gate_key(spec, root, staged, api_key)
+    settings = RunSettings(image=image, secrets=staged)
     container, url = start(engine, spec, root, settings, timeout=180)
     console.print(f"container ready at {url}")
     try:
-        return _checks(engine, spec, root, container, url, g)
+        return _checks(engine, spec, root, container, url, g, headers)
     finally:
         engine.remove(container)
 
 
+def _gate_key(
+    spec: Spec, root: Path, staged: dict[str, Path], api_key: str | None
+) -> dict[str, str]:
+    """With [auth], the gate's requests carry a key: the given one, or a throwaway one whose
+    keys file the container gets (so `dockyard test` needs no keys of yours)."""
+    if not spec.auth.enabled:
+        return {}
+    if api_key is None:
+        api_key = "dk_" + secrets.token_urlsafe(32)
+        text = f"{api_key} dockyard-test predict,metrics\n".encode()
+        name, out = spec.auth.keys_secret, root / WORK / "run-secrets"
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staged[name] = _write_secret(out / name, text, spec.build.uid)
+    return {"Authorization": f"Bearer {api_key}"}
+
+
 def _checks(
-    engine: Engine, spec: Spec, root: Path, container: str, url: str, g: Any
+    engine: Engine,
+    spec: Spec,
+    root: Path,
+    container: str,
+    url: str,
+    g: Any,
+    headers: dict[str, str] | None = None,
 ) -> list[gate.Check]:
+    auth = headers or {}
     from dockyard.cli.serve import predict_local
     from dockyard.runtime.golden import load_golden, mismatch
 
@@ -500,7 +541,7 @@ def _checks(
         checks.append(
             gate.parity(
                 samples,
-                _predict(url, inputs),
+                _predict(url, inputs, auth),
                 predict_local(root, inputs),
                 mismatch,
                 tol.atol,
@@ -508,11 +549,13 @@ def _checks(
             )
         )
         checks.append(
-            _latency(url, inputs[0], g.latency_requests, g.latency_concurrency, g.latency_p95_ms)
+            _latency(
+                url, inputs[0], g.latency_requests, g.latency_concurrency, g.latency_p95_ms, auth
+            )
         )
     else:
         checks.append(gate.Check("parity", "fail", "no health.golden samples to compare"))
-    checks.append(_quality(root, url, g))
+    checks.append(_quality(root, url, g, auth))
     uid = engine.exec(container, ["python", "-c", "import os; print(os.getuid())"])[1]
     user = str(
         (engine.image(engine.inspect(container)["Image"]) or {}).get("Config", {}).get("User", "")
@@ -532,14 +575,15 @@ def _checks(
     return checks
 
 
-def _predict(url: str, inputs: list[Any]) -> list[Any]:
+def _predict(url: str, inputs: list[Any], auth: dict[str, str] | None = None) -> list[Any]:
     body = json.dumps({"inputs": inputs}).encode()
-    request = urllib.request.Request(f"{url}/predict", body, {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(auth or {})}
+    request = urllib.request.Request(f"{url}/predict", body, headers)
     with urllib.request.urlopen(request, timeout=60) as response:
         return list(json.loads(response.read())["outputs"])
 
 
-def _quality(root: Path, url: str, g: Any) -> gate.Check:
+def _quality(root: Path, url: str, g: Any, auth: dict[str, str] | None = None) -> gate.Check:
     if not g.eval_file:
         return gate.quality([], [], g.metric, None)
     rows = [
@@ -547,15 +591,22 @@ def _quality(root: Path, url: str, g: Any) -> gate.Check:
     ]
     outputs: list[Any] = []
     for start in range(0, len(rows), 64):
-        outputs += _predict(url, [r["input"] for r in rows[start : start + 64]])
+        outputs += _predict(url, [r["input"] for r in rows[start : start + 64]], auth)
     return gate.quality(outputs, [r["label"] for r in rows], g.metric, g.threshold, g.label_key)
 
 
-def _latency(url: str, item: Any, n: int, concurrency: int, bound: float | None) -> gate.Check:
+def _latency(
+    url: str,
+    item: Any,
+    n: int,
+    concurrency: int,
+    bound: float | None,
+    auth: dict[str, str] | None = None,
+) -> gate.Check:
     def one(_: int) -> float | None:
         started = time.perf_counter()
         try:
-            _predict(url, [item])
+            _predict(url, [item], auth)
         except Exception:
             return None
         return time.perf_counter() - started

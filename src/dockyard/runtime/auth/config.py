@@ -22,6 +22,12 @@ class AuthConfig:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AuthConfig:
+        """Keys only where the deployment names a file (processes without a spec of their own)."""
+        named = environ.get(KEYS_FILE_ENV)
+        return cls(Path(named) if named else None)
+
+    @classmethod
     def resolve(
         cls, spec: Spec, root: Path, environ: Mapping[str, str], secrets_dir: Path = SECRETS_DIR
     ) -> AuthConfig:

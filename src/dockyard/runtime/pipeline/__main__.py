@@ -133,10 +133,11 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
 
 def _serve_metrics(metrics: PipelineMetrics, port: int) -> None:
     """/metrics on `port` (0 = none), as a stage has no HTTP server of its own."""
-    from prometheus_client import start_http_server
+    from dockyard.runtime.auth.config import AuthConfig
+    from dockyard.runtime.auth.wsgi import serve_metrics
 
     if port:
-        start_http_server(port, registry=metrics.registry)
+        serve_metrics(metrics.registry, port, AuthConfig.from_environ(os.environ))
 
 
 def healthcheck(spec: Spec, args: argparse.Namespace) -> int:
