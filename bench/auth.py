@@ -67,6 +67,8 @@ async def load(url: str, body: bytes, headers: dict[str, str], n: int, concurren
 
 def per_request_us(keys: Path, key: str, n: int = 100_000) -> dict[str, float]:
     """The layer alone, in process: microseconds per /predict through Guard, keys off vs on."""
+    from prometheus_client import CollectorRegistry
+
     from dockyard.runtime.auth import AuthConfig, Guard, rules
 
     async def app(scope: object, receive: object, send: object) -> None:
@@ -76,7 +78,10 @@ def per_request_us(keys: Path, key: str, n: int = 100_000) -> dict[str, float]:
     scope = {"type": "http", "method": "POST", "path": "/predict", "headers": headers}
     out = {}
     for name, config in (("bare", None), ("open", AuthConfig(None)), ("keys", AuthConfig(keys))):
-        called = app if config is None else Guard(app, config, rules.MODEL_SERVICE)
+        called = (
+            app if config is None
+            else Guard(app, config, rules.MODEL_SERVICE, CollectorRegistry())
+        )  # fmt: skip
 
         async def run(call: object = called) -> float:
             started = time.perf_counter()

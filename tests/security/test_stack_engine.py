@@ -73,6 +73,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     # its own image tag, so parallel runs of the other stack tests never rebuild ours
     text = text.replace('name = "digits-stack-redis"', 'name = "digits-stack-security"')
+    # a shared CI machine may take minutes to load the model; health must not give up first
+    text = text.replace("healthcheck_start_period_s = 60", "healthcheck_start_period_s = 600")
     spec.write_text(text + "\n[auth]\nenabled = true\n")
     running = Stack(root, f"dysec-{suffix}", f"http://127.0.0.1:{port}")
     try:

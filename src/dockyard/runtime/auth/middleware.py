@@ -70,6 +70,8 @@ class Guard:
             else None
         )
 
+        self._children: dict[tuple[str, str], Any] = {}
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
 
@@ -134,8 +136,12 @@ class Guard:
             bucket.in_flight -= 1
 
     def _count(self, key_id: str, outcome: str) -> None:
-        if self.counted is not None:
-            self.counted.labels(key_id, outcome).inc()
+        if self.counted is None:
+            return
+        child = self._children.get((key_id, outcome))
+        if child is None:  # labels() costs microseconds: resolve each series once
+            child = self._children[key_id, outcome] = self.counted.labels(key_id, outcome)
+        child.inc()
 
     def _headed(self, scope: Scope, send: Send) -> Send:
         """Security headers on every GET answer; the OpenAPI document gets its security scheme."""
