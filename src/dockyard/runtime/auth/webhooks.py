@@ -81,10 +81,8 @@ class WebhookPolicy:
             ip = ip.ipv4_mapped
         if ip in METADATA or ip.is_link_local:
             return f"webhook address {ip} is link-local or a metadata service"
-        if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        if ip.is_multicast or ip.is_unspecified:
             return f"webhook address {ip} cannot be called"
-        if not ip.is_global and not self.private:
-            return (
-                f"webhook address {ip} is loopback or private (set auth.webhook_private to allow)"
-            )
-        return None
+        if ip.is_global or self.private:
+            return None
+        return f"webhook address {ip} is loopback or private (set auth.webhook_private to allow)"
