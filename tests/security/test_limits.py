@@ -126,3 +126,29 @@ def test_a_replaced_keys_file_takes_effect_within_seconds(tmp_path: Path) -> Non
         )
     finally:
         server.stop()
+
+
+async def _two_at_once(url: str, key: str) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=bearer(key)) as client:
+        slow = asyncio.create_task(client.post("/predict", json={"inputs": [1.0]}))
+        await asyncio.sleep(0.3)  # the first is in flight (the model sleeps 1 s)
+        second = await client.post("/predict", json={"inputs": [0.0]})
+        return [await slow, second]
+
+
+def test_a_key_over_its_in_flight_cap_gets_429(tmp_path: Path) -> None:
+    key = new_key()
+    keys = tmp_path / "keys"
+    write_keys(keys, [(key, "one-at-a-time", "predict inflight=1")])
+    server = Server(
+        make_project(tmp_path / "p", "slow"), env={"DOCKYARD_AUTH_KEYS_FILE": str(keys)}
+    )
+    try:
+        server.wait("/readyz", timeout=60)
+        first, second = asyncio.run(_two_at_once(server.url, key))
+        after = httpx.post(server.url + "/predict", json={"inputs": [0.0]}, headers=bearer(key))
+    finally:
+        server.stop()
+    assert first.status_code == 200
+    assert second.status_code == 429 and second.headers["retry-after"] == "1"
+    assert after.status_code == 200  # the slot is free again once the first answered
