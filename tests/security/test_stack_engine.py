@@ -78,7 +78,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     spec.write_text(text + "\n[auth]\nenabled = true\n")
     running = Stack(root, f"dysec-{suffix}", f"http://127.0.0.1:{port}")
     try:
-        print(running.dockyard("up", "--timeout", "300").stdout)
+        print(running.dockyard("up", "--timeout", "600").stdout)
         yield running
     finally:
         running.dockyard("down", "--volumes", check=False)
