@@ -66,9 +66,10 @@ async def _during_flood(
 
 
 def test_a_burst_gets_429_while_another_key_is_served(tmp_path: Path) -> None:
-    flood, calm = new_key(), new_key()
+    flood, calm, prom = new_key(), new_key(), new_key()
     keys = tmp_path / "keys"
-    write_keys(keys, [(flood, "flood", "predict rps=5 burst=5"), (calm, "calm", "predict")])
+    lines = [(flood, "flood", "predict rps=5 burst=5"), (calm, "calm", "predict")]
+    write_keys(keys, [*lines, (prom, "prom", "metrics")])
     server = Server(
         make_project(tmp_path / "p", "echo"), env={"DOCKYARD_AUTH_KEYS_FILE": str(keys)}
     )
@@ -76,7 +77,8 @@ def test_a_burst_gets_429_while_another_key_is_served(tmp_path: Path) -> None:
         server.wait("/readyz", timeout=60)
         alone = asyncio.run(_timed(server.url, calm, time.monotonic() + 1.0))
         answers, during = asyncio.run(_during_flood(server.url, flood, calm))
-        metrics = httpx.get(server.url + "/metrics", headers=bearer(calm)).status_code
+        refused = httpx.get(server.url + "/metrics", headers=bearer(calm)).status_code
+        metrics = httpx.get(server.url + "/metrics", headers=bearer(prom)).text
     finally:
         server.stop()
     statuses = [a.status_code for a in answers]
@@ -86,7 +88,9 @@ def test_a_burst_gets_429_while_another_key_is_served(tmp_path: Path) -> None:
     assert set(statuses) == {200, 429} and limited
     assert {a.headers["retry-after"] for a in limited} == {"1"}
     assert limited[0].json()["error"]["type"] == "rate_limited"
-    assert metrics == 403  # a predict-only key cannot scrape
+    assert refused == 403  # a predict-only key cannot scrape
+    counted = f'dockyard_auth_requests_total{{key_id="flood",outcome="limited"}} {len(limited)}.0'
+    assert counted in metrics, metrics
     p50_alone, p50_during = statistics.median(alone), statistics.median(during)
     print(f"\ncalm key p50: alone {p50_alone * 1000:.1f} ms, during a {len(answers)}-request "
           f"flood {p50_during * 1000:.1f} ms ({len(limited)} answered 429)")  # fmt: skip
