@@ -10,7 +10,7 @@ DEFAULT_KEYS_SECRET = "dockyard_api_keys"
 
 
 class Auth(Section):
-    """`[auth]`: who may call the service, how often, and where webhooks may go.
+    """Who may call the service, how often, and where webhooks may go.
 
     The keys live in a secret (one `KEY ID SCOPES [rps=N] [burst=N] [inflight=N]` per line),
     never in the spec. Off by default for `dockyard serve` on 127.0.0.1; `dockyard up` and the
