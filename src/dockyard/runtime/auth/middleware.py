@@ -69,7 +69,6 @@ class Guard:
             if registry is not None
             else None
         )
-
         self._children: dict[tuple[str, str], Any] = {}
 
     def __getattr__(self, name: str) -> Any:
