@@ -14,11 +14,14 @@ import logging
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from dockyard.runtime.auth.webhooks import WebhookPolicy
 from dockyard.runtime.queue import Job, JobQueue, backoff
+
+if TYPE_CHECKING:  # an instance comes in; the worker's health check never imports the policy
+    from dockyard.runtime.auth.webhooks import WebhookPolicy
 
 log = logging.getLogger("dockyard.webhooks")
 

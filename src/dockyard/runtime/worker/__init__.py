@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from dockyard.runtime.auth import AuthConfig
-from dockyard.runtime.auth.webhooks import WebhookPolicy
 from dockyard.runtime.logs import configure_logging
 from dockyard.runtime.queue import JobQueue, open_queue
 from dockyard.runtime.webhooks import WebhookDispatcher, read_secret
@@ -51,6 +49,8 @@ class Edge:
 
 def main(spec: Spec, root: Path) -> int:
     """Run a worker until SIGTERM/SIGINT, then drain; ModelError propagates (exit 3)."""
+    from dockyard.runtime.auth import AuthConfig  # not on the health check's import path
+
     configure_logging(service=f"{spec.project.name}-worker")
     edge = Edge.read(spec, os.environ)
     beat(edge.heartbeat_file, WorkerState.STARTING)
@@ -88,6 +88,8 @@ def main(spec: Spec, root: Path) -> int:
 
 
 def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:
+    from dockyard.runtime.auth.webhooks import WebhookPolicy
+
     w = spec.worker
     return WebhookDispatcher(
         queue,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from dockyard.runtime.auth.config import AuthConfig
-from dockyard.runtime.auth.wsgi import serve_metrics
 from dockyard.runtime.queue import JobState, QueueStats
+
+if TYPE_CHECKING:  # the health check imports this module: keep the auth layer off its path
+    from dockyard.runtime.auth.config import AuthConfig
 
 log = logging.getLogger("dockyard.worker")
 
@@ -75,6 +77,9 @@ class WorkerMetrics:
         """
         if port == 0:
             return
+        from dockyard.runtime.auth.config import AuthConfig
+        from dockyard.runtime.auth.wsgi import serve_metrics
+
         try:
             serve_metrics(self.registry, port, auth or AuthConfig(None))
         except OSError as exc:
