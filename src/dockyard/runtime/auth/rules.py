@@ -71,7 +71,9 @@ PROBES = Rules({
     "/v2/models/{model}/versions/{version}/ready": OPEN,
 })  # fmt: skip
 
-SERVICE = PROBES + Rules({
+STATUS = Rules({"/status": "metrics", "/status.json": "metrics"})  # the monitor's status page
+
+SERVICE = PROBES + STATUS + Rules({
     "/predict": "predict",
     "/v2": "predict",
     "/v2/models/{model}": "predict",
@@ -82,6 +84,9 @@ SERVICE = PROBES + Rules({
     "/metrics": "metrics",
     "/openapi.json": ANY,
     "/docs": ANY,
+    "/docs/static/{name}": ANY,
+    "/feedback": "predict",  # ground truth for the caller's own predictions
+    "/feedback/batch": "predict",
 })  # fmt: skip
 
 JOBS = Rules({
@@ -101,7 +106,7 @@ PIPELINE = Rules({
     "/pipeline/metrics": "metrics",
 })  # fmt: skip
 
-ROUTER = PROBES + Rules({
+ROUTER = PROBES + STATUS + Rules({
     "/predict": "predict",
     "/v2/models/{name}/infer": "predict",
     "/metrics": "metrics",
@@ -110,6 +115,6 @@ ROUTER = PROBES + Rules({
 
 # The model service carries the jobs and (locally) the pipeline routes too.
 MODEL_SERVICE = SERVICE + JOBS + PIPELINE
-PIPELINE_FRONT = PROBES + PIPELINE
+PIPELINE_FRONT = PROBES + STATUS + PIPELINE
 # prometheus-client answers every path of its port with the metrics
 METRICS_PORT = Rules({"/metrics": "metrics"}, fallback="metrics")
