@@ -87,6 +87,12 @@ SERVICE = PROBES + STATUS + Rules({
     "/docs/static/{name}": ANY,
     "/feedback": "predict",  # ground truth for the caller's own predictions
     "/feedback/batch": "predict",
+    # the OpenAI-compatible surface: clients send their key as OpenAI's `api_key` (a bearer)
+    "/v1/models": "predict",
+    "/v1/models/{model:path}": "predict",
+    "/v1/chat/completions": "predict",
+    "/v1/completions": "predict",
+    "/v1/embeddings": "predict",
 })  # fmt: skip
 
 JOBS = Rules({
