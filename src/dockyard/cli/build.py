@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Annotated
 
 import typer
@@ -162,6 +163,15 @@ def test_image(
     ] = None,
     p95_ms: Annotated[float | None, typer.Option(help="Latency gate: p95 bound in ms")] = None,
     secret: SecretOpt = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="DOCKYARD_API_KEY",
+            show_default=False,
+            help="Key for a spec with [auth] (default: a throwaway key for this run)",
+        ),
+    ] = None,
 ) -> None:
     """CI gate: parity with local code, quality, latency, jobs, non-root and health check."""
     console = _console()
@@ -175,7 +185,9 @@ def test_image(
     settings = spec.build.gate.model_copy(update={k: v for k, v in flags.items() if v is not None})
     found = find_secrets(spec, root, secret or [], secret_env(os.environ))
     tag = image or build_image(root, base_image, None, console).tag
-    checks, peak = _gate(spec, root, tag, settings, with_placeholders(spec, found), console)
+    values = with_placeholders(spec, found)
+    headers = _gate_key(spec, values, api_key)
+    checks, peak = _gate(spec, root, tag, settings, values, console, headers)
     if peak is not None:
         console.print(advise(peak, spec.resources.memory).message())
     typer.echo(gate.render_json(tag, checks) if fmt == "json" else gate.render_text(tag, checks))
@@ -190,6 +202,7 @@ def _gate(
     settings: Gate,
     secrets: dict[str, bytes],
     console: Console,
+    headers: dict[str, str],
 ) -> tuple[list[gate.Check], int | None]:
     """Launch like production, run every check, read the peak memory, and take it all down."""
     engine = Engine.connect()
@@ -199,10 +212,21 @@ def _gate(
     console.print(f"container ready at {launched.url} in {launched.elapsed_s:.1f}s")
     try:
         golden, host = _golden(spec, root), _host(root, launched)
-        checks = run_checks(engine, spec, root, launched, settings, golden, host)
+        checks = run_checks(engine, spec, root, launched, settings, golden, host, headers)
         return checks, engine.peak_memory(launched.api)
     finally:
         teardown(engine, launched)
+
+
+def _gate_key(spec: Spec, values: dict[str, bytes], api_key: str | None) -> dict[str, str]:
+    """With [auth], the gate's requests carry a key: the given one, or a throwaway one whose
+    keys file the container gets (so `dockyard test` needs no keys of yours)."""
+    if not spec.auth.enabled:
+        return {}
+    if api_key is None:
+        api_key = "dk_" + token_urlsafe(32)
+        values[spec.auth.keys_secret] = f"{api_key} dockyard-test predict,jobs,metrics\n".encode()
+    return {"Authorization": f"Bearer {api_key}"}
 
 
 def _golden(spec: Spec, root: Path) -> list[gate.Sample]:

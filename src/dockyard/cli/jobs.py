@@ -23,6 +23,13 @@ jobs_app = typer.Typer(
 Url = Annotated[
     str, typer.Option(envvar="DOCKYARD_URL", help="Base URL of the service with the Jobs API")
 ]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key", envvar="DOCKYARD_API_KEY", help="API key (sent as a bearer token)",
+        show_default=False,
+    ),
+]  # fmt: skip
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -41,10 +48,13 @@ def worker(root: Annotated[Path, typer.Argument(help="Project directory")] = Pat
     raise typer.Exit(main(load_spec(root), root))
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, url: str, api_key: str | None, path: str, **kwargs: Any) -> Any:
     """One API call; an error reply becomes a JobError with the service's message."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=30, **kwargs)
+        response = httpx.request(
+            method, url.rstrip("/") + path, timeout=30, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         raise JobError(f"cannot reach the Jobs API at {url}: {exc}") from exc
     if response.is_error:
@@ -84,17 +94,18 @@ def submit(
     key: Annotated[str | None, typer.Option("--key", help="Idempotency key")] = None,
     webhook: Annotated[str | None, typer.Option(help="URL called when the job finishes")] = None,
     url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
 ) -> None:
     """Queue one input (or a batch with --batch); prints the job(s)."""
     body: dict[str, Any] = {"inputs" if batch else "input": _inputs(input)}
     body.update({k: v for k, v in (("idempotency_key", key), ("webhook", webhook)) if v})
-    _print(_call("POST", url, "/jobs", json=body))
+    _print(_call("POST", url, api_key, "/jobs", json=body))
 
 
 @jobs_app.command()
-def status(job_id: str, url: Url = DEFAULT_URL) -> None:
+def status(job_id: str, url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Show a job: state, attempts, result or last error, webhook delivery."""
-    _print(_call("GET", url, f"/jobs/{job_id}"))
+    _print(_call("GET", url, api_key, f"/jobs/{job_id}"))
 
 
 @jobs_app.command("list")
@@ -108,16 +119,17 @@ def list_jobs(
         str | None, typer.Option(help="Cursor: the `next` of the previous page")
     ] = None,
     url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
 ) -> None:
     """List jobs, oldest first."""
     params = {k: v for k, v in (("state", state), ("batch", batch), ("after", after)) if v}
-    _print(_call("GET", url, "/jobs", params={**params, "limit": limit}))
+    _print(_call("GET", url, api_key, "/jobs", params={**params, "limit": limit}))
 
 
 @jobs_app.command()
-def cancel(job_id: str, url: Url = DEFAULT_URL) -> None:
+def cancel(job_id: str, url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Cancel a queued or running job (a running job's result is discarded)."""
-    _print(_call("POST", url, f"/jobs/{job_id}/cancel"))
+    _print(_call("POST", url, api_key, f"/jobs/{job_id}/cancel"))
 
 
 @jobs_app.command("retry-dead")
@@ -126,12 +138,15 @@ def retry_dead(
         list[str] | None, typer.Argument(help="Only these jobs (default: all)")
     ] = None,
     url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
 ) -> None:
     """Requeue dead-lettered jobs with fresh attempts."""
-    _print(_call("POST", url, "/jobs/dead/retry", json={"ids": job_ids} if job_ids else {}))
+    _print(
+        _call("POST", url, api_key, "/jobs/dead/retry", json={"ids": job_ids} if job_ids else {})
+    )
 
 
 @jobs_app.command()
-def stats(url: Url = DEFAULT_URL) -> None:
+def stats(url: Url = DEFAULT_URL, api_key: ApiKey = None) -> None:
     """Counts per state, the oldest queued job, webhooks pending."""
-    _print(_call("GET", url, "/jobs/stats"))
+    _print(_call("GET", url, api_key, "/jobs/stats"))

@@ -25,10 +25,14 @@ def k8s(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout")] = None,
 ) -> None:
     """Render Kubernetes manifests: restricted pods, probes, limits, secrets as files, CronJobs."""
+    from dockyard.cli.stack_secrets import keys_for_cluster
     from dockyard.deploy.kubernetes import render_kubernetes, to_yaml
 
-    spec = load_spec(root.resolve())
+    root = root.resolve()
+    spec = load_spec(root)
     text = to_yaml(render_kubernetes(spec, image or f"{spec.project.name}:{spec.project.version}"))
+    for note in keys_for_cluster(spec, root):
+        typer.echo(note, err=True)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -19,6 +19,7 @@ from dockyard.deploy import releases, rollout
 from dockyard.errors import GateError, ReleaseError
 from dockyard.image import distribution, gate, service_gate, signing
 from dockyard.image.oci import Registry
+from dockyard.image.secrets import find_secrets, require_all, secret_env, write_secrets
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -189,41 +190,14 @@ def _target(
 
 
 def _stage_secrets(spec: Spec, root: Path, env: str, out: Path) -> dict[str, Path]:
-    """Each secret as a file only the image's user reads, from the environment's own source:
-    `.dockyard/secrets/ENV/NAME`, then DOCKYARD_SECRET_NAME, then `.dockyard/secrets/NAME`."""
-    out.mkdir(parents=True, exist_ok=True)
-    out.chmod(0o700)
-    staged, missing = {}, []
-    for name in spec.secrets:
-        variable = f"DOCKYARD_SECRET_{name.upper().replace('-', '_')}"
-        candidates = [root / ".dockyard" / "secrets" / env / name]
-        value = next((p.read_bytes() for p in candidates if p.is_file()), None)
-        if value is None and variable in os.environ:
-            value = os.environ[variable].encode()
-        shared = root / ".dockyard" / "secrets" / name
-        if value is None and shared.is_file():
-            value = shared.read_bytes()
-        if value is None:
-            missing.append(f"{name} (.dockyard/secrets/{env}/{name} or {variable})")
-            continue
-        staged[name] = _write_private(out / name, value, spec.build.uid)
-    if missing:
-        raise ReleaseError(f"{env} needs secrets: {', '.join(missing)}")
-    return staged
-
-
-def _write_private(path: Path, data: bytes, uid: int) -> Path:
-    """A 0400 file the container's user owns (root can hand it over; others get 0444 in a
-    0700 directory)."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    if os.geteuid() == 0:
-        os.chown(path, uid, uid)
-    else:
-        path.chmod(0o444)
-    return path
+    """Each secret as a file only the image's user reads, from the environment's own source
+    first (`.dockyard/secrets/ENV/NAME`), then the usual ones (`DOCKYARD_SECRET_NAME`,
+    `.dockyard/secrets/NAME`)."""
+    own = root / ".dockyard" / "secrets" / env
+    given = [f"{n}={own / n}" for n in spec.secrets if (own / n).is_file()]
+    found = find_secrets(spec, root, given, secret_env(os.environ))
+    require_all(spec, found, f"deploy --env {env}")
+    return write_secrets(found, out, spec.build.uid)
 
 
 def _url(spec: Spec, env: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dockyard.errors import DockyardError, ModelError
+from dockyard.errors import DockyardError, ModelError, SpecError, SpecProblem
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 def serve(
     root: Dir = Path("."),
     host: Annotated[
-        str | None, typer.Option(help="Bind address (default: spec serving.host)")
+        str | None,
+        typer.Option(help="Bind address (default 127.0.0.1; beyond loopback needs API keys)"),
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: spec serving.port)")] = None,
     workers: Annotated[int | None, typer.Option(help="Server processes (default: spec)")] = None,
@@ -37,12 +38,32 @@ def serve(
     spec = load_spec(root)
     warn_without_golden(spec, root)
     options = ServeOptions(
-        host=host or spec.serving.host,
+        # local serving stays on this machine unless asked; serving.host is the container's
+        host=host or "127.0.0.1",
         port=port or spec.serving.port,
         workers=workers or spec.serving.workers,
         access_log=access_log and spec.serving.access_log,
     )
+    refuse_open_exposure(spec, root, options.host)
     run_server(spec, root, options)
+
+
+def refuse_open_exposure(spec: Spec, root: Path, host: str) -> None:
+    """Beyond loopback, serve only with API keys on, or with auth.allow_public_without_auth."""
+    import os
+
+    from dockyard.deploy.auth import is_loopback
+    from dockyard.runtime.auth import AuthConfig
+
+    if is_loopback(host) or spec.auth.allow_public_without_auth:
+        return
+    if AuthConfig.resolve(spec, root, os.environ).keys_file is None:
+        raise SpecError([
+            SpecProblem("dockyard.toml", "auth.enabled", "false",
+                        f"true (with a keys file) to serve on {host}; or keep --host 127.0.0.1, "
+                        "or set auth.allow_public_without_auth = true behind an authenticating "
+                        "proxy"),
+        ])  # fmt: skip
 
 
 def predict(

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from dockyard.cli.monitor import with_monitoring
+from dockyard.cli.stack_secrets import stage_generated
 from dockyard.deploy import stack
 from dockyard.deploy.compose import (
     DEV_HEADER,
@@ -117,6 +118,8 @@ def up(
     spec = with_port(spec, port)
     write_files(spec, root)
     stage(spec, root, secret or [])
+    for note in stage_generated(spec, root, image_of(spec)):
+        console.print(note)
     project = _project(spec, root, project_name, dev)
     if monitoring:
         project = with_monitoring(spec, root, project, base_image)

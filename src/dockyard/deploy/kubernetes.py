@@ -8,7 +8,8 @@ so every pod mounting it is required onto one node (Redis has no such limit).
 
 Pure: spec in, a list of manifest dicts out (`to_yaml` joins them as one multi-document file).
 Values of secrets are never rendered: pods mount the Secret named `<project>-secrets`, which the
-operator creates (`kubectl create secret generic ... --from-file`).
+operator creates (`kubectl create secret generic ... --from-file`), and, unless the spec opts out
+of keys, the API keys file from `<project>-api-keys` (`dockyard k8s` generates one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dockyard.deploy import auth
 from dockyard.spec import Spec
 from dockyard.spec.base import format_size
 from dockyard.spec.schedule import ScheduledJob
@@ -224,6 +226,8 @@ def _labels(spec: Spec, role: str) -> dict[str, str]:
 
 def _env(spec: Spec, role: str) -> list[dict[str, str]]:
     env = {**spec.env, "DOCKYARD_IN_CONTAINER": "1"}
+    if auth.k8s_auth_on(spec):
+        env[auth.KEYS_FILE_ENV] = f"{auth.K8S_KEYS_DIR}/{spec.auth.keys_secret}"
     if role == "api":
         env["DOCKYARD_HOST"] = "0.0.0.0"
     return [{"name": k, "value": v} for k, v in sorted(env.items())]
@@ -313,6 +317,10 @@ def _volumes(spec: Spec) -> list[Manifest]:
                 "secret": {"secretName": f"{spec.project.name}-secrets", "defaultMode": 0o400},
             }
         )
+    if auth.k8s_auth_on(spec):
+        # mounted whole (no subPath), so a rotated Secret reaches running pods
+        secret = {"secretName": auth.k8s_keys_secret(spec), "defaultMode": 0o400}
+        volumes.append({"name": "api-keys", "secret": secret})
     if _sqlite_jobs(spec):
         # SQLite needs one node's disk: a ReadWriteOnce claim shared by pods on that node only.
         volumes.append(
@@ -331,6 +339,8 @@ def _mounts(spec: Spec) -> list[Manifest]:
     ]  # fmt: skip
     if spec.secrets:
         mounts.append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
+    if auth.k8s_auth_on(spec):
+        mounts.append({"name": "api-keys", "mountPath": auth.K8S_KEYS_DIR, "readOnly": True})
     if _sqlite_jobs(spec):
         mounts.append({"name": "jobs", "mountPath": spec.worker.sqlite_path.rsplit("/", 1)[0]})
     return mounts

@@ -37,6 +37,7 @@ def run_checks(
     settings: Gate,
     golden: Golden,
     host: HostSide,
+    headers: probe.Headers = None,
 ) -> list[gate.Check]:
     """Parity, latency, quality, jobs, non-root and the image's HEALTHCHECK, in that order."""
     url, checks = launched.url, []
@@ -46,7 +47,7 @@ def run_checks(
         checks.append(
             gate.parity(
                 golden,
-                probe.predict(url, inputs),
+                probe.predict(url, inputs, headers),
                 host.predict(inputs),
                 host.compare,
                 tol.atol,
@@ -54,31 +55,33 @@ def run_checks(
             )
         )
         n, concurrency = settings.latency_requests, settings.latency_concurrency
-        durations, errors = probe.timed_requests(url, inputs[0], n, concurrency)
+        durations, errors = probe.timed_requests(url, inputs[0], n, concurrency, headers)
         checks.append(gate.latency(durations, errors, settings.latency_p95_ms, concurrency))
     else:
         checks.append(gate.Check("parity", "fail", "no health.golden samples to compare"))
-    checks.append(_quality(root, url, settings))
+    checks.append(_quality(root, url, settings, headers))
     if launched.worker:
-        checks.append(_jobs(url, golden, spec, host.compare))
+        checks.append(_jobs(url, golden, spec, host.compare, headers))
     checks += _container_checks(engine, launched.api)
     return checks
 
 
-def _quality(root: Path, url: str, g: Gate) -> gate.Check:
+def _quality(root: Path, url: str, g: Gate, headers: probe.Headers) -> gate.Check:
     if not g.eval_file:
         return gate.quality([], [], g.metric, None)
     text = (root / g.eval_file).read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    outputs = probe.predict_in_chunks(url, [r["input"] for r in rows])
+    outputs = probe.predict_in_chunks(url, [r["input"] for r in rows], headers=headers)
     return gate.quality(outputs, [r["label"] for r in rows], g.metric, g.threshold, g.label_key)
 
 
-def _jobs(url: str, golden: Golden, spec: Spec, compare: gate.Compare) -> gate.Check:
+def _jobs(
+    url: str, golden: Golden, spec: Spec, compare: gate.Compare, headers: probe.Headers
+) -> gate.Check:
     """Golden inputs as jobs through the real worker: each must end with the golden output."""
     if not golden:
         return gate.Check("jobs", "fail", "no health.golden samples to submit as jobs")
-    jobs = probe.run_jobs(url, [s.input for s in golden[:8]])
+    jobs = probe.run_jobs(url, [s.input for s in golden[:8]], headers=headers)
     tol = spec.health.tolerance
     return gate.jobs(golden[: len(jobs)], jobs, compare, tol.atol, tol.rtol)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,18 +14,23 @@ from dockyard.errors import GateError
 FINAL_JOB_STATES = frozenset({"done", "dead", "cancelled"})
 
 
-def predict(url: str, inputs: list[Any]) -> list[Any]:
+Headers = Mapping[str, str] | None  # e.g. the API key of a service with [auth]
+
+
+def predict(url: str, inputs: list[Any], headers: Headers = None) -> list[Any]:
     """POST /predict with a batch; the outputs in order."""
-    return list(_post(url, "/predict", {"inputs": inputs})["outputs"])
+    return list(_post(url, "/predict", {"inputs": inputs}, headers)["outputs"])
 
 
-def timed_requests(url: str, item: Any, n: int, concurrency: int) -> tuple[list[float], int]:
+def timed_requests(
+    url: str, item: Any, n: int, concurrency: int, headers: Headers = None
+) -> tuple[list[float], int]:
     """Send `n` single-input predictions, `concurrency` at a time; (durations in s, errors)."""
 
     def one(_: int) -> float | None:
         started = time.perf_counter()
         try:
-            predict(url, [item])
+            predict(url, [item], headers)
         except Exception:
             return None
         return time.perf_counter() - started
@@ -35,21 +41,25 @@ def timed_requests(url: str, item: Any, n: int, concurrency: int) -> tuple[list[
     return durations, len(results) - len(durations)
 
 
-def predict_in_chunks(url: str, inputs: list[Any], size: int = 64) -> list[Any]:
+def predict_in_chunks(
+    url: str, inputs: list[Any], size: int = 64, headers: Headers = None
+) -> list[Any]:
     """Predict a long list in batches the body limit accepts."""
     outputs: list[Any] = []
     for start in range(0, len(inputs), size):
-        outputs += predict(url, inputs[start : start + size])
+        outputs += predict(url, inputs[start : start + size], headers)
     return outputs
 
 
-def run_jobs(url: str, inputs: list[Any], timeout_s: float = 60.0) -> list[dict[str, Any]]:
+def run_jobs(
+    url: str, inputs: list[Any], timeout_s: float = 60.0, headers: Headers = None
+) -> list[dict[str, Any]]:
     """Submit the inputs as jobs and wait until each is final; the jobs as the API shows them."""
-    submitted = _post(url, "/jobs", {"inputs": inputs})
+    submitted = _post(url, "/jobs", {"inputs": inputs}, headers)
     ids = [job["id"] for job in submitted["jobs"]]
     deadline = time.monotonic() + timeout_s
     while True:
-        jobs = [_get(url, f"/jobs/{job_id}") for job_id in ids]
+        jobs = [_get(url, f"/jobs/{job_id}", headers) for job_id in ids]
         if all(job["state"] in FINAL_JOB_STATES for job in jobs):
             return jobs
         if time.monotonic() > deadline:
@@ -58,16 +68,16 @@ def run_jobs(url: str, inputs: list[Any], timeout_s: float = 60.0) -> list[dict[
         time.sleep(0.2)
 
 
-def _post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"{url}{path}", json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
+def _post(url: str, path: str, body: dict[str, Any], headers: Headers) -> dict[str, Any]:
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(f"{url}{path}", json.dumps(body).encode(), sent)
     with urllib.request.urlopen(request, timeout=60) as response:
         return dict(json.loads(response.read()))
 
 
-def _get(url: str, path: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}{path}", timeout=30) as response:
+def _get(url: str, path: str, headers: Headers) -> dict[str, Any]:
+    request = urllib.request.Request(f"{url}{path}", headers=dict(headers or {}))
+    with urllib.request.urlopen(request, timeout=30) as response:
         return dict(json.loads(response.read()))
 
 

@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime import openapi
+from dockyard.runtime.auth import AuthConfig, Guard, rules
 from dockyard.runtime.http import Message, Receive, Scope, Send
 from dockyard.runtime.lifecycle import State
 from dockyard.runtime.monitor.service import create_monitor
@@ -119,8 +120,12 @@ def _template(scope: Scope) -> str:
     return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
-def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> DockyardApp:
-    """Build the whole service for a project (jobs routes too when the spec enables workers)."""
+def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
+    """Build the whole service for a project (jobs routes too when the spec enables workers).
+
+    Wrapped in the auth layer (API keys when `[auth]` or the deployment turns them on, and
+    security headers always); the wrapper forwards attributes, so `.service` still works.
+    """
     service = Service(spec, root)
     extras: list[Extra] = []
     # Loaded on use: only projects with jobs or a pipeline pay for their imports.
@@ -153,10 +158,12 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Dockya
     monitor = create_monitor(service, root, extras)  # /feedback, /status; off the hot path
     extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
-    return DockyardApp(service, log_requests, extras, monitor.record)
+    app = DockyardApp(service, log_requests, extras, monitor.record)
+    auth = AuthConfig.resolve(spec, root, os.environ)
+    return Guard(app, auth, rules.MODEL_SERVICE, service.metrics.registry)
 
 
-def app_from_env() -> DockyardApp:
+def app_from_env() -> Guard:
     """Factory for multi-process serving: each worker process reads the project from the env."""
     root = Path(os.environ["DOCKYARD_ROOT"])
     access = os.environ.get("DOCKYARD_ACCESS_LOG")

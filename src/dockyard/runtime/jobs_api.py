@@ -2,6 +2,8 @@
 
 Inputs are validated on submit, so bad input is refused (422) before it is queued; what is
 stored is the validated input dumped back to JSON, which the worker validates again.
+With auth on, a job belongs to the key id that submitted it: another key gets 404 for it (as if
+it did not exist) and never sees it listed; an `admin` key sees every job.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from dockyard.errors import JobError
+from dockyard.runtime.auth import caller
+from dockyard.runtime.auth.webhooks import WebhookPolicy
 from dockyard.runtime.contract import Signature
 from dockyard.runtime.http import Handler, answers_errors
 from dockyard.runtime.http import HTTPError as ApiError
-from dockyard.runtime.queue import JobQueue, JobState, NewJob, open_queue
+from dockyard.runtime.queue import Job, JobQueue, JobState, NewJob, open_queue
 from dockyard.spec import Spec
 
 MAX_LIST = 1000
@@ -44,6 +48,7 @@ class JobsService:
 
     def __init__(self, spec: Spec, root: Path, signature: Signature) -> None:
         self.spec, self.root, self.signature = spec, root, signature
+        self.webhooks = WebhookPolicy.from_spec(spec.auth)
         self._queue: JobQueue | None = None
         self.routes: list[BaseRoute] = [
             Route("/jobs", _answers_errors(self.submit), methods=["POST"]),
@@ -74,13 +79,18 @@ class JobsService:
         """POST /jobs: `{"input": x}` or `{"inputs": [...]}`, optional key, webhook, batch."""
         body = await _json_object(request)
         key = body.get("idempotency_key") or request.headers.get("idempotency-key")
-        new = self.new_jobs(body, key)
+        owner = _submitter(request)
+        if key and owner is not None:
+            key = f"{owner}/{key}"  # one caller's key never finds another caller's job
+        new = self.new_jobs(body, key, owner)
         jobs = await run_in_threadpool(self.queue.put_many, new)
         if "inputs" in body:
             return JSONResponse({"batch": new[0].batch, "jobs": [j.public() for j in jobs]}, 202)
         return JSONResponse(jobs[0].public(), 202)
 
-    def new_jobs(self, body: dict[str, Any], key: str | None) -> list[NewJob]:
+    def new_jobs(
+        self, body: dict[str, Any], key: str | None, owner: str | None = None
+    ) -> list[NewJob]:
         """Validate a submission into the jobs to queue; raises ApiError(422) on any bad input."""
         single = "input" in body
         if single == ("inputs" in body):
@@ -88,12 +98,24 @@ class JobsService:
         items = [body["input"]] if single else body["inputs"]
         if not isinstance(items, list) or not items:
             raise ApiError(422, "invalid_request", '"inputs" must be a non-empty list')
-        webhook = _webhook(body.get("webhook"))
+        webhook = self._webhook(body.get("webhook"))
         batch = None if single else str(body.get("batch") or key or uuid.uuid4().hex)
         keys = [key] if single else [f"{key}:{i}" if key else None for i in range(len(items))]
         inputs = self._validated(items)
         attempts = self.spec.worker.max_attempts
-        return [NewJob(x, k, webhook, batch, attempts) for x, k in zip(inputs, keys, strict=True)]
+        return [
+            NewJob(x, k, webhook, batch, attempts, owner) for x, k in zip(inputs, keys, strict=True)
+        ]
+
+    def _webhook(self, url: object) -> str | None:
+        if url is None:
+            return None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ApiError(422, "invalid_request", '"webhook" must be an http(s) URL')
+        refused = self.webhooks.refusal(url)
+        if refused:
+            raise ApiError(422, "webhook_not_allowed", refused)
+        return url
 
     def _validated(self, items: list[Any]) -> list[Any]:
         adapter, problems, out = self.signature.inputs, [], []
@@ -115,10 +137,17 @@ class JobsService:
 
     async def get(self, request: Request) -> Response:
         """GET /jobs/{id}: status, and the result or last error."""
-        job = await run_in_threadpool(self.queue.get, request.path_params["job_id"])
-        if job is None:
-            raise ApiError(404, "not_found", f"no job {request.path_params['job_id']!r}")
+        job = await self._own(request)
         return JSONResponse(job.public())
+
+    async def _own(self, request: Request) -> Job:
+        """The job named in the path, if the caller may see it; else 404 (never 403: no oracle)."""
+        job_id = request.path_params["job_id"]
+        job = await run_in_threadpool(self.queue.get, job_id)
+        viewer = _viewer(request)
+        if job is None or (viewer is not None and job.owner != viewer):
+            raise ApiError(404, "not_found", f"no job {job_id!r}")
+        return job
 
     async def list(self, request: Request) -> Response:
         """GET /jobs?state=&batch=&limit=&after=: oldest first, `next` is the cursor."""
@@ -126,14 +155,15 @@ class JobsService:
         state = _state(q.get("state"))
         limit = _limit(q.get("limit", "100"))
         jobs = await run_in_threadpool(
-            self.queue.list, state, q.get("batch"), limit, q.get("after")
+            self.queue.list, state, q.get("batch"), limit, q.get("after"), _viewer(request)
         )
         cursor = jobs[-1].id if len(jobs) == limit else None
         return JSONResponse({"jobs": [j.public() for j in jobs], "next": cursor})
 
     async def cancel(self, request: Request) -> Response:
         """POST /jobs/{id}/cancel: a queued or running job ends cancelled, its result discarded."""
-        job = await run_in_threadpool(self.queue.cancel, request.path_params["job_id"])
+        own = await self._own(request)
+        job = await run_in_threadpool(self.queue.cancel, own.id)
         return JSONResponse(job.public())
 
     async def retry_dead(self, request: Request) -> Response:
@@ -163,12 +193,16 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _webhook(url: object) -> str | None:
-    if url is None:
-        return None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ApiError(422, "invalid_request", '"webhook" must be an http(s) URL')
-    return url
+def _submitter(request: Request) -> str | None:
+    """The key id a new job is recorded under (None when auth is off)."""
+    key = caller(request.scope)
+    return None if key is None else key.id
+
+
+def _viewer(request: Request) -> str | None:
+    """Whose jobs the caller may see: its own key id, or everyone's (None) for admin or no auth."""
+    key = caller(request.scope)
+    return None if key is None or key.admin else key.id
 
 
 def _state(value: str | None) -> JobState | None:

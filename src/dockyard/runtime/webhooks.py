@@ -16,11 +16,15 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from dockyard.errors import DockyardError
 from dockyard.runtime.queue import Job, JobQueue, backoff
+
+if TYPE_CHECKING:  # an instance comes in; the worker's health check never imports the policy
+    from dockyard.runtime.auth.webhooks import WebhookPolicy
 
 log = logging.getLogger("dockyard.webhooks")
 
@@ -108,10 +112,12 @@ class WebhookDispatcher:
         backoff_max_s: float = 300.0,
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
+        policy: WebhookPolicy | None = None,
     ) -> None:
         self.queue, self.secret, self.max_attempts = queue, secret, max_attempts
         self.backoff_s, self.backoff_max_s, self.timeout_s = backoff_s, backoff_max_s, timeout_s
         self.client = client or httpx.Client(timeout=timeout_s)
+        self.policy = policy  # None: no address check (tests and trusted callers only)
 
     def run(self, stop: threading.Event, poll_s: float = 0.5) -> None:
         """Deliver until `stop` is set."""
@@ -142,6 +148,9 @@ class WebhookDispatcher:
 
     def _post(self, job: Job) -> str | None:
         body = payload(job)
+        refused = self.policy.delivery_refusal(job.webhook or "") if self.policy else None
+        if refused:
+            return f"refused: {refused}"
         headers = {"Content-Type": "application/json", JOB_HEADER: job.id}
         if self.secret is not None:
             timestamp = int(time.time())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from dockyard.spec.auth import Auth
 from dockyard.spec.base import Section
 from dockyard.spec.build import Build
 from dockyard.spec.environments import Environment, check_name
@@ -48,6 +49,7 @@ class Spec(Section):
     pipeline: Pipeline = Pipeline()
     router: Router = Router()
     monitoring: Monitoring = Monitoring()
+    auth: Auth = Auth()
     schedules: tuple[ScheduledJob, ...] = ()
     secrets: tuple[str, ...] = Field(
         default=(),

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import yaml
 
+from dockyard.deploy.auth import secured
 from dockyard.deploy.compose import services as svc
 from dockyard.deploy.compose.parts import (
     BACK,
@@ -75,7 +76,7 @@ def render_compose(spec: Spec, root: Path, image: str | None = None) -> dict[str
     services.update(extra_services(spec, root, layout.image))
     if svc.INIT in services:
         _after_init(services)
-    return document(spec.project.name, services)
+    return document(spec.project.name, secured(services, spec, layout.redis))
 
 
 def _after_init(services: dict[str, Service]) -> None:

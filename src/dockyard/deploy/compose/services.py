@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from dockyard.deploy.auth import REDIS_ACL, SECRETS_DIR
 from dockyard.deploy.compose.parts import (
     BACK,
     FRONT,
@@ -142,13 +143,17 @@ def redis(spec: Spec) -> Service:
         "command": [
             "redis-server", "--dir", REDIS_DIR, "--appendonly", "yes", "--appendfsync", "everysec",
             "--maxmemory-policy", "noeviction",
-            # reachable only on the internal back network; there is no other client to refuse
+            # no default user: only the queue's ACL user, whose password the API and worker
+            # read from their own secret file (docs/security.md)
+            "--aclfile", f"{SECRETS_DIR}/{REDIS_ACL}",
             "--protected-mode", "no",
         ],
         "networks": [BACK],
         "volumes": [_volume(REDIS_VOLUME, REDIS_DIR)],
+        "secrets": [REDIS_ACL],
     }  # fmt: skip
-    service = healthy(service, ["redis-cli", "ping"], spec, start_period_s=5)
+    ping = ["redis-cli", "--user", "health", "--pass", "-", "--no-auth-warning", "ping"]
+    service = healthy(service, ping, spec, start_period_s=5)
     resources = Resources(cpus=spec.stack.redis_cpus, memory=spec.stack.redis_memory, shm=0)
     service = limited(after(service, **{INIT: "service_completed_successfully"}), resources)
     return production(service, spec, user=spec.stack.redis_user)

@@ -114,9 +114,10 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
     queues = StageQueues(pipeline, root)
     metrics = PipelineMetrics()
     metrics.watch(lambda: [(name, queues[name])])
-    serve_metrics(
-        metrics.registry, int(os.environ.get("DOCKYARD_METRICS_PORT", pipeline.metrics_port))
-    )
+    from dockyard.runtime.auth.config import AuthConfig
+
+    port = int(os.environ.get("DOCKYARD_METRICS_PORT", pipeline.metrics_port))
+    serve_metrics(metrics.registry, port, AuthConfig.from_environ(os.environ))
     worker_id = os.environ.get("DOCKYARD_WORKER_ID", f"{socket.gethostname()}-{os.getpid()}")
     worker = stage_worker(
         pipeline, name, predict, queues, metrics, worker_id, partial(beat, heartbeat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dockyard.runtime.auth import AuthConfig, Guard, rules
 from dockyard.runtime.http import Receive, Scope, Send
 from dockyard.runtime.monitor.status import status_routes
 from dockyard.runtime.pipeline.service import PipelineService
@@ -64,6 +66,8 @@ class Front:
         return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def create_front(spec: Spec, root: Path, local: bool = True) -> Front:
-    """The front's ASGI app (`local`: run every stage in this process too)."""
-    return Front(spec, root, local)
+def create_front(spec: Spec, root: Path, local: bool = True) -> Guard:
+    """The front's ASGI app behind the auth layer (`local`: run every stage here too)."""
+    front = Front(spec, root, local)
+    auth = AuthConfig.resolve(spec, root, os.environ)
+    return Guard(front, auth, rules.PIPELINE_FRONT, front.service.metrics.registry)

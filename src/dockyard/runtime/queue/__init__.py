@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from dockyard.runtime.queue.base import (
@@ -40,12 +42,30 @@ BACKENDS = {
 }
 
 
+PASSWORD_FILE_ENV = "DOCKYARD_REDIS_PASSWORD_FILE"
+USER_ENV = "DOCKYARD_REDIS_USER"
+
+
+def redis_login(environ: Mapping[str, str]) -> dict[str, str]:
+    """Redis credentials from the deployment: a user name and a password *file* (never a value)."""
+    path = environ.get(PASSWORD_FILE_ENV)
+    if not path:
+        return {}
+    password = Path(path).read_text(encoding="utf-8").strip()
+    return {"username": environ.get(USER_ENV, "default"), "password": password}
+
+
 def open_queue(worker: Worker, root: Path) -> JobQueue:
-    """The back end `[worker]` names; a relative sqlite path is relative to the project."""
+    """The back end `[worker]` names; a relative sqlite path is relative to the project.
+
+    A stack's Redis needs a login, which the deployment passes as DOCKYARD_REDIS_USER and
+    DOCKYARD_REDIS_PASSWORD_FILE (a mounted secret); read here, where the queue is opened.
+    """
     if worker.backend == "memory":
         return MemoryQueue()
     module_name, _, class_name = BACKENDS[worker.backend].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     if worker.backend == "sqlite":
         return cls(root / worker.sqlite_path)  # type: ignore[no-any-return]
-    return cls(worker.redis_url, namespace=worker.namespace)  # type: ignore[no-any-return]
+    login = redis_login(os.environ)
+    return cls(worker.redis_url, namespace=worker.namespace, **login)  # type: ignore[no-any-return]

@@ -46,6 +46,7 @@ class NewJob:
     webhook: str | None = None
     batch: str | None = None
     max_attempts: int = 3
+    owner: str | None = None  # the submitting API key's id; None when auth is off
 
     def to_job(self, now: float) -> Job:
         """The stored job for this request, queued and due `now` (every back end starts here)."""
@@ -59,6 +60,7 @@ class NewJob:
             created_at=now,
             updated_at=now,
             run_at=now,
+            owner=self.owner,
         )
 
 
@@ -88,6 +90,7 @@ class Job:
     webhook_attempts: int = 0
     webhook_error: str | None = None
     webhook_next_at: float | None = None
+    owner: str | None = None
 
     def public(self) -> dict[str, JSON]:
         """The job as the API and CLI show it (no lease internals)."""
@@ -136,6 +139,7 @@ class JobQueue(Protocol):
       duplicate execution can never record a second or different result.
     * `ack_many` is `ack` for a whole batch in one write (one fsync, one round trip).
     * `extend` renews leases still held and returns the ids it renewed.
+    * `list(..., owner=id)` returns only jobs submitted by that key id (None: everyone's).
     * Delays are relative (`nack(..., delay_s)`), so callers never mix their clock with the queue's.
     * Times come from the queue's clock (injected, so tests can move it).
     """
@@ -157,6 +161,7 @@ class JobQueue(Protocol):
         batch: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        owner: str | None = None,
     ) -> builtins.list[Job]: ...
     def stats(self) -> QueueStats: ...
     def purge_expired(self, retention_s: float) -> int: ...

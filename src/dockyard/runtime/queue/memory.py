@@ -197,16 +197,19 @@ class MemoryQueue:
         batch: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        owner: str | None = None,
     ) -> builtins.list[Job]:
         with self._lock:
-            found = sorted(self._matching(state, batch, after), key=lambda j: j.id)
+            found = sorted(self._matching(state, batch, after, owner), key=lambda j: j.id)
             return found[:limit]
 
     def _matching(
-        self, state: JobState | None, batch: str | None, after: str | None
+        self, state: JobState | None, batch: str | None, after: str | None, owner: str | None
     ) -> Iterator[Job]:
         for job in self._jobs.values():
             if (state and job.state is not state) or (batch and job.batch != batch):
+                continue
+            if owner is not None and job.owner != owner:
                 continue
             if after is None or job.id > after:
                 yield job

@@ -73,17 +73,18 @@ end
 """
 
 _PUT = """
-local id, key, batch, run_at = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local id, key, batch, run_at, owner = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if key ~= '' then
   local existing = redis.call('HGET', p .. ':keys', key)
   if existing then return existing end
   redis.call('HSET', p .. ':keys', key, id)
 end
-redis.call('HSET', jk(id), unpack(ARGV, 6))
+redis.call('HSET', jk(id), unpack(ARGV, 7))
 redis.call('ZADD', p .. ':ready', run_at, id)
 redis.call('ZADD', p .. ':state:queued', 0, id)
 redis.call('ZADD', p .. ':all', 0, id)
 if batch ~= '' then redis.call('ZADD', p .. ':batch:' .. batch, 0, id) end
+if owner ~= '' then redis.call('ZADD', p .. ':owner:' .. owner, 0, id) end
 return id
 """
 
@@ -189,10 +190,11 @@ _PURGE = """
 local cutoff, limit = ARGV[2], tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', p .. ':final', '-inf', '(' .. cutoff, 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
-  local f = redis.call('HMGET', jk(id), 'state', 'batch', 'idempotency_key')
+  local f = redis.call('HMGET', jk(id), 'state', 'batch', 'idempotency_key', 'owner')
   if f[1] then redis.call('ZREM', p .. ':state:' .. f[1], id) end
   if f[2] then redis.call('ZREM', p .. ':batch:' .. f[2], id) end
   if f[3] then redis.call('HDEL', p .. ':keys', f[3]) end
+  if f[4] then redis.call('ZREM', p .. ':owner:' .. f[4], id) end
   redis.call('ZREM', p .. ':final', id)
   redis.call('ZREM', p .. ':hooks', id)
   redis.call('ZREM', p .. ':all', id)
@@ -245,13 +247,22 @@ def _pairs(flat: Sequence[str]) -> dict[str, str]:
 class RedisQueue:
     """A `JobQueue` in Redis; safe for any number of API and worker processes on any hosts."""
 
-    def __init__(self, url: str, namespace: str = "dockyard", clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "dockyard",
+        clock: Clock = time.time,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         import redis  # loaded on use: only Redis-backed deployments need the package
 
         self.clock = clock
         self.prefix = f"{{{namespace}}}"
         # Any: redis-py's types cannot express that decode_responses=True makes replies str.
-        self._redis: Any = redis.Redis.from_url(url, decode_responses=True)
+        self._redis: Any = redis.Redis.from_url(
+            url, decode_responses=True, username=username, password=password
+        )
         self._scripts: dict[str, Any] = {
             name: self._redis.register_script(_PRELUDE + body) for name, body in _SCRIPTS.items()
         }
@@ -273,6 +284,7 @@ class RedisQueue:
                     new.idempotency_key or "",
                     new.batch or "",
                     now,
+                    new.owner or "",
                     *fields,
                 ],
                 client=pipe,
@@ -338,9 +350,12 @@ class RedisQueue:
 
     def list(
         self, state: JobState | None = None, batch: str | None = None, limit: int = 100,
-        after: str | None = None,
+        after: str | None = None, owner: str | None = None,
     ) -> builtins.list[Job]:  # fmt: skip
-        source = f"batch:{batch}" if batch else f"state:{state.value}" if state else "all"
+        source = (
+            f"owner:{owner}" if owner is not None else f"batch:{batch}" if batch
+            else f"state:{state.value}" if state else "all"
+        )  # fmt: skip
         found: builtins.list[Job] = []
         while len(found) < limit:
             ids = self._redis.zrangebylex(
@@ -349,7 +364,10 @@ class RedisQueue:
             if not ids:
                 break
             jobs = [j for j in map(self.get, ids) if j is not None]
-            found += [j for j in jobs if state is None or j.state is state]
+            found += [
+                j for j in jobs
+                if (state is None or j.state is state) and (batch is None or j.batch == batch)
+            ]  # fmt: skip
             after = ids[-1]
         return found[:limit]
 

@@ -48,6 +48,9 @@ _SCHEMA = [
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs(idempotency_key)"
     " WHERE idempotency_key IS NOT NULL",
 ]
+# Columns added after a release, for files made by an older version (added before the indexes).
+_ADDED = {"owner": "ALTER TABLE jobs ADD COLUMN owner"}
+_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, id)"
 _HELD = "id = ? AND state = 'running' AND lease_token = ?"
 # A finished job with a webhook becomes due for delivery in the same statement that finishes it.
 _FINISH = (
@@ -81,6 +84,11 @@ class SqliteQueue:
         with self._tx() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+            have = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, statement in _ADDED.items():
+                if column not in have:
+                    db.execute(statement)
+            db.execute(_OWNER_INDEX)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -247,11 +255,13 @@ class SqliteQueue:
         batch: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        owner: str | None = None,
     ) -> builtins.list[Job]:
         where, params = ["1 = 1"], []
         for column, op, value in (
             ("state", "=", state and state.value),
             ("batch", "=", batch),
+            ("owner", "=", owner),
             ("id", ">", after),
         ):
             if value is not None:

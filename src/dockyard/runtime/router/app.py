@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dockyard.runtime.auth import Guard, rules
 from dockyard.runtime.http import (
     HTTPError,
     Receive,
@@ -38,6 +39,7 @@ from dockyard.runtime.router.weights import WeightsError, WeightsFile
 log = logging.getLogger("dockyard.access")
 
 VERSION_HEADER = b"x-dockyard-version"
+_OURS = (b"x-request-id", b"authorization", b"x-api-key")
 
 
 class RouterApp:
@@ -71,6 +73,10 @@ class RouterApp:
             lifespan=self._lifespan,
             exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
         )
+        self._guarded = Guard(self._serve, config.auth, rules.ROUTER, self.metrics.registry)
+        self._upstream_auth = (
+            [(b"authorization", b"Bearer " + config.upstream_key)] if config.upstream_key else []
+        )
 
     def drain(self) -> None:
         """Readiness false for good: the process is shutting down."""
@@ -81,6 +87,9 @@ class RouterApp:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._guarded(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and is_inference(scope["path"]):
             return await self.forward(scope, receive, send)
         await self.routes(scope, receive, send)
@@ -90,8 +99,11 @@ class RouterApp:
         """Answer with the chosen version's response, then mirror the request to the shadow."""
         started = time.perf_counter()
         request_id = request_id_of(scope)
-        headers = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"]
+        # the caller's key is for the router; the versions get the router's own (if it has one)
+        dropped = _OURS if self._upstream_auth else (b"x-request-id",)
+        headers = [(k, v) for k, v in scope["headers"] if k not in dropped]
         headers.append((b"x-request-id", request_id.encode()))
+        headers.extend(self._upstream_auth)
         path = scope["path"]
         try:
             body = await read_body(scope, receive, self.config.max_body_bytes)
@@ -275,7 +287,9 @@ class _Handlers:
 
     async def put_weights(self, request: Request) -> Response:
         token = self.app.config.admin_token
-        if token is not None and not _bearer_matches(request, token):
+        # with API keys on, the `admin` scope already guards this route (and owns the header)
+        keys_on = self.app.config.auth.keys_file is not None
+        if token is not None and not keys_on and not _bearer_matches(request, token):
             message = "changing weights needs 'Authorization: Bearer <admin token>'"
             return _error(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
         try:

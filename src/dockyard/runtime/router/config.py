@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.errors import SpecError, SpecProblem
+from dockyard.runtime.auth.config import AuthConfig
 from dockyard.runtime.webhooks import read_secret
 from dockyard.spec import SPEC_FILE, Spec, resolve
 from dockyard.spec.router import Router
@@ -26,6 +27,8 @@ class RouterConfig:
     admin_token: bytes | None = field(default=None, repr=False)
     max_body_bytes: int = 1024 * 1024
     access_log: bool = True
+    auth: AuthConfig = field(default_factory=lambda: AuthConfig(None))
+    upstream_key: bytes | None = field(default=None, repr=False)  # DOCKYARD_API_KEY
 
 
 def router_config(
@@ -67,4 +70,6 @@ def router_config(
         # The versions enforce their own, type-sized limits; the router only bounds memory.
         max_body_bytes=spec.serving.max_body_bytes or MAX_DEFAULT_BODY,
         access_log=spec.serving.access_log,
+        auth=AuthConfig.resolve(spec, root, env),
+        upstream_key=env["DOCKYARD_API_KEY"].encode() if env.get("DOCKYARD_API_KEY") else None,
     )

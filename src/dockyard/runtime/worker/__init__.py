@@ -50,13 +50,15 @@ class Edge:
 
 def main(spec: Spec, root: Path) -> int:
     """Run a worker until SIGTERM/SIGINT, then drain; ModelError propagates (exit 3)."""
+    from dockyard.runtime.auth import AuthConfig  # not on the health check's import path
+
     configure_logging(service=f"{spec.project.name}-worker")
     edge = Edge.read(spec, os.environ)
     beat(edge.heartbeat_file, WorkerState.STARTING)
     execute = load_executor(spec, root)
     queue = open_queue(spec.worker, root)
     metrics = WorkerMetrics()
-    serve_metrics(metrics.registry, edge.metrics_port)
+    serve_metrics(metrics.registry, edge.metrics_port, AuthConfig.resolve(spec, root, os.environ))
     policy = Policy.from_spec(spec.worker, spec.serving.max_batch_size)
     worker = Worker(
         queue, execute, policy, edge.worker_id, metrics, partial(beat, edge.heartbeat_file)
@@ -85,6 +87,8 @@ def main(spec: Spec, root: Path) -> int:
 
 
 def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:
+    from dockyard.runtime.auth.webhooks import WebhookPolicy
+
     w = spec.worker
     return WebhookDispatcher(
         queue,
@@ -93,6 +97,7 @@ def _dispatcher(spec: Spec, queue: JobQueue) -> WebhookDispatcher:
         backoff_s=w.backoff_s,
         backoff_max_s=w.backoff_max_s,
         timeout_s=w.webhook_timeout_s,
+        policy=WebhookPolicy.from_spec(spec.auth),
     )
 
 
