@@ -15,9 +15,12 @@ _FIELD_PATH = re.compile(r"^(input|output)(\.[A-Za-z0-9_-]+|\[\d+\])*$")
 class Feedback(Section):
     """POST /feedback joins true values to logged predictions; rolling quality per version."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Accept ground truth at POST /feedback")
     # auto: Redis when the stack runs a Redis queue (replicas share it), else SQLite.
-    store: Literal["auto", "sqlite", "redis", "memory"] = "auto"
+    store: Literal["auto", "sqlite", "redis", "memory"] = Field(
+        default="auto",
+        description="Where predictions wait for labels (auto: Redis in Redis stacks)",
+    )
     path: str | None = Field(
         default=None,
         description="SQLite file (default .dockyard/monitor/ locally, /tmp/dockyard in images)",
@@ -37,12 +40,14 @@ class Feedback(Section):
 class PayloadLog(Section):
     """Opt-in JSON lines of inputs and outputs, sampled, redacted and size-capped."""
 
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="Log inputs and outputs (never by default)")
     path: str | None = Field(default=None, description="Default .dockyard/monitor/payloads.jsonl")
     stdout: bool = Field(default=False, description="Write the lines to stdout instead of a file")
-    sample: float = Field(default=1.0, ge=0, le=1)
-    max_bytes: ByteSize = Field(default=10 * 1024 * 1024, ge=1024)
-    backups: int = Field(default=5, ge=1, le=100)
+    sample: float = Field(default=1.0, ge=0, le=1, description="Share of requests logged")
+    max_bytes: ByteSize = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Size at which the log file rotates"
+    )
+    backups: int = Field(default=5, ge=1, le=100, description="Rotated files kept")
     redact: tuple[str, ...] = Field(
         default=(), description="Field paths never written, e.g. 'input.email' or 'output.score'"
     )
@@ -62,7 +67,7 @@ class PayloadLog(Section):
 class InputDrift(Section):
     """Per-feature drift of recent inputs (and predictions) against the build-time baseline."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="Compare live inputs with the baseline")
     baseline: str | None = Field(
         default=None, description="Baseline JSON (default .dockyard/baseline.json, from build)"
     )
@@ -71,22 +76,31 @@ class InputDrift(Section):
     max_per_s: int = Field(
         default=50, ge=1, description="Inputs per second taken into the windows (a sample)"
     )
-    bins: int = Field(default=10, ge=2, le=100)
-    max_features: int = Field(default=128, ge=1)
-    psi_threshold: float = Field(default=0.25, gt=0)
-    ks_threshold: float = Field(default=0.3, gt=0, le=1)
+    bins: int = Field(default=10, ge=2, le=100, description="Histogram bins of numeric features")
+    max_features: int = Field(default=128, ge=1, description="Features tracked at most")
+    psi_threshold: float = Field(default=0.25, gt=0, description="PSI that counts as drift")
+    ks_threshold: float = Field(
+        default=0.3, gt=0, le=1, description="KS statistic that counts as drift"
+    )
 
 
 class Alerts(Section):
     """Thresholds of the Prometheus rules that `dockyard monitor` writes."""
 
-    error_rate: float = Field(default=0.05, gt=0, le=1)
+    error_rate: float = Field(
+        default=0.05, gt=0, le=1, description="5xx share that fires the error alert"
+    )
     latency_p95_ms: float | None = Field(default=None, gt=0, description="Default gate's SLO")
-    queue_age_s: float = Field(default=30.0, gt=0)
-    heartbeat_s: float = Field(default=60.0, gt=0)
+    queue_age_s: float = Field(default=30.0, gt=0, description="Oldest queued job age that alerts")
+    heartbeat_s: float = Field(default=60.0, gt=0, description="Worker heartbeat age that alerts")
     accuracy_min: float | None = Field(default=None, description="Default the gate's threshold")
     coverage_min: float = Field(default=0.0, ge=0, le=1, description="0 = no coverage alert")
-    for_: str = Field(default="5m", alias="for", pattern=r"^\d+[smh]$")
+    for_: str = Field(
+        default="5m",
+        alias="for",
+        pattern=r"^\d+[smh]$",
+        description="How long a condition holds before an alert fires",
+    )
 
 
 class Monitoring(Section):
