@@ -270,10 +270,11 @@ def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
     lock = _lock(root)
     return {
         "spec-sha256": labels.get("dev.dockyard.spec-sha256", ""),
-        "lock-sha256": hashlib.sha256(lock_file.read_bytes()).hexdigest()
+        "lock-sha256": labels.get("dev.dockyard.lock-sha256")
+        or hashlib.sha256(lock_file.read_bytes()).hexdigest()
         if lock_file.is_file()
         else "",
-        "base": (lock.base if lock and lock.base else "") or "",
+        "base": labels.get("dev.dockyard.base") or (lock.base if lock and lock.base else "") or "",
         "revision": labels.get("org.opencontainers.image.revision", ""),
         "created": labels.get("org.opencontainers.image.created", str(found.get("Created", ""))),
         "image-id": str(found.get("Id", "")),

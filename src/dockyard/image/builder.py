@@ -6,6 +6,7 @@ one superseded (untagged now) are removed, so rebuilding leaves no dangling giga
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import tempfile
 import time
@@ -183,6 +184,7 @@ def overrides(
         dockyard_wheel=f"dockyard-{dockyard.__version__}-py3-none-any.whl",
         pins=lock.pins if lock else (),
         has_sdists=any(e.is_sdist for e in lock.entries) if lock else False,
+        lock_sha256=hashlib.sha256(render_lock(lock).encode()).hexdigest() if lock else "",
     )
 
 

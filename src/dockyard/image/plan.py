@@ -32,6 +32,7 @@ class Overrides:
     dockyard_wheel: str = "dockyard-0.0.0-py3-none-any.whl"
     pins: tuple[str, ...] = ()
     has_sdists: bool = False
+    lock_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def plan_for(spec: Spec, root: Path, overrides: Overrides) -> BuildPlan:
         max_file_size=spec.build.max_file_size,
         healthcheck_interval_s=spec.build.healthcheck_interval_s,
         healthcheck_start_period_s=spec.build.healthcheck_start_period_s,
-        labels=_labels(spec, overrides),
+        labels=_labels(spec, overrides, base),
         env=_env(spec),
         gpus=spec.resources.gpus,
         pins=overrides.pins,
@@ -162,8 +163,9 @@ def _baked(spec: Spec) -> tuple[BakedArtifact, ...]:
     )
 
 
-def _labels(spec: Spec, o: Overrides) -> tuple[tuple[str, str], ...]:
-    """OCI annotations plus the spec's hash, so an image can be traced to its source and spec."""
+def _labels(spec: Spec, o: Overrides, base: str) -> tuple[tuple[str, str], ...]:
+    """OCI annotations plus the spec's, lock's and base image's identity: provenance that travels
+    with the image (and that `dockyard push` records and signs)."""
     return (
         ("org.opencontainers.image.title", spec.project.name),
         ("org.opencontainers.image.version", spec.project.version),
@@ -172,6 +174,8 @@ def _labels(spec: Spec, o: Overrides) -> tuple[tuple[str, str], ...]:
         ("org.opencontainers.image.source", o.source),
         ("org.opencontainers.image.description", spec.project.description),
         ("dev.dockyard.spec-sha256", spec.digest()),
+        ("dev.dockyard.lock-sha256", o.lock_sha256),
+        ("dev.dockyard.base", base),
         ("dev.dockyard.version", o.dockyard_version),
     )
 
