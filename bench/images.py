@@ -25,7 +25,7 @@ from dockyard.image.builder import build_image, prepare, running_dockyard_wheel
 from dockyard.image.context import write_tar
 from dockyard.image.engine import Engine, Step
 from dockyard.image.launch import launch, teardown
-from dockyard.image.runner import RunSettings
+from dockyard.image.container import RunSettings
 from dockyard.image.secrets import with_placeholders
 from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
 from dockyard.spec import load_spec

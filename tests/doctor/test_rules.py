@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.doctor import RULES, Finding, check_image, check_paths, check_text
+from dockyard.doctor.checker import Kind
 from dockyard.doctor.rule import Rule
-from dockyard.doctor.runner import Kind
 from tests.doctor.imagetar import image_from_json
 
 FIXTURES = Path(__file__).parent / "fixtures"

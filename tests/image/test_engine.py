@@ -22,9 +22,9 @@ from rich.console import Console
 from dockyard.cli.main import main
 from dockyard.errors import EngineError
 from dockyard.image.builder import build_image
+from dockyard.image.container import RunSettings, container_config
 from dockyard.image.engine import Engine, Step
 from dockyard.image.launch import launch, teardown
-from dockyard.image.runner import RunSettings, container_config
 from dockyard.image.secrets import find_secrets, private_dir, with_placeholders, write_secrets
 from dockyard.image.startup import wait_ready
 from dockyard.spec import load_spec
@@ -193,7 +193,7 @@ def test_corrupted_volume_artifact_stays_unready(
     )
     try:
         engine.start(container)
-        from dockyard.image.runner import published_url
+        from dockyard.image.container import published_url
 
         url = published_url(engine.inspect(container), spec.serving.port)
         running = lambda: bool((engine.state(container) or {}).get("Running"))  # noqa: E731

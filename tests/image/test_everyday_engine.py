@@ -15,9 +15,9 @@ from rich.console import Console
 
 from dockyard.cli.build import build_image
 from dockyard.errors import BuildError
+from dockyard.image.container import RunSettings, container_config
 from dockyard.image.engine import Engine
 from dockyard.image.launch import launch, teardown
-from dockyard.image.runner import RunSettings, container_config
 from dockyard.image.secrets import private_dir, with_placeholders, write_secrets
 from dockyard.spec import load_spec
 

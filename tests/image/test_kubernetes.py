@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from dockyard.deploy.kubernetes import render_kubernetes, to_yaml
-from dockyard.doctor.runner import check_text
+from dockyard.doctor.checker import check_text
 from dockyard.spec import load_spec
 from tests.support.golden import assert_golden
 

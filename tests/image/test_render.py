@@ -63,6 +63,6 @@ def test_layers_order_dependencies_before_code(linear_plan: BuildPlan) -> None:
 
 
 def test_doctor_finds_nothing_in_the_generated_dockerfile(linear_plan: BuildPlan) -> None:
-    from dockyard.doctor.runner import check_text
+    from dockyard.doctor.checker import check_text
 
     assert check_text("dockerfile", render_dockerfile(linear_plan), "Dockerfile") == []

@@ -12,9 +12,9 @@ import pytest
 import dockyard
 from dockyard.errors import BuildError, SpecError
 from dockyard.image import gate
+from dockyard.image.container import RunSettings, container_config
 from dockyard.image.context import app_files, stage, write_tar
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
-from dockyard.image.runner import RunSettings, container_config
 from dockyard.image.secrets import require_all
 from dockyard.image.selfwheel import build_self_wheel, runtime_requirements
 from dockyard.image.startup import wait_ready

@@ -10,8 +10,8 @@ import pytest
 
 from dockyard.deploy.compose import to_yaml
 from dockyard.deploy.environment import Placement, declare_differences, front_files, render
+from dockyard.doctor.checker import check_compose_files
 from dockyard.doctor.parse.compose import parse_compose
-from dockyard.doctor.runner import check_compose_files
 from dockyard.errors import SpecError
 from dockyard.spec import load_spec
 

@@ -11,7 +11,7 @@ import pytest
 from dockyard.deploy.compose import render_compose
 from dockyard.deploy.kubernetes import render_kubernetes
 from dockyard.errors import SpecError
-from dockyard.image.runner import RunSettings, container_config
+from dockyard.image.container import RunSettings, container_config
 from dockyard.runtime.worker.model import load_executor
 from dockyard.spec import load_spec
 

@@ -19,12 +19,12 @@ from dockyard.cli.secretscan import refuse_secrets
 from dockyard.errors import BuildError, EngineError, GateError
 from dockyard.image import builder, gate
 from dockyard.image.checks import HostSide, run_checks
+from dockyard.image.container import RunSettings
 from dockyard.image.context import AppFiles, Entry
 from dockyard.image.engine import Engine
 from dockyard.image.launch import Launched, launch, teardown
 from dockyard.image.memory import advise
 from dockyard.image.report import BuildReport, render_report
-from dockyard.image.runner import RunSettings
 from dockyard.image.secrets import find_secrets, require_all, secret_env, with_placeholders
 from dockyard.image.selfwheel import SelfWheel
 from dockyard.spec import Spec, load_spec
@@ -103,7 +103,7 @@ def _baseline(spec: Spec, root: Path, app: AppFiles) -> tuple[Entry, ...]:
 
 def check_dockerfile(text: str) -> None:
     """The doctor reviews what we generate; a finding here is a Dockyard bug, so refuse to build."""
-    from dockyard.doctor.runner import check_text
+    from dockyard.doctor.checker import check_text
 
     findings = check_text("dockerfile", text, ".dockyard/image/Dockerfile")
     if findings:

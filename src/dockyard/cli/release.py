@@ -146,8 +146,8 @@ def _deploy(
 def _parity(envs: Path) -> list[str]:
     """The doctor's parity rules across this host's environment stacks: each difference they
     report was not declared in an [environments.NAME] table."""
+    from dockyard.doctor.checker import check_compose_files
     from dockyard.doctor.parse.compose import parse_compose
-    from dockyard.doctor.runner import check_compose_files
 
     files = sorted(envs.glob("*/compose.yaml"))
     parsed = [parse_compose(f.read_text(), str(f)) for f in files]

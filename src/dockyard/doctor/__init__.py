@@ -7,10 +7,7 @@ Pure entry points for other commands (e.g. `dockyard build` checks what it rende
 
 from __future__ import annotations
 
-from dockyard.doctor.finding import CATEGORIES, SEVERITIES, Category, Finding, Severity
-from dockyard.doctor.registry import RULES
-from dockyard.doctor.rule import Rule
-from dockyard.doctor.runner import (
+from dockyard.doctor.checker import (
     Report,
     Selection,
     check_compose_files,
@@ -18,6 +15,9 @@ from dockyard.doctor.runner import (
     check_paths,
     check_text,
 )
+from dockyard.doctor.finding import CATEGORIES, SEVERITIES, Category, Finding, Severity
+from dockyard.doctor.registry import RULES
+from dockyard.doctor.rule import Rule
 
 __all__ = [
     "CATEGORIES",

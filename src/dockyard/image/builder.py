@@ -19,6 +19,7 @@ from rich.console import Console
 
 import dockyard
 from dockyard.errors import EngineError
+from dockyard.image.container import PROJECT_LABEL
 from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
 from dockyard.image.dockerfile import render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
@@ -27,7 +28,6 @@ from dockyard.image.lock import LOCK_FILE, Lock, render_lock
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.image.report import BuildReport, parse_du, parse_stripped
 from dockyard.image.resolve import WORK, ensure_lock, read_lock
-from dockyard.image.runner import PROJECT_LABEL
 from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
 from dockyard.spec import Spec, load_spec
 

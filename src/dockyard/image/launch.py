@@ -15,15 +15,15 @@ from pathlib import Path
 
 from dockyard.errors import EngineError
 from dockyard.image import startup
-from dockyard.image.engine import Engine
-from dockyard.image.runner import (
+from dockyard.image.container import (
     PROJECT_LABEL,
     RunSettings,
     container_config,
     jobs_dir,
     labels_for,
 )
-from dockyard.image.runner import published_url as _published_url
+from dockyard.image.container import published_url as _published_url
+from dockyard.image.engine import Engine
 from dockyard.image.secrets import private_dir, remove_secrets, write_secrets
 from dockyard.spec import Spec
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dockyard.doctor.checker import Report
 from dockyard.doctor.report.github import render_github
 from dockyard.doctor.report.json import render_json
 from dockyard.doctor.report.sarif import render_sarif
 from dockyard.doctor.report.text import render_text
-from dockyard.doctor.runner import Report
 
 Renderer = Callable[[Report], str]
 RENDERERS: dict[str, Renderer] = {

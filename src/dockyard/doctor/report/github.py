@@ -7,8 +7,8 @@ in properties too).
 
 from __future__ import annotations
 
+from dockyard.doctor.checker import Report
 from dockyard.doctor.finding import Finding
-from dockyard.doctor.runner import Report
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 

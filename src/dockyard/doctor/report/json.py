@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dockyard.doctor.runner import Report
+from dockyard.doctor.checker import Report
 
 
 def render_json(report: Report) -> str:

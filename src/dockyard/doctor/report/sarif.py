@@ -6,10 +6,10 @@ import json
 from urllib.parse import quote
 
 from dockyard import __version__
+from dockyard.doctor.checker import Report
 from dockyard.doctor.finding import Finding
 from dockyard.doctor.registry import RULES
 from dockyard.doctor.rule import Rule
-from dockyard.doctor.runner import Report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from itertools import groupby
 
+from dockyard.doctor.checker import Report
 from dockyard.doctor.finding import Finding
-from dockyard.doctor.runner import Report
 from dockyard.doctor.secrets import redact_text
 
 
