@@ -142,19 +142,20 @@ def test_the_gate_brings_its_own_key_for_a_spec_with_auth(
 ) -> None:
     import urllib.error
 
-    from dockyard.cli.build import _gate_key, _predict
+    from dockyard.cli.build import _gate_key
+    from dockyard.image.probe import predict
 
     root = make_project(tmp_path / "p", "echo", auth={"enabled": True})
-    staged: dict[str, Path] = {}
-    headers = _gate_key(load_spec(root), root, staged, None)
-    keys = staged["dockyard_api_keys"]
-    assert stat.S_IMODE(keys.stat().st_mode) in (0o400, 0o444)
+    values: dict[str, bytes] = {}
+    headers = _gate_key(load_spec(root), values, None)
+    keys = tmp_path / "keys"
+    keys.write_bytes(values["dockyard_api_keys"])
     server = serve(root, env={"DOCKYARD_AUTH_KEYS_FILE": str(keys)})
     server.wait("/readyz", timeout=60)
-    assert _predict(server.url, ["a"], headers) == ["a"]
+    assert predict(server.url, ["a"], headers) == ["a"]
     with pytest.raises(urllib.error.HTTPError) as refused:
-        _predict(server.url, ["a"])
+        predict(server.url, ["a"])
     assert refused.value.code == 401
-    given = _gate_key(load_spec(root), root, {}, "dk_given_key_0123456789")
+    given = _gate_key(load_spec(root), {}, "dk_given_key_0123456789")
     assert given == {"Authorization": "Bearer dk_given_key_0123456789"}
-    assert _gate_key(load_spec(make_project(tmp_path / "q", "echo")), root, {}, None) == {}
+    assert _gate_key(load_spec(make_project(tmp_path / "q", "echo")), {}, None) == {}

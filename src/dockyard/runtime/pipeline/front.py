@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime.auth import AuthConfig, Guard, rules
 from dockyard.runtime.http import Receive, Scope, Send
@@ -37,6 +37,11 @@ class Front:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The front's route table (the auth layer's rules are checked against it)."""
+        return list(self.app.routes)
 
     def drain(self) -> None:
         """Readiness false for good: the process is shutting down."""
