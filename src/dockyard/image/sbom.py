@@ -12,14 +12,8 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from cyclonedx.model import HashAlgorithm, HashType, Property
-from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
-from cyclonedx.output import make_outputter
-from cyclonedx.schema import OutputFormat, SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from dockyard.errors import BuildError
@@ -27,8 +21,11 @@ from dockyard.image.engine import Engine
 from dockyard.image.lock import Lock, LockEntry
 from dockyard.image.plan import VENV
 
+if TYPE_CHECKING:
+    from cyclonedx.model.component import Component
+
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
-SCHEMA = SchemaVersion.V1_6
+SCHEMA = "1.6"  # CycloneDX specification version written and validated
 # Prints one `name==version` line per distribution in the image's virtual environment.
 _LIST_PYTHON = (
     "import importlib.metadata as m\n"
@@ -75,6 +72,16 @@ def render(
     name: str, version: str, image_id: str, created: str, packages: list[Package], lock: Lock | None
 ) -> str:
     """The SBOM as CycloneDX JSON (1.6), validated against the official schema."""
+    # Imported here: the validator's dependencies take a second to import, and every other
+    # `dockyard` command would pay for it.
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.output import make_outputter
+    from cyclonedx.schema import OutputFormat, SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    schema = SchemaVersion.V1_6
     bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"dockyard:{image_id}"))
     bom.metadata.timestamp = datetime.fromisoformat(created.replace("Z", "+00:00"))
     root = Component(
@@ -89,8 +96,8 @@ def render(
     parts = [_component(package, hashes) for package in packages]
     bom.components.update(parts)
     bom.register_dependency(root, parts)
-    text = make_outputter(bom, OutputFormat.JSON, SCHEMA).output_as_string(indent=2)
-    if error := JsonStrictValidator(SCHEMA).validate_str(text):
+    text = make_outputter(bom, OutputFormat.JSON, schema).output_as_string(indent=2)
+    if error := JsonStrictValidator(schema).validate_str(text):
         raise BuildError(f"the generated SBOM is not valid CycloneDX: {error}")
     return text
 
@@ -101,6 +108,10 @@ def components(text: str) -> dict[str, str]:
 
 
 def _component(package: Package, locked: dict[str, LockEntry]) -> Component:
+    from cyclonedx.model import HashAlgorithm, HashType
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
     entry = locked.get(package.name) if package.kind == "pypi" else None
     purl = PackageURL(type=package.kind, namespace="debian" if package.kind == "deb" else None,
                       name=package.name, version=package.version)  # fmt: skip

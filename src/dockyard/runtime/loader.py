@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import os
@@ -27,8 +28,8 @@ def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
     for key, value in spec.env.items():
         os.environ.setdefault(key, value)
     module_name, class_name = spec.model.entrypoint.split(":", 1)
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    _put_first_on_path(root)
+    _forget_other_projects(module_name, root)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
@@ -41,6 +42,29 @@ def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
             f"{spec.model.entrypoint} must name a subclass of dockyard.Model (found {cls!r})"
         )
     return cls
+
+
+def _put_first_on_path(root: Path) -> None:
+    """This project's directory before any other project's a process loaded earlier."""
+    with contextlib.suppress(ValueError):
+        sys.path.remove(str(root))
+    sys.path.insert(0, str(root))
+
+
+def _forget_other_projects(module_name: str, root: Path) -> None:
+    """Drop a cached module of the same name that another project's directory provided.
+
+    Projects commonly name their module `model`; a process that loads two of them (the gate's
+    host-side parity run, `dockyard router` with local versions, tests) would otherwise get the
+    first project's module back from `sys.modules` for the second.
+    """
+    top = module_name.split(".")[0]
+    cached = sys.modules.get(top)
+    origin = getattr(cached, "__file__", None)
+    if cached is None or origin is None or Path(origin).resolve().is_relative_to(root.resolve()):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+        del sys.modules[name]
 
 
 def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> dict[str, Path]:
