@@ -46,13 +46,18 @@ def register(app: typer.Typer) -> None:
 def gate_command(root: Dir = Path("."), env: EnvOpt = "staging", api_key: ApiKeyOpt = None) -> None:
     """Run the gate (golden parity, quality, latency) against a running environment."""
     root = root.resolve()
+    _passes_gate(root, env, f"{env} at", api_key)
+
+
+def _passes_gate(root: Path, env: str, what: str, api_key: str | None) -> None:
+    """The gate against the running `env`, printed; GateError (exit 6) when a check fails."""
     spec = load_spec(root, environment=env)
-    checks = _gate(spec, root, _url(spec, env), api_key)
-    typer.echo(gate.render_text(f"{env} at {_url(spec, env)}", checks))
+    url = _url(spec, env)
+    checks = _gate(spec, root, url, api_key)
+    typer.echo(gate.render_text(f"{what} {url}", checks))
     if bad := gate.failed(checks):
-        raise GateError(
-            f"the gate failed on {env}: " + "; ".join(f"{c.name}: {c.detail}" for c in bad)
-        )
+        said = "; ".join(f"{c.name}: {c.detail}" for c in bad)
+        raise GateError(f"the gate failed on {env}: {said}")
 
 
 def deploy(
@@ -90,15 +95,7 @@ def promote(
         raise ReleaseError(
             f"{source} runs nothing recorded: `dockyard deploy --env {source}` first"
         )
-    spec = load_spec(root, environment=source)
-    url = _url(spec, source)
-    checks = _gate(spec, root, url, api_key)
-    typer.echo(gate.render_text(f"{running.reference} in {source}", checks))
-    if bad := gate.failed(checks):
-        raise GateError(
-            f"not promoted: the gate failed on {source}: "
-            + "; ".join(f"{c.name}: {c.detail}" for c in bad)
-        )
+    _passes_gate(root, source, f"{running.reference} in {source} at", api_key)
     _deploy(root, target, running.reference, verify_key, api_key)
     _append(path, target, "promote", running.reference, verify_key is not None, source=source)
 
