@@ -53,3 +53,7 @@ def test_usage_counts_characters(client: openai.OpenAI) -> None:
     assert done.usage is not None
     assert (done.usage.prompt_tokens, done.usage.completion_tokens) == (6, 10)
     assert done.choices[0].finish_reason == "length"
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -113,3 +113,7 @@ def test_a_wrong_key_fails_with_the_upstreams_refusal(upstream: str, tmp_path: P
     assert "server log" in str(failed.value)  # the upstream's answer is not sent on
     log = server.log.read_text()
     assert "upstream answered 401" in log and "invalid_api_key" in log
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

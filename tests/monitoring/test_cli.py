@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dockyard.errors import DockyardError
 from dockyard.runtime.monitor.baseline import load_baseline
@@ -66,3 +67,7 @@ def test_status_of_a_service_that_is_not_running_is_a_clear_error() -> None:
     assert done.returncode == DockyardError.exit_code
     text = " ".join(done.stderr.split())  # rich wraps long lines
     assert "http://127.0.0.1:9: not reachable" in text and "is the service running?" in text
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

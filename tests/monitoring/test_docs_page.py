@@ -59,3 +59,7 @@ def test_swagger_ui_renders_offline_and_try_it_returns_200(
     assert code == "200"
     golden = json.loads((DIGITS / "golden.jsonl").read_text().splitlines()[0])
     assert json.loads(answer)["outputs"][0]["label"] == golden["output"]["label"]
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -131,3 +131,7 @@ def test_no_score_before_the_window_is_full(window: int) -> None:
     assert not w.full
     w.add(1.0)
     assert w.full
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

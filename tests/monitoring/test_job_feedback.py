@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 from tests.jobs.procs import WorkerProcess
@@ -42,3 +43,7 @@ def test_feedback_joins_a_finished_job(tmp_path: Path, serve: Serve) -> None:
     both = httpx.post(server.url + "/feedback", json={"job_id": "x", "request_id": "y", "value": 1})
     assert both.status_code == 422
     assert "exactly one of request_id or job_id" in both.json()["error"]["message"]
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

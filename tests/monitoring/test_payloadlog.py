@@ -97,3 +97,7 @@ def test_a_bad_redaction_path_is_a_spec_error(tmp_path: Path) -> None:
         load_spec(root)
     assert "monitoring.payload_log.redact" in str(info.value)
     assert "'input.email'" in str(info.value)
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

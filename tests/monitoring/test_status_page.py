@@ -95,3 +95,7 @@ def test_status_page_renders_and_matches_metrics(
     assert float(figures["coverage:1"]) == pytest.approx(coverage)
     assert (dom["version"], dom["canary"]) == ("1", "passing")
     assert figures["errors"] == "0"  # the 503s of /readyz while loading are not errors
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

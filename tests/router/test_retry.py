@@ -9,9 +9,6 @@ from tests.router.conftest import Stack
 from tests.router.test_routing import versions
 from tests.router.test_shadow_health import metric
 
-# Real server processes: part of the full suite, not the fast one.
-pytestmark = pytest.mark.slow
-
 
 def _statuses(url: str, n: int) -> dict[int, int]:
     seen: dict[int, int] = {}
@@ -52,3 +49,7 @@ def test_a_version_that_is_gone_is_retried_on_another(stack: Stack) -> None:
     router = stack.router(versions=versions(("old", 1), ("new", 1)), retry=True)
     stack.versions["new"].kill()  # refuses connections before the prober notices
     assert _statuses(router.url, 10) == {200: 10}
+
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 from tests.fixtures.projects import make_project
@@ -56,10 +57,6 @@ class NaNPoints(Model[Tolerant, str]):
 import os
 
 from dockyard import Model
-import pytest
-
-# Real server processes: part of the full suite, not the fast one.
-pytestmark = pytest.mark.slow
 
 
 class ReadsEnv(Model[str, str]):
@@ -181,3 +178,7 @@ def test_default_body_limit_fits_a_full_batch_of_long_vectors(tmp_path: Path, se
     assert response.status_code == 200 and len(response.json()["outputs"]) == 256
     too_big = httpx.post(server.url + "/predict", content=b" " * (65 * 1024**2), timeout=30)
     assert too_big.status_code == 413
+
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -14,9 +14,6 @@ import pytest
 from tests.conftest import Server
 from tests.fixtures.projects import make_project
 
-# Real server processes: part of the full suite, not the fast one.
-pytestmark = pytest.mark.slow
-
 CLI = [sys.executable, "-m", "dockyard.cli.main"]
 
 
@@ -90,3 +87,7 @@ def test_serve_without_golden_file_is_ready_and_logs_the_warning(
     server.wait("/readyz")
     assert httpx.post(server.url + "/predict", json={"inputs": [1.0]}).json() == {"outputs": [2.0]}
     assert "readiness has no canary" in server.log.read_text()
+
+
+# Real server processes: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -64,3 +64,7 @@ def test_the_document_declares_the_scheme(secured: Server) -> None:
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
     assert document["paths"]["/predict"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
     assert "security" not in document["paths"]["/healthz"]["get"]
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

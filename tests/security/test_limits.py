@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dockyard.runtime.auth.keys import Key
 from dockyard.runtime.auth.limiter import Bucket, Limiter, Limits
@@ -156,3 +157,7 @@ def test_a_key_over_its_in_flight_cap_gets_429(tmp_path: Path) -> None:
     assert first.status_code == 200
     assert second.status_code == 429 and second.headers["retry-after"] == "1"
     assert after.status_code == 200  # the slot is free again once the first answered
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow

@@ -185,3 +185,7 @@ def _code(*args: str) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+# Real processes, browsers or external tools: part of the full suite, not the fast one.
+pytestmark = pytest.mark.slow
