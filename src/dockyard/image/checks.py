@@ -59,14 +59,15 @@ def run_checks(
         checks.append(gate.latency(durations, errors, settings.latency_p95_ms, concurrency))
     else:
         checks.append(gate.Check("parity", "fail", "no health.golden samples to compare"))
-    checks.append(_quality(root, url, settings, headers))
+    checks.append(quality(root, url, settings, headers))
     if launched.worker:
         checks.append(_jobs(url, golden, spec, host.compare, headers))
     checks += _container_checks(engine, launched.api)
     return checks
 
 
-def _quality(root: Path, url: str, g: Gate, headers: probe.Headers) -> gate.Check:
+def quality(root: Path, url: str, g: Gate, headers: probe.Headers = None) -> gate.Check:
+    """The quality gate on the eval data, through the service at `url`."""
     if not g.eval_file:
         return gate.quality([], [], g.metric, None)
     text = (root / g.eval_file).read_text(encoding="utf-8")
@@ -100,4 +101,4 @@ def _container_checks(engine: Engine, container: str) -> list[gate.Check]:
     return checks
 
 
-__all__ = ["Golden", "HostSide", "run_checks"]
+__all__ = ["Golden", "HostSide", "quality", "run_checks"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dockyard.image import gate, probe
+from dockyard.image import checks, gate, probe
 from dockyard.spec import Spec
 
 
@@ -26,20 +26,13 @@ def check_service(
     tol = spec.health.tolerance
     # Compared with the golden outputs only: the service runs the image's code, not ours.
     expected = [s.output for s in samples]
-    checks = [gate.parity(samples, got, expected, compare, tol.atol, tol.rtol)]
+    found = [gate.parity(samples, got, expected, compare, tol.atol, tol.rtol)]
     g = spec.build.gate
-    if g.eval_file:
-        lines = (root / g.eval_file).read_text().splitlines()
-        rows = [json.loads(line) for line in lines if line.strip()]
-        outputs = probe.predict_in_chunks(url, [r["input"] for r in rows], headers=headers)
-        labels = [r["label"] for r in rows]
-        checks.append(gate.quality(outputs, labels, g.metric, g.threshold, g.label_key))
-    else:
-        checks.append(gate.quality([], [], g.metric, None))
+    found.append(checks.quality(root, url, g, headers))
     n, concurrency = g.latency_requests, g.latency_concurrency
     durations, errors = probe.timed_requests(url, samples[0].input, n, concurrency, headers)
-    checks.append(gate.latency(durations, errors, g.latency_p95_ms, concurrency))
-    return checks
+    found.append(gate.latency(durations, errors, g.latency_p95_ms, concurrency))
+    return found
 
 
 def _samples(spec: Spec, root: Path) -> list[gate.Sample]:
