@@ -27,13 +27,29 @@ def test_the_margin_is_a_quarter_plus_64_mib() -> None:
 
 
 def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
-    root = tmp_path / "linear"
+    """The peak printed grows by what setup holds (80 MiB of ballast, as weights would).
+
+    Compared with the same model without the ballast, because the interpreter's and numpy's own
+    footprint differs between machines (a CI machine once printed 1071 MiB for both together).
+    """
+    plain = peak_of(project(tmp_path / "plain", ballast=False))
+    heavy = peak_of(project(tmp_path / "heavy", ballast=True))
+    assert 70 <= heavy - plain < 120, (plain, heavy)
+
+
+def project(root: Path, ballast: bool) -> Path:
     shutil.copytree(FIXTURES / "linear", root)
-    model = root / "model.py"  # setup holds ~80 MiB, as weights would
-    model.write_text(model.read_text().replace(
-        "        self.b = float(data[\"b\"])",
-        "        self.b = float(data[\"b\"])\n        self.ballast = np.ones(10 * 2**20)",
-    ))  # fmt: skip
+    if ballast:
+        model = root / "model.py"
+        model.write_text(model.read_text().replace(
+            "        self.b = float(data[\"b\"])",
+            "        self.b = float(data[\"b\"])\n        self.ballast = np.ones(10 * 2**20)",
+        ))  # fmt: skip
+    return root
+
+
+def peak_of(root: Path) -> int:
+    """Run `dockyard predict` on `root`; return the peak it printed, in MiB."""
     done = subprocess.run(
         [sys.executable, "-m", "dockyard.cli.main", "predict", str(root), "-i", "[1, 2, 3]"],
         capture_output=True, text=True, env=os.environ.copy(), check=False,
@@ -42,4 +58,5 @@ def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
     assert done.stdout.strip() == "4.125"
     said = r"setup\+predict: (?:warning: )?peak memory (\d+) MiB, limit 256 MiB"
     match = re.search(said, done.stderr)
-    assert match and 80 <= int(match.group(1)) < 400, done.stderr
+    assert match, done.stderr
+    return int(match.group(1))
