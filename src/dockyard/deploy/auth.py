@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from secrets import token_bytes
 from typing import Any
 
 from dockyard.spec import Spec
@@ -63,15 +64,20 @@ def keys_file_text(key: str) -> str:
 
 
 def redis_acl(password: str, namespace: str) -> str:
-    """No default user; the queue's user may run only the queue's commands on its own keys.
+    """The queue's user may run only the queue's commands on its own keys; no one else gets in.
 
     The queue's keys are `{namespace}:...` (a hash tag, so a cluster keeps them on one slot).
+    The default user keeps the queue's rights behind a random password nobody is given: Redis
+    replays the append-only file as the default user and re-checks its ACL at each EXEC (a Lua
+    script's writes are logged as MULTI/EXEC), so a default user switched off made Redis 7 drop
+    every job written by a script on restart (redis/redis#14541). Without the password, a
+    connection that does not log in still gets NOAUTH for everything.
     """
-    digest = hashlib.sha256(password.encode()).hexdigest()
-    commands = " ".join(f"+{c}" for c in REDIS_COMMANDS)
+    rights = f"~{{{namespace}}}:* resetchannels -@all " + " ".join(f"+{c}" for c in REDIS_COMMANDS)
+    unknown = hashlib.sha256(token_bytes(32)).hexdigest()
     return (
-        "user default off\n"
-        f"user {REDIS_USER} on #{digest} ~{{{namespace}}}:* resetchannels -@all {commands}\n"
+        f"user default on #{unknown} {rights}\n"
+        f"user {REDIS_USER} on #{hashlib.sha256(password.encode()).hexdigest()} {rights}\n"
         "user health on nopass -@all +ping\n"  # the container's health check: PING, nothing else
     )
 
