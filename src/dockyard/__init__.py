@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -9,6 +10,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GenerationParams", "GenerativeModel", "Model", "__version__"]
 __version__ = "0.1.0"
+IMPORTED_AT = time.time()  # where the start-up breakdown's `interpreter` phase ends
 _CONTRACT = {"GenerationParams", "GenerativeModel", "Model"}
 
 

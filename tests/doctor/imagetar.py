@@ -1,7 +1,8 @@
 """Build a `docker save`-style tar from a JSON description: image rules run without an engine.
 
 Description: {"config": {...}, "history": [...], "layers": [{"files": {path: text | {"size": n}}}]}.
-A file given as {"size": n} is n bytes of one repeated character.
+A file given as {"size": n} is n bytes of one repeated character, after the bytes of an optional
+"head" given in hex (e.g. a pyc header).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ def _layer(files: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path, content in files.items():
-            data = (b"x" * content["size"]) if isinstance(content, dict) else content.encode()
+            if isinstance(content, dict):
+                head = bytes.fromhex(content.get("head", ""))
+                data = head + b"x" * (content["size"] - len(head))
+            else:
+                data = content.encode()
             _add(tar, path, data)
     return buffer.getvalue()
 

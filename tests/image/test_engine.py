@@ -140,13 +140,32 @@ def test_runtime_stage_is_bare(engine: Engine, image: str) -> None:
         [
             "sh",
             "-c",
-            "ls /opt/venv/bin; find /opt/venv /app -name __pycache__ -o -name tests -path '/app/*';"
+            "ls /opt/venv/bin; find /app -name __pycache__ -o -name tests -path '/app/*';"
             " ls /app; python3 -m pip --version 2>&1 | head -1",
         ],
         entrypoint=[],
     )
     assert "pip" not in out.split("No module named")[0].replace("pip --version", "")
     assert "__pycache__" not in out and "test_model.py" not in out
+
+
+PYCS = """
+import pathlib, sys
+pycs = list(pathlib.Path("/opt/venv").rglob("*.pyc"))
+stamped = [p for p in pycs if not int.from_bytes(p.read_bytes()[4:8], "little") & 1]
+import dockyard.runtime.app
+print(len(pycs), len(stamped), sys.modules["dockyard.runtime.app"].__cached__)
+"""
+
+
+def test_bytecode_is_what_start_up_imports_compiled_by_hash(engine: Engine, image: str) -> None:
+    """build.bytecode = "runtime": hash-based pycs only (reproducible), the service's among them."""
+    out = engine.run_once(image, ["/opt/venv/bin/python", "-c", PYCS], entrypoint=[])
+    count, stamped, cached = out.split()
+    assert int(count) > 100 and int(stamped) == 0, out
+    assert Path(cached).name == "app.cpython-311.pyc"
+    there = engine.run_once(image, ["sh", "-c", f"test -f {cached} && echo yes"], entrypoint=[])
+    assert there.strip() == "yes"
 
 
 def test_code_change_reuses_dependency_layers(

@@ -27,14 +27,16 @@ def test_the_margin_is_a_quarter_plus_64_mib() -> None:
 
 
 def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
-    """The peak printed grows by what setup holds (80 MiB of ballast, as weights would).
+    """The peak printed grows by what setup holds (400 MiB of ballast, as weights would).
 
     Compared with the same model without the ballast, because the interpreter's and numpy's own
     footprint differs between machines (a CI machine once printed 1071 MiB for both together).
     """
-    plain = peak_of(project(tmp_path / "plain", ballast=False))
+    plain_root = project(tmp_path / "plain", ballast=False)
+    peak_of(plain_root)  # a first run may compile bytecode inside the measured block
+    plain = peak_of(plain_root)
     heavy = peak_of(project(tmp_path / "heavy", ballast=True))
-    assert 70 <= heavy - plain < 120, (plain, heavy)
+    assert 340 <= heavy - plain < 460, (plain, heavy)  # the machine's noise: tens of MiB
 
 
 def project(root: Path, ballast: bool) -> Path:
@@ -43,7 +45,7 @@ def project(root: Path, ballast: bool) -> Path:
         model = root / "model.py"
         model.write_text(model.read_text().replace(
             "        self.b = float(data[\"b\"])",
-            "        self.b = float(data[\"b\"])\n        self.ballast = np.ones(10 * 2**20)",
+            "        self.b = float(data[\"b\"])\n        self.ballast = np.ones(50 * 2**20)",
         ))  # fmt: skip
     return root
 

@@ -91,6 +91,9 @@ def test_init_then_run_gives_a_healthy_container_in_two_commands(
     try:
         assert done.returncode == 0, done.stderr
         assert re.search(rf"ready in \d+\.\ds: http://127\.0\.0\.1:{port}", done.stdout)
+        # the service's own breakdown of that time (#17), read from /readyz
+        phases = r"start-up: interpreter [\d.]+s, dockyard [\d.]+s, model import [\d.]+s, server"
+        assert re.search(phases, done.stdout), done.stdout
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
             assert response.status == 200
         assert len(containers(f"dev.dockyard.project={name}")) == 1

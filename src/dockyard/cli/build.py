@@ -27,6 +27,7 @@ from dockyard.image.memory import advise
 from dockyard.image.report import BuildReport, render_report
 from dockyard.image.secrets import find_secrets, require_all, secret_env, with_placeholders
 from dockyard.image.selfwheel import SelfWheel
+from dockyard.image.startup import describe_startup
 from dockyard.spec import Spec, load_spec
 from dockyard.spec.build import Gate
 
@@ -148,8 +149,14 @@ def _ready_line(launched: Launched, elapsed_s: float) -> str:
     extra = f"; worker {launched.worker[:12]}" if launched.worker else ""
     return (
         f"ready in {elapsed_s:.1f}s: {launched.url}  (container {launched.api[:12]}{extra}; "
-        f"stop with `docker stop {ids}`)"
+        f"stop with `docker stop {ids}`)" + _startup_line(launched)
     )
+
+
+def _startup_line(launched: Launched) -> str:
+    """The service's own start-up breakdown, on its own line (empty when it has none)."""
+    phases = describe_startup(launched.startup) if launched.startup else ""
+    return f"\n  start-up: {phases}" if phases else ""
 
 
 def test_image(
@@ -209,7 +216,10 @@ def _gate(
     run_settings = RunSettings(image=tag, auto_remove=True)
     # the host-side parity run reads the secret copies too: they stay until teardown
     launched = launch(engine, spec, root, run_settings, secrets, 180, keep_secrets=True)
-    console.print(f"container ready at {launched.url} in {launched.elapsed_s:.1f}s")
+    console.print(
+        f"container ready at {launched.url} in {launched.elapsed_s:.1f}s" + _startup_line(launched),
+        markup=False,
+    )
     try:
         golden, host = _golden(spec, root), _host(root, launched)
         checks = run_checks(engine, spec, root, launched, settings, golden, host, headers)

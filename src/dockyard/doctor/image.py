@@ -38,6 +38,7 @@ class LayerFile:
     digest: str = ""
     secrets: tuple[str, ...] = ()
     deleted_in: int | None = None
+    hash_pyc: bool = False  # bytecode compiled on purpose (hash-based), not a timestamp cache
 
 
 @dataclass(frozen=True)
@@ -129,13 +130,20 @@ def _entry(layer: tarfile.TarFile, member: tarfile.TarInfo, index: int) -> Layer
         return None
     wants_digest = member.size >= DIGEST_MIN
     wants_scan = member.size <= SCAN_MAX and not _SKIP.match(path)
-    if not (wants_digest or wants_scan):
+    pyc = path.endswith(".pyc")
+    if not (wants_digest or wants_scan or pyc):
         return LayerFile(index, path, member.size)
     handle = layer.extractfile(member)
-    data = handle.read() if handle else b""
+    data = (handle.read() if wants_digest or wants_scan else handle.read(16)) if handle else b""
     digest = hashlib.sha256(data).hexdigest() if wants_digest else ""
     secrets = _secrets(path, data) if wants_scan else ()
-    return LayerFile(index, path, member.size, digest, secrets)
+    return LayerFile(index, path, member.size, digest, secrets, hash_pyc=pyc and _hash_based(data))
+
+
+def _hash_based(pyc: bytes) -> bool:
+    """A pyc whose header (PEP 552) says it is checked by source hash, not by timestamp: written
+    by `compileall --invalidation-mode`, deliberately, not left behind by an install or a run."""
+    return len(pyc) >= 8 and bool(int.from_bytes(pyc[4:8], "little") & 1)
 
 
 def layer_path(name: str) -> str:

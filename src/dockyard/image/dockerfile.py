@@ -1,7 +1,8 @@
 """BuildPlan -> Dockerfile text: a build stage with pip and compilers, a bare runtime stage.
 
-The build stage strips what the runtime never loads (bytecode caches; tests, docs and examples
-of installed packages that nothing imports: `dockyard.image.strip`) before the venv is copied.
+The build stage strips what the runtime never loads (stale bytecode caches; tests, docs and
+examples of installed packages that nothing imports: `dockyard.image.strip`), then compiles the
+bytecode of what the server imports on its way to ready (`dockyard.image.bytecode`).
 
 Written for the classic builder (no `# syntax=`, no `RUN --mount`), since many engines and CI
 runners still use it. The context is staged by `dockyard.image.context`: `requirements.lock`,
@@ -50,13 +51,21 @@ def _build_stage(plan: BuildPlan) -> list[str]:
     if plan.baked:
         lines += ["COPY models/ /build/models/", _verify(plan)]
     caches = "\\( -name __pycache__ -o -name '*.py[co]' \\)"
-    return [
-        *lines,
+    lines += [
         "COPY dockyard/ /build/dockyard/",
         f"RUN {PIP} --no-deps --target {SELF} /build/dockyard/{plan.dockyard_wheel} \\",
         f"    && {VENV}/bin/python {SELF}/dockyard/image/strip.py {VENV} \\",
         f"    && find {VENV} {SELF} -depth {caches} -exec rm -rf {{}} +",
     ]
+    if plan.bytecode != "none":  # see dockyard.image.bytecode: what start-up imports, compiled
+        site = f"{VENV}/lib/python{plan.python}/site-packages"
+        lines[-1] += " \\"
+        lines.append(
+            # a fixed hash seed: marshal writes frozenset constants in iteration order
+            f"    && PYTHONHASHSEED=0 PYTHONPATH={SELF} {VENV}/bin/python "
+            f"-m dockyard.image.bytecode {VENV} {SELF} {site} {plan.bytecode}"
+        )
+    return lines
 
 
 def _verify(plan: BuildPlan) -> str:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dockyard.errors import EngineError
 from dockyard.image import startup
@@ -40,6 +41,7 @@ class Launched:
     worker: str | None = None
     volume: str | None = None
     secrets_dir: Path | None = None
+    startup: Mapping[str, Any] | None = None  # the service's own start-up breakdown (/readyz)
 
     @property
     def containers(self) -> tuple[str, ...]:
@@ -70,8 +72,9 @@ def launch(
     created = Launched("", "", 0.0, None, settings.jobs_volume, secrets_dir)
     try:
         created = replace(created, api=engine.create(**container_config(spec, root, settings)))
-        url, elapsed = _wait(engine, spec, created.api, timeout_s)
-        created = replace(created, url=url, elapsed_s=elapsed)
+        url, ready = _wait(engine, spec, created.api, timeout_s)
+        created = replace(created, url=url, elapsed_s=ready.elapsed_s)
+        created = replace(created, startup=ready.readiness.startup)
         if settings.jobs_volume:
             worker = engine.create(**container_config(spec, root, settings, role="worker"))
             created = replace(created, worker=worker)
@@ -94,7 +97,9 @@ def teardown(engine: Engine, launched: Launched) -> None:
         remove_secrets(launched.secrets_dir)
 
 
-def _wait(engine: Engine, spec: Spec, container: str, timeout_s: float) -> tuple[str, float]:
+def _wait(
+    engine: Engine, spec: Spec, container: str, timeout_s: float
+) -> tuple[str, startup.Outcome]:
     """Start and wait for readiness; raise with the engine's and the service's reasons."""
     logs = engine.follow(container)
     since = time.time()
@@ -102,7 +107,7 @@ def _wait(engine: Engine, spec: Spec, container: str, timeout_s: float) -> tuple
     url = _url(engine, container, spec.serving.port)
     outcome = startup.wait_ready(url, lambda: _running(engine, container), timeout_s)
     if outcome.ok:
-        return url, outcome.elapsed_s
+        return url, outcome
     time.sleep(0.5)  # let the last output lines and the `die` event arrive
     said = startup.engine_reason(
         engine.state(container), engine.events(container, since, time.time())

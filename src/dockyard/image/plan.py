@@ -70,6 +70,7 @@ class BuildPlan:
     env: tuple[tuple[str, str], ...]
     gpus: int
     pins: tuple[str, ...] = field(default=())
+    bytecode: str = "runtime"
 
 
 def plan_for(spec: Spec, root: Path, overrides: Overrides) -> BuildPlan:
@@ -97,6 +98,7 @@ def plan_for(spec: Spec, root: Path, overrides: Overrides) -> BuildPlan:
         env=_env(spec),
         gpus=spec.resources.gpus,
         pins=overrides.pins,
+        bytecode=spec.build.bytecode,
     )
 
 

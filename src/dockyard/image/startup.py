@@ -28,6 +28,7 @@ class Readiness:
     ready: bool
     state: str | None = None
     reason: str = ""
+    startup: Mapping[str, Any] | None = None  # the service's start-up breakdown, when it has one
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,17 @@ def _readiness(status: int, body: bytes) -> Readiness:
     if not isinstance(data, dict):
         data = {}
     state = data.get("state")
-    return Readiness(status == 200, str(state) if state else None, str(data.get("reason") or ""))
+    startup = data.get("startup") if isinstance(data.get("startup"), dict) else None
+    reason = str(data.get("reason") or "")
+    return Readiness(status == 200, str(state) if state else None, reason, startup)
+
+
+def describe_startup(report: Mapping[str, Any]) -> str:
+    """One line for people: `interpreter 0.05s, dockyard 0.40s, model import 1.20s, ...`."""
+    phases = report.get("phases_s")
+    if not isinstance(phases, dict):
+        return ""
+    return ", ".join(f"{name.replace('_', ' ')} {secs:.2f}s" for name, secs in phases.items())
 
 
 def engine_reason(state: Mapping[str, Any] | None, events: Sequence[Mapping[str, Any]]) -> str:
@@ -133,4 +144,12 @@ def explain(outcome: Outcome, engine_said: str, memory_limit: int, logs: Sequenc
     return "\n".join(lines)
 
 
-__all__ = ["Outcome", "Readiness", "engine_reason", "explain", "probe", "wait_ready"]
+__all__ = [
+    "Outcome",
+    "Readiness",
+    "describe_startup",
+    "engine_reason",
+    "explain",
+    "probe",
+    "wait_ready",
+]

@@ -214,7 +214,12 @@ class _Handlers:
 
     async def ready(self, _: Request) -> Response:
         ready, reason = self.service.readiness()
-        body = {"ready": ready, "state": self.service.lifecycle.state.value, "reason": reason}
+        body = {
+            "ready": ready,
+            "state": self.service.lifecycle.state.value,
+            "reason": reason,
+            "startup": self.service.startup.report(),
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(self, _: Request) -> Response:

@@ -188,6 +188,8 @@ class PredictEndpoints:
         if status != 499:  # nobody is listening to a gone client
             extra = scope.get("dockyard.headers") if status == 200 else None
             await send_bytes(send, status, body, request_id, headers or extra)
+            if status == 200 and self.service.startup.first_answer is None:
+                self.service.startup.answered()
         elapsed = time.perf_counter() - started
         metrics.requests.labels(route, "POST", str(status)).inc()
         metrics.latency.labels(route).observe(elapsed)

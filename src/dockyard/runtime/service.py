@@ -25,6 +25,7 @@ from dockyard.runtime.loader import (
 )
 from dockyard.runtime.metrics import Metrics
 from dockyard.runtime.runner import ModelRunner
+from dockyard.runtime.startup import StartupClock
 from dockyard.spec import Spec
 
 log = logging.getLogger("dockyard.service")
@@ -35,8 +36,11 @@ class Service:
 
     def __init__(self, spec: Spec, root: Path) -> None:
         self.spec, self.root = spec, root
+        self.startup = StartupClock()
+        self.startup.mark("dockyard")
         self.model_cls: type[Model[Any, Any]] = load_model_class(spec, root)
         self.signature = signature_of(self.model_cls)
+        self.startup.mark("model_import")
         self.outputs_json = TypeAdapter(list[self.signature.output_type])  # type: ignore[name-defined]
         self.metrics = Metrics(spec.model_name)
         self.lifecycle = Lifecycle()
@@ -54,6 +58,7 @@ class Service:
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Load the model in the background, so liveness answers while weights load."""
+        self.startup.mark("server")
         self._tasks.append(asyncio.create_task(self._load(), name="dockyard-load"))
 
     async def _load(self) -> None:
@@ -83,6 +88,7 @@ class Service:
         # A generative model is stepped on the model thread, so predict must never run inline.
         inline = self.spec.serving.executor == "auto" and not self.signature.generative
         self.runner = ModelRunner(model, self.signature, inline)
+        self.startup.mark("setup")
 
     async def stop(self, grace: float) -> None:
         """Shutdown, in order: 1. refuse new work, 2. finish queued inputs, 3. release the model."""
@@ -122,6 +128,9 @@ class Service:
             log.error("canary failed", extra={"reason": problem})
         else:
             self.set_state(State.READY)
+            if "canary" not in self.startup.marks:
+                self.startup.mark("canary")
+                log.info("started", extra={"startup": self.startup.report()})
             log.info("model ready", extra={"golden_samples": len(samples)})
 
     async def check_samples(self, samples: Sequence[GoldenSample]) -> str | None:

@@ -82,6 +82,11 @@ class Build(Section):
     healthcheck_start_period_s: float = Field(
         default=60.0, ge=0, description="Docker HEALTHCHECK start period (model loading)"
     )
+    bytecode: Literal["runtime", "all", "none"] = Field(
+        default="runtime",
+        description="Bytecode compiled into the image: 'runtime' (what the server imports on "
+        "its way to ready), 'all' (every module: faster model imports, a bigger image), 'none'",
+    )
     gate: Gate = Field(default=Gate(), description="Bars of `dockyard test`")
 
     @field_validator("cuda")

@@ -1,7 +1,10 @@
 """DY109: image layers carrying junk (bytecode caches, test suites, docs, package caches).
 
 The distribution's own docs and standard-library bytecode are left alone: they come with the base.
-`testing` folders are not junk: packages import them at run time (`numpy.testing`).
+`testing` folders are not junk: packages import them at run time (`numpy.testing`). Hash-based
+bytecode (PEP 552) is not junk either: nothing writes it by accident, it is compiled ahead of
+time so containers start without compiling (Dockyard's `build.bytecode`, `compileall
+--invalidation-mode`); timestamp caches are what installs and test runs leave behind.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ _JUNK: tuple[tuple[str, re.Pattern[str]], ...] = (
 def _junk(layer: Layer) -> Counter[str]:
     sizes: Counter[str] = Counter()
     for f in layer.files:
+        if f.hash_pyc:
+            continue
         kind = next((k for k, pattern in _JUNK if pattern.search(f.path)), None)
         if kind:
             sizes[kind] += f.size
