@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dockyard.spec.base import Section
 
@@ -33,8 +33,32 @@ class Auth(Section):
         default=False,
         description="Let webhooks reach loopback and private addresses (never link-local)",
     )
+    tls_cert_secret: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Secret holding the service's TLS certificate (PEM, chain after the leaf); "
+        "set with tls_key_secret to serve HTTPS; list both in `secrets`",
+    )
+    tls_key_secret: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Secret holding the TLS certificate's private key (PEM)",
+    )
     allow_public_without_auth: bool = Field(
         default=False,
         description="Publish the stack beyond 127.0.0.1 with auth off (you have a proxy that "
         "authenticates)",
     )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Auth:
+        if bool(self.tls_cert_secret) != bool(self.tls_key_secret):
+            raise ValueError(
+                "auth.tls_cert_secret and auth.tls_key_secret set together (or neither)"
+            )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the service speaks HTTPS itself (docs/security.md: when a proxy is better)."""
+        return bool(self.tls_cert_secret)
