@@ -15,8 +15,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter
 from pydantic_core import to_json
 
+from dockyard.runtime.auth import login, session
 from dockyard.runtime.auth.config import AuthConfig
-from dockyard.runtime.auth.keys import Key, KeyFile
+from dockyard.runtime.auth.keys import Key, KeyFile, KeyRing
 from dockyard.runtime.auth.limiter import Bucket, Limiter
 from dockyard.runtime.auth.openapi import secured
 from dockyard.runtime.auth.rules import Rules
@@ -81,10 +82,15 @@ class Guard:
             send = self._headed(scope, send)
         if self.keys is None:
             return await self.app(scope, receive, send)
-        found = self.check(scope["path"], scope["headers"])
+        if scope["path"] == login.LOGIN_PATH and self.rules.scope_for(login.STATUS_PATH):
+            answer = await login.sign_in(scope, receive, self.keys.current())
+            return await _answer(send, answer)
+        found = self.check(scope["path"], scope["headers"], browser=scope["method"] == "GET")
         if found is None:
             return await self.app(scope, receive, send)
         if isinstance(found, Refusal):
+            if found.status == 401 and login.wants_form(scope):
+                return await _answer(send, login.page(401))
             return await _refuse(scope, send, found)
         key = found
         scope[KEY_SCOPE] = key
@@ -94,8 +100,13 @@ class Guard:
             return await self.app(scope, receive, send)
         await self._limited(key, limited, scope, receive, send)
 
-    def check(self, path: str, headers: Iterable[tuple[bytes, bytes]]) -> Key | Refusal | None:
-        """The caller's key, a refusal (401/403), or None for an open route (no key needed)."""
+    def check(
+        self, path: str, headers: Iterable[tuple[bytes, bytes]], browser: bool = False
+    ) -> Key | Refusal | None:
+        """The caller's key, a refusal (401/403), or None for an open route (no key needed).
+
+        `browser` (a GET): a status page session cookie stands in for a key on `metrics` routes.
+        """
         needed = self.rules.scope_for(path)
         if needed is None or self.keys is None:
             return None
@@ -103,7 +114,7 @@ class Guard:
         if ring is not self._ring:
             self._ring = ring
             self.limiter.forget()
-        key = ring.find(_presented(headers))
+        key = _caller_key(ring, headers, browser and needed == "metrics")
         if key is None:
             self._count("", "unauthorized")
             return Refusal(401, "unauthorized", _NO_KEY, _CHALLENGE)
@@ -157,6 +168,15 @@ class Guard:
 
 _CHALLENGE = 'Bearer realm="dockyard"'
 _NO_KEY = "an API key is needed: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+
+
+def _caller_key(ring: KeyRing, headers: Iterable[tuple[bytes, bytes]], cookie: bool) -> Key | None:
+    """By the key header; else, where allowed, by the status page's session cookie."""
+    presented = _presented(headers)
+    if presented or not cookie:
+        return ring.find(presented)
+    token = session.from_cookies(headers)
+    return session.verify(ring, token) if token else None
 
 
 def _presented(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -231,6 +251,13 @@ class Refusal:
         if self.retry_after:
             raw.append((b"retry-after", self.retry_after.encode()))
         return raw
+
+
+async def _answer(send: Send, answer: login.Answer) -> None:
+    status, headers, body = answer
+    headers = _with_headers([*headers, (b"content-length", str(len(body)).encode())])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _refuse(scope: Scope, send: Send, refusal: Refusal) -> None:
