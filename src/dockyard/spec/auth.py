@@ -26,6 +26,11 @@ class Auth(Section):
     rps: float = Field(default=0.0, ge=0, description="Requests per second per key; 0 = no limit")
     burst: int = Field(default=0, ge=0, description="Bucket size per key; default max(1, 2*rps)")
     max_in_flight: int = Field(default=0, ge=0, description="Concurrent requests per key; 0 = any")
+    shared_limits: bool = Field(
+        default=True,
+        description="When the jobs queue is Redis, keep the per-key limits there so every API "
+        "process and replica shares them; false: each process limits on its own",
+    )
     webhook_hosts: tuple[str, ...] = Field(
         default=(), description="Hosts webhooks may call ('*.example.com' allowed); empty = any"
     )

@@ -21,6 +21,7 @@ from dockyard.runtime.auth.keys import Key, KeyFile, KeyRing
 from dockyard.runtime.auth.limiter import Bucket, Limiter
 from dockyard.runtime.auth.openapi import secured
 from dockyard.runtime.auth.rules import Rules
+from dockyard.runtime.auth.shared import SharedLimiter
 from dockyard.runtime.http import Message, Receive, Scope, Send, request_id_of
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -59,6 +60,7 @@ class Guard:
         self.app, self.rules = app, rules
         self.keys = KeyFile(config.keys_file) if config.keys_file else None
         self.limiter = Limiter(config.limits)
+        self.shared = SharedLimiter(config.shared) if config.shared and self.keys else None
         self._ring = self.keys.current() if self.keys else None
         self.counted = (
             Counter(
@@ -129,9 +131,15 @@ class Guard:
         self, key: Key, limited: tuple[Bucket, int], scope: Scope, receive: Receive, send: Send
     ) -> None:
         bucket, cap = limited
-        wait = bucket.take(self.limiter.clock())
-        if not wait and cap and bucket.in_flight >= cap:
-            wait = 1.0
+        shared = None
+        if self.shared is not None:
+            shared = await self.shared.acquire(key.id, bucket.rate, int(bucket.size), cap)
+        if shared is not None:
+            wait = shared.wait
+        else:  # one process (or Redis unreachable): the key's bucket in memory
+            wait = bucket.take(self.limiter.clock())
+            if not wait and cap and bucket.in_flight >= cap:
+                wait = 1.0
         if wait:
             self._count(key.id, "limited")
             retry = str(max(1, math.ceil(wait)))
@@ -139,6 +147,11 @@ class Guard:
             refusal = Refusal(429, "rate_limited", message, retry_after=retry)
             return await _refuse(scope, send, refusal)
         self._count(key.id, "ok")
+        if shared is not None and self.shared is not None:
+            try:
+                return await self.app(scope, receive, send)
+            finally:
+                await self.shared.release(shared)
         bucket.in_flight += 1
         try:
             await self.app(scope, receive, send)
