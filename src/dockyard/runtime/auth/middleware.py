@@ -1,7 +1,9 @@
 """The auth layer: one ASGI wrapper in front of every Dockyard app.
 
-Per request, in order: probes pass; the key is found by its digest (401 when absent or
-unknown); the route's scope is checked (403); the key's bucket is charged (429 with
+Per request, in order: probes pass; `/status/login` is the status page's sign-in (login.py);
+the key is found by its digest, or for a GET needing `metrics` by the session cookie (401 when
+absent or unknown; a browser asking for /status gets the sign-in form); the route's scope is
+checked (403); the key's bucket is charged, in memory or in the stack's Redis (429 with
 Retry-After). GET responses get security headers whether or not auth is on.
 """
 
@@ -21,7 +23,7 @@ from dockyard.runtime.auth.keys import Key, KeyFile, KeyRing
 from dockyard.runtime.auth.limiter import Bucket, Limiter
 from dockyard.runtime.auth.openapi import secured
 from dockyard.runtime.auth.rules import Rules
-from dockyard.runtime.auth.shared import SharedLimiter
+from dockyard.runtime.auth.shared import SharedLimiter, Ticket
 from dockyard.runtime.http import Message, Receive, Scope, Send, request_id_of
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -131,32 +133,45 @@ class Guard:
         self, key: Key, limited: tuple[Bucket, int], scope: Scope, receive: Receive, send: Send
     ) -> None:
         bucket, cap = limited
-        shared = None
         if self.shared is not None:
-            shared = await self.shared.acquire(key.id, bucket.rate, int(bucket.size), cap)
-        if shared is not None:
-            wait = shared.wait
-        else:  # one process (or Redis unreachable): the key's bucket in memory
-            wait = bucket.take(self.limiter.clock())
-            if not wait and cap and bucket.in_flight >= cap:
-                wait = 1.0
+            ticket = await self.shared.acquire(key.id, bucket.rate, int(bucket.size), cap)
+            if ticket is not None:  # None: Redis is unreachable, the bucket in memory decides
+                return await self._shared_admit(self.shared, ticket, key, scope, receive, send)
+        wait = bucket.take(self.limiter.clock())
+        if not wait and cap and bucket.in_flight >= cap:
+            wait = 1.0
         if wait:
-            self._count(key.id, "limited")
-            retry = str(max(1, math.ceil(wait)))
-            message = f"the key {key.id!r} is over its rate limit; retry in {retry}s"
-            refusal = Refusal(429, "rate_limited", message, retry_after=retry)
-            return await _refuse(scope, send, refusal)
+            return await self._over(key, wait, scope, send)
         self._count(key.id, "ok")
-        if shared is not None and self.shared is not None:
-            try:
-                return await self.app(scope, receive, send)
-            finally:
-                await self.shared.release(shared)
         bucket.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             bucket.in_flight -= 1
+
+    async def _shared_admit(
+        self,
+        shared: SharedLimiter,
+        ticket: Ticket,
+        key: Key,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """The decision Redis made for every process; the answer ends the in-flight lease."""
+        if ticket.wait:
+            return await self._over(key, ticket.wait, scope, send)
+        self._count(key.id, "ok")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            await shared.release(ticket)
+
+    async def _over(self, key: Key, wait: float, scope: Scope, send: Send) -> None:
+        self._count(key.id, "limited")
+        retry = str(max(1, math.ceil(wait)))
+        message = f"the key {key.id!r} is over its rate limit; retry in {retry}s"
+        await _refuse(scope, send, Refusal(429, "rate_limited", message, retry_after=retry))
 
     def _count(self, key_id: str, outcome: str) -> None:
         if self.counted is None:
