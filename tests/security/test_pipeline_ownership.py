@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.conftest import Server
 from tests.security.conftest import Keys, bearer
+
+pytestmark = pytest.mark.slow  # a real server process
 
 
 def submit(client: httpx.Client, key: str, text: str, **extra: object) -> str:
