@@ -1,8 +1,10 @@
 """Every route of every service, read from the app's own route table, against four callers.
 
 No key and a wrong key get 401, a key without the route's scope 403, a key with it neither;
-only the probes answer without a key. A route added without a decision in
-`dockyard.runtime.auth.rules` fails `test_every_route_has_a_decision`.
+only the probes answer without a key. Where the service has a status page, the session cookie an
+admin key buys at /status/login is tried too: it opens GET routes needing `metrics`, no other.
+A route added without a decision in `dockyard.runtime.auth.rules` fails
+`test_every_route_has_a_decision`.
 """
 
 from __future__ import annotations
@@ -57,14 +59,20 @@ def router_routes(root: Path, url: str) -> list[BaseRoute]:
     return list(RouterApp(config).routes.routes)
 
 
-def check_all(url: str, table: list[Endpoint], decide: Rules, keys: Keys) -> list[str]:
-    """Try each endpoint with no key, a wrong key, a key without the scope and a good key."""
+def check_all(
+    url: str, table: list[Endpoint], decide: Rules, keys: Keys, session: bool = True
+) -> list[str]:
+    """Try each endpoint with no key, a wrong key, a key without the scope and a good key
+    (and, with `session`, the status page's cookie alone)."""
     wrong = bearer("dk_" + "0" * 32)
     failures: list[str] = []
     with httpx.Client(base_url=url, timeout=30) as client:
+        cookie = _session_cookie(client, keys) if session else None
         for method, template, path in table:
             needed = decide.scope_for(path)
             tries = _tries(needed, keys, wrong)
+            if cookie is not None and needed is not None:
+                tries.append(_cookie_try(method, needed, cookie))
             for who, headers, expected in tries:
                 got = client.request(method, path, headers=headers).status_code
                 if not expected(got):
@@ -86,6 +94,21 @@ def _tries(
     if needed != ANY:
         refused.append(("no scope", bearer(keys.without(needed)), lambda s: s == 403))
     return refused + allowed
+
+
+def _session_cookie(client: httpx.Client, keys: Keys) -> dict[str, str]:
+    signed_in = client.post("/status/login", data={"key": keys.by_scope["admin"]})
+    assert signed_in.status_code == 303, signed_in.text
+    client.cookies.clear()  # the other callers send no cookie
+    return {"Cookie": signed_in.headers["set-cookie"].split(";", 1)[0]}
+
+
+def _cookie_try(
+    method: str, needed: str, cookie: dict[str, str]
+) -> tuple[str, dict[str, str], object]:
+    if method == "GET" and needed == "metrics":
+        return ("session cookie", cookie, lambda s: s not in (401, 403) and s < 500)
+    return ("session cookie", cookie, lambda s: s == 401)
 
 
 def _assert_checked(table: list[Endpoint], failures: list[str]) -> None:
@@ -167,7 +190,7 @@ def test_pipeline_stage_metrics_port(project: Path, keys: Keys) -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         stage.wait_http(url + "/healthz", 60, status=401)  # the port is up, and closed
-        failures = check_all(url, METRICS_TABLE, rules.METRICS_PORT, keys)
+        failures = check_all(url, METRICS_TABLE, rules.METRICS_PORT, keys, session=False)
     finally:
         stage.stop()
     _assert_checked(METRICS_TABLE, failures)
@@ -177,7 +200,7 @@ def test_worker_metrics_port(project: Path, keys: Keys) -> None:
     worker = Worker(project, keys.env)
     try:
         worker.wait_up()
-        failures = check_all(worker.url, METRICS_TABLE, rules.METRICS_PORT, keys)
+        failures = check_all(worker.url, METRICS_TABLE, rules.METRICS_PORT, keys, session=False)
     finally:
         worker.stop()
     _assert_checked(METRICS_TABLE, failures)

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard.spec import load_spec
 from tests.conftest import free_port
 from tests.stack.conftest import EXAMPLES
 from tests.stack.redis_image import BASE, ensure_redis_image
@@ -75,7 +76,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     text = text.replace('name = "digits-stack-redis"', 'name = "digits-stack-security"')
     # a shared CI machine may take minutes to load the model; health must not give up first
     text = text.replace("healthcheck_start_period_s = 60", "healthcheck_start_period_s = 600")
-    spec.write_text(text + "\n[auth]\nenabled = true\n")
+    # limits on: the API keeps them in the stack's Redis (refill outpaces the tests' polling)
+    spec.write_text(text + "\n[auth]\nenabled = true\nrps = 5\nburst = 500\n")
     running = Stack(root, f"dysec-{suffix}", f"http://127.0.0.1:{port}")
     try:
         print(running.dockyard("up", "--timeout", "600").stdout)
@@ -126,3 +128,14 @@ def test_the_password_is_in_no_inspect_env_log_or_rendered_file(stack: Stack) ->
             places[str(path.relative_to(stack.root))] = path.read_text(errors="replace")
     leaks = [where for where, text in places.items() if password in text or key in text]
     assert not leaks, leaks
+
+
+def test_the_api_keeps_its_rate_limits_in_the_stacks_redis(stack: Stack) -> None:
+    key, password = stack.secret("api_key"), stack.secret("redis_password")
+    assert httpx.get(stack.url + "/metrics", headers={"X-API-Key": key}, timeout=30).is_success
+    namespace = load_spec(stack.root).worker.namespace
+    probe = ["run", "--rm", "--network", f"{stack.project}_back", ensure_redis_image(),
+             "redis-cli", "-h", "redis", "--user", "dockyard", "--pass", password,
+             "--no-auth-warning"]  # fmt: skip
+    bucket = f"{{{namespace}}}:ratelimit:operator:bucket"
+    assert _docker(*probe, "hget", bucket, "stamp").strip().isdigit()  # written by the script

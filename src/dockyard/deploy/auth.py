@@ -26,6 +26,8 @@ REDIS_COMMANDS = (
     "ping", "hello", "client|setname", "select", "evalsha", "eval", "script|load",
     "script|exists", "hgetall", "hget", "hmget", "hset", "hdel", "hexists", "hincrby", "exists",
     "del", "zadd", "zrem", "zcard", "zrange", "zrangebyscore", "zrangebylex",
+    # the API's shared per-key rate limits (dockyard.runtime.auth.shared): its script's extras
+    "time", "pexpire", "zremrangebyscore",
 )  # fmt: skip
 
 

@@ -256,8 +256,9 @@ def _quantity(num_bytes: int) -> str:
 
 def _probes(spec: Spec, role: str) -> Manifest:
     if role == "api":
-        ready = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5}
-        alive = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+        scheme = {"scheme": "HTTPS"} if spec.auth.tls else {}  # kubelet skips verification
+        ready = {"httpGet": {"path": "/readyz", "port": "http", **scheme}, "periodSeconds": 5}
+        alive = {"httpGet": {"path": "/healthz", "port": "http", **scheme}, "periodSeconds": 10}
     else:
         check = {
             "exec": {

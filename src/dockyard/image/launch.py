@@ -8,9 +8,11 @@ failure removes what was created and raises with the reason and the last log lin
 from __future__ import annotations
 
 import secrets as tokens
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +74,7 @@ def launch(
     created = Launched("", "", 0.0, None, settings.jobs_volume, secrets_dir)
     try:
         created = replace(created, api=engine.create(**container_config(spec, root, settings)))
-        url, ready = _wait(engine, spec, created.api, timeout_s)
+        url, ready = _wait(engine, spec, created.api, timeout_s, _tls(spec, secrets))
         created = replace(created, url=url, elapsed_s=ready.elapsed_s)
         created = replace(created, startup=ready.readiness.startup)
         if settings.jobs_volume:
@@ -97,15 +99,25 @@ def teardown(engine: Engine, launched: Launched) -> None:
         remove_secrets(launched.secrets_dir)
 
 
+def _tls(spec: Spec, secrets: Mapping[str, bytes]) -> ssl.SSLContext | None:
+    """With auth.tls_*, the service speaks HTTPS: trust its certificate (from the secret)."""
+    if not spec.auth.tls:
+        return None
+    return startup.pinned_context(secrets[spec.auth.tls_cert_secret])
+
+
 def _wait(
-    engine: Engine, spec: Spec, container: str, timeout_s: float
+    engine: Engine, spec: Spec, container: str, timeout_s: float, tls: ssl.SSLContext | None
 ) -> tuple[str, startup.Outcome]:
     """Start and wait for readiness; raise with the engine's and the service's reasons."""
     logs = engine.follow(container)
     since = time.time()
     engine.start(container)
     url = _url(engine, container, spec.serving.port)
-    outcome = startup.wait_ready(url, lambda: _running(engine, container), timeout_s)
+    if tls is not None:
+        url = "https" + url.removeprefix("http")
+    running = partial(_running, engine, container)
+    outcome = startup.wait_ready(url, running, timeout_s, context=tls)
     if outcome.ok:
         return url, outcome
     time.sleep(0.5)  # let the last output lines and the `die` event arrive

@@ -192,4 +192,14 @@ def _env(spec: Spec) -> tuple[tuple[str, str], ...]:
         ("DOCKYARD_IN_CONTAINER", "1"),
         ("DOCKYARD_PORT", str(spec.serving.port)),
     )
-    return base + tuple(sorted(spec.env.items()))
+    return base + _tls_env(spec) + tuple(sorted(spec.env.items()))
+
+
+def _tls_env(spec: Spec) -> tuple[tuple[str, str], ...]:
+    """Where the serving process and the image's health check find the TLS secret files."""
+    if not spec.auth.tls:
+        return ()
+    return (
+        ("DOCKYARD_TLS_CERT_FILE", f"/run/secrets/{spec.auth.tls_cert_secret}"),
+        ("DOCKYARD_TLS_KEY_FILE", f"/run/secrets/{spec.auth.tls_key_secret}"),
+    )

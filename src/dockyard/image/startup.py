@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -50,11 +51,12 @@ def wait_ready(
     timeout_s: float = 120.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    context: ssl.SSLContext | None = None,
 ) -> Outcome:
     """Poll /readyz until ready, a terminal state, the container's exit, or the timeout."""
     started = clock()
     while True:
-        last = probe(url)
+        last = probe(url, context)
         elapsed = clock() - started
         if last.ready:
             return Outcome("ready", elapsed, last)
@@ -67,15 +69,26 @@ def wait_ready(
         sleep(0.2)
 
 
-def probe(url: str) -> Readiness:
+def probe(url: str, context: ssl.SSLContext | None = None) -> Readiness:
     """GET /readyz once; a service that does not answer yet has no state."""
     try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2, context=context) as response:
             return _readiness(int(response.status), response.read())
     except urllib.error.HTTPError as exc:
         return _readiness(exc.code, exc.read())
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return Readiness(False)
+
+
+def pinned_context(cert_pem: bytes) -> ssl.SSLContext:
+    """Trust exactly the service's own certificate (its name is the public host, not 127.0.0.1).
+
+    The runtime's health check does the same (dockyard.runtime.entry.tls, not importable here).
+    """
+    context = ssl.create_default_context(cadata=cert_pem.decode())
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
 
 
 def _readiness(status: int, body: bytes) -> Readiness:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
+from dockyard.runtime.entry.tls import CERT_ENV, pinned_context
 
 if TYPE_CHECKING:
     from dockyard.runtime.server import ServeOptions
@@ -36,14 +37,17 @@ def _options(spec: Spec, args: argparse.Namespace) -> ServeOptions:
     )
 
 
-def healthcheck(port: int, timeout: float = 3.0) -> int:
+def healthcheck(port: int, cert: str | None = None, timeout: float = 3.0) -> int:
     """0 when /readyz answers 200 on this machine; used by HEALTHCHECK without curl.
 
     Only the standard library is imported on this path: the engine runs it every few seconds,
     and in an image without bytecode caches importing pydantic alone takes seconds under load.
+    With `cert` (the service's TLS certificate file) it speaks HTTPS and trusts only that cert.
     """
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout) as response:
+        context = pinned_context(Path(cert).read_text(encoding="utf-8")) if cert else None
+        url = f"{'https' if cert else 'http'}://127.0.0.1:{port}/readyz"
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     port = args.port or os.environ.get("DOCKYARD_PORT")
     if args.command == "healthcheck" and not args.worker and port:
-        return healthcheck(int(port))
+        return healthcheck(int(port), os.environ.get(CERT_ENV))
     try:
         from dockyard.spec import load_spec
 
@@ -75,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                 from dockyard.runtime import worker
 
                 return worker.healthcheck(spec, root)
-            return healthcheck(spec.serving.port)
+            from dockyard.runtime.entry.tls import tls_files
+
+            tls = tls_files(spec, root, os.environ)
+            return healthcheck(spec.serving.port, str(tls.cert) if tls else None)
         if args.command == "worker":
             from dockyard.runtime import worker
 

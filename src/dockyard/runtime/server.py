@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from dockyard.runtime.entry.http import HttpOptions, serve_http
+from dockyard.runtime.entry.tls import tls_files
 from dockyard.spec import Spec
 
 
@@ -36,6 +37,7 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> int:
         workers=options.workers,
         grace_s=spec.serving.graceful_timeout_s,
         log_level=options.log_level,
+        tls=tls_files(spec, root, os.environ),
     )
     if options.workers == 1:
         from dockyard.runtime.app import create_app

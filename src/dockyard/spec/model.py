@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from dockyard.spec.auth import Auth
 from dockyard.spec.base import Section
@@ -102,6 +102,16 @@ class Spec(Section):
         if len(names) != len(set(names)):
             raise ValueError("artifact names to be unique")
         return value
+
+    @model_validator(mode="after")
+    def _tls_secrets_declared(self) -> Spec:
+        tls = [n for n in (self.auth.tls_cert_secret, self.auth.tls_key_secret) if n]
+        if missing := [n for n in tls if n not in self.secrets]:
+            raise ValueError(
+                f"the TLS secrets {', '.join(missing)} (auth.tls_*_secret) listed in `secrets`, "
+                "so `dockyard run`, `up` and Kubernetes mount them at /run/secrets/NAME"
+            )
+        return self
 
     @property
     def model_name(self) -> str:

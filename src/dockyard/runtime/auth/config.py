@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dockyard.errors import SpecError, SpecProblem
 from dockyard.runtime.auth.limiter import Limits
+from dockyard.runtime.auth.shared import RedisLimits
 from dockyard.spec import Spec
 
 KEYS_FILE_ENV = "DOCKYARD_AUTH_KEYS_FILE"
@@ -20,6 +21,7 @@ class AuthConfig:
 
     keys_file: Path | None
     limits: Limits = field(default_factory=Limits)
+    shared: RedisLimits | None = None  # keep the limits in this Redis (several API processes)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AuthConfig:
@@ -40,7 +42,7 @@ class AuthConfig:
         limits = Limits(auth.rps, auth.burst, auth.max_in_flight)
         named = environ.get(KEYS_FILE_ENV)
         if named:
-            return cls(Path(named), limits)
+            return cls(Path(named), limits, _shared(spec, environ))
         if not auth.enabled:
             return cls(None, limits)
         for candidate in (
@@ -48,10 +50,20 @@ class AuthConfig:
             root / ".dockyard/secrets" / auth.keys_secret,
         ):
             if candidate.is_file():
-                return cls(candidate, limits)
+                return cls(candidate, limits, _shared(spec, environ))
         raise SpecError([
             SpecProblem("dockyard.toml", "auth.keys_secret", auth.keys_secret,
                         f"a keys file at {secrets_dir}/{auth.keys_secret} or "
                         f".dockyard/secrets/{auth.keys_secret} (or set {KEYS_FILE_ENV}); "
                         "one 'KEY ID SCOPES' per line, see docs/security.md"),
         ])  # fmt: skip
+
+
+def _shared(spec: Spec, environ: Mapping[str, str]) -> RedisLimits | None:
+    """The jobs queue's Redis (and its login) when there is one: replicas share their limits."""
+    worker = spec.worker
+    if not (spec.auth.shared_limits and worker.enabled and worker.backend == "redis"):
+        return None
+    from dockyard.runtime.queue import redis_login
+
+    return RedisLimits(worker.redis_url, worker.namespace, redis_login(environ))

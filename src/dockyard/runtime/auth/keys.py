@@ -50,6 +50,7 @@ class KeyRing:
 
     def __init__(self, keys: dict[bytes, Key]) -> None:
         self._keys = {digest: (digest, key) for digest, key in keys.items()}
+        self._ids = {key.id: (digest, key) for digest, key in keys.items()}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -61,6 +62,15 @@ class KeyRing:
         if found is None or not hmac.compare_digest(found[0], digest):
             return None
         return found[1]
+
+    def by_id(self, key_id: str) -> Key | None:
+        found = self._ids.get(key_id)
+        return None if found is None else found[1]
+
+    def digest_of(self, key_id: str) -> bytes | None:
+        """The stored digest of the key with this id (what signs its browser sessions)."""
+        found = self._ids.get(key_id)
+        return None if found is None else found[0]
 
 
 def parse_keys(text: str, source: str) -> KeyRing:

@@ -1,8 +1,8 @@
 """Per-key rate limits: a token bucket (rps with a burst) and an optional in-flight cap.
 
-In memory, per process: each replica enforces the limit on its own, so N replicas allow up to
-N times the rate. That is the documented choice (docs/security.md): a shared Redis bucket would
-put a network round trip on every request of the hot path.
+In memory, per process: the default, and the fallback while Redis is unreachable. With the
+stack's Redis, `shared.SharedLimiter` keeps the same bucket there so replicas share one limit
+(docs/security.md says why and what it costs).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The auth layer: one ASGI wrapper in front of every Dockyard app.
 
-Per request, in order: probes pass; the key is found by its digest (401 when absent or
-unknown); the route's scope is checked (403); the key's bucket is charged (429 with
+Per request, in order: probes pass; `/status/login` is the status page's sign-in (login.py);
+the key is found by its digest, or for a GET needing `metrics` by the session cookie (401 when
+absent or unknown; a browser asking for /status gets the sign-in form); the route's scope is
+checked (403); the key's bucket is charged, in memory or in the stack's Redis (429 with
 Retry-After). GET responses get security headers whether or not auth is on.
 """
 
@@ -15,11 +17,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter
 from pydantic_core import to_json
 
+from dockyard.runtime.auth import login, session
 from dockyard.runtime.auth.config import AuthConfig
-from dockyard.runtime.auth.keys import Key, KeyFile
+from dockyard.runtime.auth.keys import Key, KeyFile, KeyRing
 from dockyard.runtime.auth.limiter import Bucket, Limiter
 from dockyard.runtime.auth.openapi import secured
 from dockyard.runtime.auth.rules import Rules
+from dockyard.runtime.auth.shared import SharedLimiter, Ticket
 from dockyard.runtime.http import Message, Receive, Scope, Send, request_id_of
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -58,6 +62,7 @@ class Guard:
         self.app, self.rules = app, rules
         self.keys = KeyFile(config.keys_file) if config.keys_file else None
         self.limiter = Limiter(config.limits)
+        self.shared = SharedLimiter(config.shared) if config.shared and self.keys else None
         self._ring = self.keys.current() if self.keys else None
         self.counted = (
             Counter(
@@ -81,10 +86,15 @@ class Guard:
             send = self._headed(scope, send)
         if self.keys is None:
             return await self.app(scope, receive, send)
-        found = self.check(scope["path"], scope["headers"])
+        if scope["path"] == login.LOGIN_PATH and self.rules.scope_for(login.STATUS_PATH):
+            answer = await login.sign_in(scope, receive, self.keys.current())
+            return await _answer(send, answer)
+        found = self.check(scope["path"], scope["headers"], browser=scope["method"] == "GET")
         if found is None:
             return await self.app(scope, receive, send)
         if isinstance(found, Refusal):
+            if found.status == 401 and login.wants_form(scope):
+                return await _answer(send, login.page(401))
             return await _refuse(scope, send, found)
         key = found
         scope[KEY_SCOPE] = key
@@ -94,8 +104,13 @@ class Guard:
             return await self.app(scope, receive, send)
         await self._limited(key, limited, scope, receive, send)
 
-    def check(self, path: str, headers: Iterable[tuple[bytes, bytes]]) -> Key | Refusal | None:
-        """The caller's key, a refusal (401/403), or None for an open route (no key needed)."""
+    def check(
+        self, path: str, headers: Iterable[tuple[bytes, bytes]], browser: bool = False
+    ) -> Key | Refusal | None:
+        """The caller's key, a refusal (401/403), or None for an open route (no key needed).
+
+        `browser` (a GET): a status page session cookie stands in for a key on `metrics` routes.
+        """
         needed = self.rules.scope_for(path)
         if needed is None or self.keys is None:
             return None
@@ -103,7 +118,7 @@ class Guard:
         if ring is not self._ring:
             self._ring = ring
             self.limiter.forget()
-        key = ring.find(_presented(headers))
+        key = _caller_key(ring, headers, browser and needed == "metrics")
         if key is None:
             self._count("", "unauthorized")
             return Refusal(401, "unauthorized", _NO_KEY, _CHALLENGE)
@@ -118,21 +133,45 @@ class Guard:
         self, key: Key, limited: tuple[Bucket, int], scope: Scope, receive: Receive, send: Send
     ) -> None:
         bucket, cap = limited
+        if self.shared is not None:
+            ticket = await self.shared.acquire(key.id, bucket.rate, int(bucket.size), cap)
+            if ticket is not None:  # None: Redis is unreachable, the bucket in memory decides
+                return await self._shared_admit(self.shared, ticket, key, scope, receive, send)
         wait = bucket.take(self.limiter.clock())
         if not wait and cap and bucket.in_flight >= cap:
             wait = 1.0
         if wait:
-            self._count(key.id, "limited")
-            retry = str(max(1, math.ceil(wait)))
-            message = f"the key {key.id!r} is over its rate limit; retry in {retry}s"
-            refusal = Refusal(429, "rate_limited", message, retry_after=retry)
-            return await _refuse(scope, send, refusal)
+            return await self._over(key, wait, scope, send)
         self._count(key.id, "ok")
         bucket.in_flight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             bucket.in_flight -= 1
+
+    async def _shared_admit(
+        self,
+        shared: SharedLimiter,
+        ticket: Ticket,
+        key: Key,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """The decision Redis made for every process; the answer ends the in-flight lease."""
+        if ticket.wait:
+            return await self._over(key, ticket.wait, scope, send)
+        self._count(key.id, "ok")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            await shared.release(ticket)
+
+    async def _over(self, key: Key, wait: float, scope: Scope, send: Send) -> None:
+        self._count(key.id, "limited")
+        retry = str(max(1, math.ceil(wait)))
+        message = f"the key {key.id!r} is over its rate limit; retry in {retry}s"
+        await _refuse(scope, send, Refusal(429, "rate_limited", message, retry_after=retry))
 
     def _count(self, key_id: str, outcome: str) -> None:
         if self.counted is None:
@@ -157,6 +196,15 @@ class Guard:
 
 _CHALLENGE = 'Bearer realm="dockyard"'
 _NO_KEY = "an API key is needed: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+
+
+def _caller_key(ring: KeyRing, headers: Iterable[tuple[bytes, bytes]], cookie: bool) -> Key | None:
+    """By the key header; else, where allowed, by the status page's session cookie."""
+    presented = _presented(headers)
+    if presented or not cookie:
+        return ring.find(presented)
+    token = session.from_cookies(headers)
+    return session.verify(ring, token) if token else None
 
 
 def _presented(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
@@ -231,6 +279,13 @@ class Refusal:
         if self.retry_after:
             raw.append((b"retry-after", self.retry_after.encode()))
         return raw
+
+
+async def _answer(send: Send, answer: login.Answer) -> None:
+    status, headers, body = answer
+    headers = _with_headers([*headers, (b"content-length", str(len(body)).encode())])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _refuse(scope: Scope, send: Send, refusal: Refusal) -> None:

@@ -30,6 +30,7 @@ from uvicorn.importer import import_from_string
 from dockyard.errors import DockyardError, ModelError
 from dockyard.runtime.entry.drain import DrainableApp, DrainGate
 from dockyard.runtime.entry.fastpath import running
+from dockyard.runtime.entry.tls import TlsFiles
 from dockyard.runtime.logs import configure_logging
 
 log = logging.getLogger("dockyard.entry")
@@ -49,6 +50,7 @@ class HttpOptions:
     grace_s: float = 30.0
     log_level: str = "info"
     backlog: int = 2048
+    tls: TlsFiles | None = None  # serve HTTPS with these files (entry.tls)
 
 
 AppFactory = Callable[[], DrainableApp]
@@ -121,7 +123,12 @@ class DrainingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         path = running(self.config.http_protocol_class)
-        extra = {"loop": path.loop, "http": path.http, "pid": os.getpid()}
+        extra = {
+            "loop": path.loop,
+            "http": path.http,
+            "pid": os.getpid(),
+            "tls": self.config.is_ssl,
+        }
         log.info("serving", extra=extra)
         if not path.fast:
             log.warning("serving on the slow path: install uvloop and httptools", extra=extra)
@@ -143,6 +150,8 @@ def _serve_one(
         lifespan="on",
         timeout_graceful_shutdown=int(options.grace_s) or None,
         backlog=options.backlog,
+        ssl_certfile=str(options.tls.cert) if options.tls else None,
+        ssl_keyfile=str(options.tls.key) if options.tls else None,
     )
     server = DrainingServer(config, gate, options.grace_s, early)
     server.run(sockets)

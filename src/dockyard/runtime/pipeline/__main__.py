@@ -50,6 +50,7 @@ def serve(spec: Spec, root: Path, args: argparse.Namespace) -> int:
     from functools import partial
 
     from dockyard.runtime.entry.http import HttpOptions, serve_http
+    from dockyard.runtime.entry.tls import tls_files
     from dockyard.runtime.pipeline.front import create_front
 
     env = os.environ
@@ -61,6 +62,7 @@ def serve(spec: Spec, root: Path, args: argparse.Namespace) -> int:
         service=f"{spec.project.name}-front",
         grace_s=spec.serving.graceful_timeout_s,
         log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
+        tls=tls_files(spec, root, env),
     )
     return serve_http(partial(create_front, spec, root, local), options)
 

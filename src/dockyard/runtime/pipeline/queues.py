@@ -57,16 +57,27 @@ class StageQueues:
         """(stage, queue) pairs in pipeline order."""
         return [(name, self._queues[name]) for name in self.names]
 
-    def submit(self, value: JSON, key: str | None = None, now: float | None = None) -> Job:
-        """Put a new item on the first stage's queue; a known `key` returns the stored item."""
+    def submit(
+        self,
+        value: JSON,
+        key: str | None = None,
+        now: float | None = None,
+        owner: str | None = None,
+    ) -> Job:
+        """Put a new item on the first stage's queue; a known `key` returns the stored item.
+
+        `owner` is the submitting API key's id: recorded on the first stage's job, and it
+        namespaces the idempotency key, so one caller's key never finds another caller's item.
+        """
         first = self.pipeline.stages[0]
         submitted = time.time() if now is None else now
         item = new_job_id(submitted)
         new = NewJob(
             envelope(item, value, submitted),
-            key or item,
+            (f"{owner}/{key}" if owner is not None else key) if key else item,
             batch=item,
             max_attempts=first.max_attempts,
+            owner=owner,
         )
         return self[first.name].put_many([new])[0]
 

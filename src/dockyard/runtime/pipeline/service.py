@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from dockyard.runtime.auth.middleware import caller
 from dockyard.runtime.http import HTTPError as ApiError
 from dockyard.runtime.http import answers_errors
 from dockyard.runtime.pipeline.local import LocalStages
@@ -94,18 +95,27 @@ class PipelineService:
         if "input" not in body:
             raise ApiError(422, "invalid_request", 'send {"input": ...}')
         key = body.get("idempotency_key") or request.headers.get("idempotency-key")
-        return await run_in_threadpool(self.queues.submit, body["input"], key)
+        owner = _submitter(request)
+        return await run_in_threadpool(self.queues.submit, body["input"], key, None, owner)
 
     async def get(self, request: Request) -> Response:
-        """GET /pipeline/jobs/{id}: state, the stage it is at, output or error, per-stage view."""
-        status = await run_in_threadpool(self.status, request.path_params["item"])
+        """GET /pipeline/jobs/{id}: state, the stage it is at, output or error, per-stage view.
+
+        Only the submitting key (or an admin key) sees an item; others get 404, never 403.
+        """
+        item = request.path_params["item"]
+        status = await run_in_threadpool(self.status, item, _viewer(request))
         if status is None:
-            raise ApiError(404, "not_found", f"no item {request.path_params['item']!r}")
+            raise ApiError(404, "not_found", f"no item {item!r}")
         return JSONResponse(status.public())
 
-    def status(self, item: str) -> ItemStatus | None:
-        """The item's status (None when unknown)."""
-        return item_status(item, self.queues.trace(item))
+    def status(self, item: str, viewer: str | None = None) -> ItemStatus | None:
+        """The item's status (None when unknown, or not `viewer`'s when a viewer is given)."""
+        trace = self.queues.trace(item)
+        first = trace[0][1] if trace else None
+        if viewer is not None and (first is None or first.owner != viewer):
+            return None
+        return item_status(item, trace)
 
     async def wait(self, item: str, timeout: float) -> ItemStatus | None:
         """Poll until the item is final or `timeout` passes; the poll interval doubles."""
@@ -138,6 +148,18 @@ class PipelineService:
         """GET /pipeline/metrics: the per-stage series in Prometheus text format."""
         body = await run_in_threadpool(generate_latest, self.metrics.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _submitter(request: Request) -> str | None:
+    """The key id a new item is recorded under (None when auth is off)."""
+    key = caller(request.scope)
+    return None if key is None else key.id
+
+
+def _viewer(request: Request) -> str | None:
+    """Whose items the caller may see: its own key id, or everyone's (None) for admin or no auth."""
+    key = caller(request.scope)
+    return None if key is None or key.admin else key.id
 
 
 def _finished(status: ItemStatus | None) -> Response:
