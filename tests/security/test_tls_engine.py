@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from dockyard.errors import EngineError
+from dockyard.image import probe
 from dockyard.image.builder import build_image
 from dockyard.image.container import RunSettings
 from dockyard.image.engine import Engine
@@ -44,6 +45,10 @@ def test_run_serves_https_with_the_secret_cert_and_its_healthcheck_passes(
         verify = ssl.create_default_context(cafile=str(root / ".dockyard/secrets" / CERT))
         answer = httpx.post(launched.url + "/predict", json={"inputs": ["x"]}, verify=verify)
         assert answer.status_code == 200 and answer.json()["outputs"] == ["x"]
+        # the gate's own client (`dockyard test`) trusts the same certificate, and only it
+        assert probe.predict(launched.url, ["x"], tls=launched.tls) == ["x"]
+        assert probe.timed_requests(launched.url, "x", 8, 2, tls=launched.tls)[1] == 0
+        assert probe.timed_requests(launched.url, "x", 2, 1)[1] == 2  # unverified: refused
         check = engine.inspect(launched.api)["Config"]["Healthcheck"]["Test"][1:]
         code, out = engine.exec(launched.api, check)
         assert code == 0, out

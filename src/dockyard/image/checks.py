@@ -40,14 +40,14 @@ def run_checks(
     headers: probe.Headers = None,
 ) -> list[gate.Check]:
     """Parity, latency, quality, jobs, non-root and the image's HEALTHCHECK, in that order."""
-    url, checks = launched.url, []
+    url, tls, checks = launched.url, launched.tls, []
     if golden:
         inputs = [s.input for s in golden]
         tol = spec.health.tolerance
         checks.append(
             gate.parity(
                 golden,
-                probe.predict(url, inputs, headers),
+                probe.predict(url, inputs, headers, tls),
                 host.predict(inputs),
                 host.compare,
                 tol.atol,
@@ -55,34 +55,41 @@ def run_checks(
             )
         )
         n, concurrency = settings.latency_requests, settings.latency_concurrency
-        durations, errors = probe.timed_requests(url, inputs[0], n, concurrency, headers)
+        durations, errors = probe.timed_requests(url, inputs[0], n, concurrency, headers, tls)
         checks.append(gate.latency(durations, errors, settings.latency_p95_ms, concurrency))
     else:
         checks.append(gate.Check("parity", "fail", "no health.golden samples to compare"))
-    checks.append(quality(root, url, settings, headers))
+    checks.append(quality(root, url, settings, headers, tls))
     if launched.worker:
-        checks.append(_jobs(url, golden, spec, host.compare, headers))
+        checks.append(_jobs(url, golden, spec, host.compare, headers, tls))
     checks += _container_checks(engine, launched.api)
     return checks
 
 
-def quality(root: Path, url: str, g: Gate, headers: probe.Headers = None) -> gate.Check:
+def quality(
+    root: Path, url: str, g: Gate, headers: probe.Headers = None, tls: probe.Trust = None
+) -> gate.Check:
     """The quality gate on the eval data, through the service at `url`."""
     if not g.eval_file:
         return gate.quality([], [], g.metric, None)
     text = (root / g.eval_file).read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    outputs = probe.predict_in_chunks(url, [r["input"] for r in rows], headers=headers)
+    outputs = probe.predict_in_chunks(url, [r["input"] for r in rows], headers=headers, tls=tls)
     return gate.quality(outputs, [r["label"] for r in rows], g.metric, g.threshold, g.label_key)
 
 
 def _jobs(
-    url: str, golden: Golden, spec: Spec, compare: gate.Compare, headers: probe.Headers
+    url: str,
+    golden: Golden,
+    spec: Spec,
+    compare: gate.Compare,
+    headers: probe.Headers,
+    tls: probe.Trust,
 ) -> gate.Check:
     """Golden inputs as jobs through the real worker: each must end with the golden output."""
     if not golden:
         return gate.Check("jobs", "fail", "no health.golden samples to submit as jobs")
-    jobs = probe.run_jobs(url, [s.input for s in golden[:8]], headers=headers)
+    jobs = probe.run_jobs(url, [s.input for s in golden[:8]], headers=headers, tls=tls)
     tol = spec.health.tolerance
     return gate.jobs(golden[: len(jobs)], jobs, compare, tol.atol, tol.rtol)
 

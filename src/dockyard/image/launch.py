@@ -44,6 +44,7 @@ class Launched:
     volume: str | None = None
     secrets_dir: Path | None = None
     startup: Mapping[str, Any] | None = None  # the service's own start-up breakdown (/readyz)
+    tls: ssl.SSLContext | None = None  # trusts the service's own certificate when it speaks TLS
 
     @property
     def containers(self) -> tuple[str, ...]:
@@ -74,8 +75,9 @@ def launch(
     created = Launched("", "", 0.0, None, settings.jobs_volume, secrets_dir)
     try:
         created = replace(created, api=engine.create(**container_config(spec, root, settings)))
-        url, ready = _wait(engine, spec, created.api, timeout_s, _tls(spec, secrets))
-        created = replace(created, url=url, elapsed_s=ready.elapsed_s)
+        tls = _tls(spec, secrets)
+        url, ready = _wait(engine, spec, created.api, timeout_s, tls)
+        created = replace(created, url=url, elapsed_s=ready.elapsed_s, tls=tls)
         created = replace(created, startup=ready.readiness.startup)
         if settings.jobs_volume:
             worker = engine.create(**container_config(spec, root, settings, role="worker"))
