@@ -124,21 +124,37 @@ def running_images(rows: str) -> dict[str, list[str]]:
 def wait_settled(stack: str, image: str, timeout_s: float, say: Say) -> None:
     """Until every service runs its desired tasks with no update in flight.
 
-    An update Swarm rolled back (a new task failed its health check), so that a service no
-    longer runs `image`, is a ReleaseError: the stack runs what it ran before, and the caller
-    must not record the new image.
+    When Swarm rolls a service back from `image` (a new task failed its health check), the
+    other services that took `image` are rolled back too, so the stack runs one version, and a
+    ReleaseError says so: the caller must not record the new image.
     """
+    time.sleep(2.0)  # Swarm starts an update shortly after the spec changed
+    states = _wait(
+        stack, timeout_s, say, lambda s: s.update.startswith("rollback") and s.image != image
+    )
+    rolled = [s for s in states if s.update.startswith("rollback") and s.image != image]
+    if not rolled:
+        return
+    for other in states:
+        if other.image == image:
+            say(f"rolling {other.name} back too: the stack runs one version")
+            docker("service", "rollback", "--detach", other.name)
+    time.sleep(2.0)
+    _wait(stack, timeout_s, say, lambda s: False)
+    said = "; ".join(f"{s.name}: {s.message}" for s in rolled)
+    raise ReleaseError(f"Swarm rolled the update of {stack} back ({said})")
+
+
+def _wait(
+    stack: str, timeout_s: float, say: Say, stop: Callable[[ServiceState], bool]
+) -> list[ServiceState]:
+    """Poll until every service settled or one of them is `stop`; the last states seen."""
     deadline = time.monotonic() + timeout_s
     last = ""
-    time.sleep(2.0)  # Swarm starts an update shortly after the spec changed
     while True:
         states = services(stack)
-        rolled = [s for s in states if s.update.startswith("rollback") and s.image != image]
-        if rolled and all(s.settled for s in states):
-            said = "; ".join(f"{s.name}: {s.message}" for s in rolled)
-            raise ReleaseError(f"Swarm rolled the update of {stack} back ({said})")
-        if states and all(s.settled for s in states):
-            return
+        if any(stop(s) for s in states) or (states and all(s.settled for s in states)):
+            return states
         now = ", ".join(f"{s.name} {s.running}/{s.desired or 1} {s.update}".strip() for s in states)
         if now != last:
             say(now)
