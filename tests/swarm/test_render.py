@@ -17,7 +17,13 @@ import yaml
 
 from dockyard.deploy.compose import to_yaml
 from dockyard.deploy.swarm import HEADER, Staged, Target, render_swarm
-from dockyard.deploy.swarm.engine import parse_services, running_images
+from dockyard.deploy.swarm.engine import (
+    deploy_args,
+    manager_problem,
+    parse_services,
+    running_images,
+    scale_args,
+)
 from dockyard.errors import SpecError
 from dockyard.spec import Spec
 
@@ -172,3 +178,32 @@ def test_settled_counts_only_tasks_on_the_current_image() -> None:
     api, front = parse_services(inspected, running_images(rows))
     assert (api.running, api.settled) == (1, False)
     assert (front.desired, front.running, front.settled) == (None, 1, True)
+
+
+@pytest.mark.parametrize(
+    ("info", "said"),
+    [
+        ("inactive false", "not in a swarm (inactive)"),
+        ("active false", "a swarm worker"),
+        ("", "not in a swarm (unknown)"),
+    ],
+)
+def test_an_engine_that_is_no_manager_is_refused_with_how_to_init(info: str, said: str) -> None:
+    problem = manager_problem(info)
+    assert problem is not None and said in problem
+    assert "docker swarm init --advertise-addr 127.0.0.1" in problem
+    assert manager_problem("active true\n") is None
+
+
+def test_deploy_and_scale_arguments() -> None:
+    assert deploy_args(Path("/s/stack.yaml"), "digits-prod") == [
+        "stack", "deploy", "--compose-file", "/s/stack.yaml", "--resolve-image", "never",
+        "--prune", "--detach=true", "digits-prod",
+    ]  # fmt: skip
+    assert scale_args("d", {"worker": 3, "api": 2}) == [
+        "service",
+        "scale",
+        "--detach",
+        "d_api=2",
+        "d_worker=3",
+    ]

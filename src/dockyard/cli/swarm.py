@@ -89,7 +89,7 @@ def undeploy(root: Path, env: str | None, volumes: bool) -> None:
 
 def scale(
     root: Dir = Path("."),
-    replicas: Annotated[list[str], typer.Argument(help="SERVICE=N, e.g. worker=3")] = [],  # noqa: B006
+    replicas: Annotated[list[str] | None, typer.Argument(help="SERVICE=N, e.g. worker=3")] = None,
     env: Annotated[
         str | None, typer.Option("--env", "-e", help="Environment the stack was deployed as")
     ] = None,
@@ -99,7 +99,7 @@ def scale(
 
     root = root.resolve()
     spec = load_spec(root, environment=env)
-    wanted = parse_scale(replicas)
+    wanted = parse_scale(replicas or [])
     if not wanted:
         raise EngineError("scale takes SERVICE=N, e.g. `dockyard scale . worker=3`")
     engine.require_manager()

@@ -61,10 +61,17 @@ def docker(*args: str, timeout_s: float = 300.0) -> str:
 def require_manager() -> None:
     """Refuse clearly (never init a swarm behind the user's back) unless this is a manager."""
     state = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
-    node, _, control = state.strip().partition(" ")
-    if node != "active" or control != "true":
-        what = "a swarm worker" if node == "active" else f"not in a swarm ({node or 'unknown'})"
-        raise EngineError(f"this Docker engine is {what}: {INIT_HINT}")
+    if problem := manager_problem(state):
+        raise EngineError(problem)
+
+
+def manager_problem(info: str) -> str | None:
+    """What is wrong with `docker info`'s `STATE CONTROL` for deploying a stack, if anything."""
+    node, _, control = info.strip().partition(" ")
+    if node == "active" and control == "true":
+        return None
+    what = "a swarm worker" if node == "active" else f"not in a swarm ({node or 'unknown'})"
+    return f"this Docker engine is {what}: {INIT_HINT}"
 
 
 def deploy_args(file: Path, stack: str) -> list[str]:
