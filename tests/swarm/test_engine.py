@@ -212,7 +212,13 @@ def test_the_stack_comes_up_healthy_behind_its_front(deployed: Deployed) -> None
     assert refused.status_code == 401  # published on every interface: keys are on
 
 
+def _tasks(deployed: Deployed, service: str) -> str:
+    label = f"label=com.docker.swarm.service.name={deployed.stack}_{service}"
+    return _docker("ps", "-q", "--filter", label)
+
+
 def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed) -> None:
+    redis = _tasks(deployed, "redis")
     load = Load(deployed)
     time.sleep(2)
     started = time.monotonic()
@@ -226,6 +232,7 @@ def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed) -> Non
     assert code == 0
     assert deployed.image() == deployed.images["v2"]  # the latest push
     assert set(seen) == {"200"} and seen["200"] > 100, seen
+    assert _tasks(deployed, "redis") == redis  # a model update leaves the queue alone
 
 
 def test_a_broken_update_rolls_back_by_itself(deployed: Deployed) -> None:
@@ -250,8 +257,7 @@ def test_a_broken_update_rolls_back_by_itself(deployed: Deployed) -> None:
 
 def _exec_api(deployed: Deployed, method: str, path: str, body: object = None) -> object:
     """A request to the API inside one of its tasks (the front serves inference only)."""
-    label = f"label=com.docker.swarm.service.name={deployed.stack}_api"
-    task = _docker("ps", "-q", "--filter", label)
+    task = _tasks(deployed, "api")
     code = (
         "import json,sys,urllib.request as u;"
         f"r=u.Request('http://127.0.0.1:8000{path}',method='{method}',"

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from dockyard.cli.stack_secrets import CLIENT_KEY, LOCAL, stage_generated
 from dockyard.deploy import releases
+from dockyard.deploy.auth import REDIS_ACL
 from dockyard.deploy.compose import image_of, to_yaml
 from dockyard.deploy.compose.services import SECRETS_SOURCE
 from dockyard.deploy.swarm import (
@@ -143,7 +144,26 @@ def _secrets(spec: Spec, root: Path, folder: Path) -> dict[str, Staged]:
     generated = root / SECRETS_SOURCE
     if generated.is_dir():
         files.update({p.name: p for p in generated.iterdir() if p.name not in files})
+    if REDIS_ACL in files:
+        files[REDIS_ACL] = _stable_acl(files[REDIS_ACL], folder / "kept" / REDIS_ACL)
     return {name: Staged(p, _sha256(p)) for name, p in files.items()}
+
+
+def _stable_acl(new: Path, kept: Path) -> Path:
+    """The ACL deployed before when only its random default-user password differs: a new
+    secret would restart Redis on every deploy (Swarm secrets are immutable)."""
+
+    def meaning(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("user default ")]
+
+    text = new.read_text(encoding="utf-8")
+    if not kept.is_file() or meaning(kept.read_text(encoding="utf-8")) != meaning(text):
+        kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kept.unlink(missing_ok=True)
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+    return kept
 
 
 def _configs(spec: Spec, folder: Path) -> dict[str, Staged]:
