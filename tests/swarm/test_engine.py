@@ -165,8 +165,9 @@ def deployed(swarm: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         _cli("undeploy", str(root), "--swarm", "--env", "test", "--volumes")
         registry.close()
         os.environ.pop("DOCKYARD_SECRET_API_TOKEN", None)
-        for tag in tags:
-            _docker("image", "rm", "--force", tag, check=False)
+        pushed = _docker("images", "-q", f"{registry.host}/swarm/{name}", check=False).split()
+        for image in [*tags, *sorted(set(pushed))]:
+            _docker("image", "rm", "--force", image, check=False)
 
 
 class Load:
