@@ -23,6 +23,7 @@ from dockyard.cli import (
     serve,
     ship,
     stack,
+    swarm,
 )
 from dockyard.errors import DockyardError
 
@@ -44,6 +45,7 @@ for module in (
     release,
     jobs,
     stack,
+    swarm,
     kubernetes,
     router,
     patterns,

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dockyard.cli import swarm as swarm_cli
 from dockyard.cli.ship import RecordOpt
 from dockyard.deploy import releases, rollout
 from dockyard.errors import GateError, ReleaseError
@@ -31,6 +32,15 @@ VerifyOpt = Annotated[
         envvar="DOCKYARD_VERIFY_KEY",
         help="Public key: refuse images whose signature does not verify",
     ),
+]
+SwarmEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", help="Environment ([environments.NAME]); default staging, or none on Swarm"
+    ),
+]
+SwarmOpt = Annotated[
+    bool, typer.Option("--swarm", help="Deploy to the Docker swarm (docker stack deploy)")
 ]
 ApiKeyOpt = Annotated[
     str | None,
@@ -62,16 +72,25 @@ def _passes_gate(root: Path, env: str, what: str, api_key: str | None) -> None:
 
 def deploy(
     root: Dir = Path("."),
-    env: EnvOpt = "staging",
+    env: SwarmEnvOpt = None,
     image: Annotated[
         str | None, typer.Option("--image", help="REPOSITORY@sha256:... (default: latest push)")
     ] = None,
     verify_key: VerifyOpt = None,
     api_key: ApiKeyOpt = None,
     record: RecordOpt = None,
+    swarm: SwarmOpt = False,
 ) -> None:
-    """Run a digest in an environment; a running one is replaced by canary steps, no downtime."""
+    """Run a digest in an environment; a running one is replaced by canary steps, no downtime.
+
+    With --swarm: the stack on the Docker swarm this engine manages, rolled by Swarm.
+    """
     root = root.resolve()
+    if swarm:
+        if verify_key is not None and image is not None:
+            _verify(image, verify_key)
+        return swarm_cli.deploy(root, env, image, record)
+    env = env or "staging"
     path = releases.record_path(root, record, os.environ)
     found = releases.load(path)
     reference = image or found.latest().reference
@@ -117,11 +136,15 @@ def rollback(
 
 def undeploy(
     root: Dir = Path("."),
-    env: EnvOpt = "staging",
+    env: SwarmEnvOpt = None,
     volumes: Annotated[bool, typer.Option(help="Also delete the named volumes")] = False,
+    swarm: SwarmOpt = False,
 ) -> None:
-    """Stop and remove an environment's stack on this host."""
+    """Stop and remove an environment's stack on this host (--swarm: on the swarm)."""
     root = root.resolve()
+    if swarm:
+        return swarm_cli.undeploy(root, env, volumes)
+    env = env or "staging"
     spec = load_spec(root, environment=env)
     rollout.remove(_target(spec, root, env, None, stage=False), volumes)
 

@@ -19,7 +19,7 @@ from dockyard.spec.base import Section
 
 # The tables an environment may change; the model, its dependencies and artifacts never differ
 # between environments (that is what "the same digest" promises).
-OVERLAYS = ("serving", "resources", "worker", "stack", "env")
+OVERLAYS = ("serving", "resources", "worker", "stack", "swarm", "env")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -56,6 +56,7 @@ class Environment(Section):
     resources: dict[str, Any] = Field(default_factory=dict, description="[resources] keys changed")
     worker: dict[str, Any] = Field(default_factory=dict, description="[worker] keys changed")
     stack: dict[str, Any] = Field(default_factory=dict, description="[stack] keys changed")
+    swarm: dict[str, Any] = Field(default_factory=dict, description="[swarm] keys changed")
     env: dict[str, str] = Field(
         default_factory=dict, description="[env] variables added or changed (no secrets)"
     )

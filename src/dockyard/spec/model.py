@@ -23,6 +23,7 @@ from dockyard.spec.router import Router
 from dockyard.spec.schedule import ScheduledJob
 from dockyard.spec.serving import Health, Serving
 from dockyard.spec.stack import Stack
+from dockyard.spec.swarm import Swarm
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRETS_FORM = (
@@ -45,6 +46,7 @@ class Spec(Section):
     build: Build = Build()
     worker: Worker = Worker()
     stack: Stack = Stack()
+    swarm: Swarm = Swarm()
     gate: Gate = Gate()
     pipeline: Pipeline = Pipeline()
     router: Router = Router()
@@ -120,8 +122,10 @@ class Spec(Section):
 
     def digest(self) -> str:
         """A stable hash of the spec's content, recorded in image labels."""
-        # A default [monitoring] table stays out, so its arrival left existing digests as they were.
-        skip = {"monitoring"} if self.monitoring == Monitoring() else None
+        # Default [monitoring] and [swarm] tables stay out, so their arrival left existing
+        # digests as they were.
+        defaults = {"monitoring": Monitoring(), "swarm": Swarm()}
+        skip = {name for name, value in defaults.items() if getattr(self, name) == value} or None
         blob = json.dumps(self.model_dump(mode="json", exclude=skip), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 

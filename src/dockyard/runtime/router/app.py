@@ -159,17 +159,42 @@ class RouterApp:
             self.metrics.requests.labels(name, str(exc.status)).inc()
         other = self.table.fallback(name)
         if other is None:
-            if isinstance(failed, HTTPError):
-                raise failed
-            return name, failed
+            return name, await self._again(name, path, body, headers, failed)
         self.metrics.retries.labels(name, other).inc()
         return other, await self._ask(other, path, body, headers)
 
+    async def _again(
+        self,
+        name: str,
+        path: str,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]],
+        failed: HTTPError | Answer,
+    ) -> Answer:
+        """The only version failed: when its replica was going away (draining 503, broken or
+        refused connection), ask the version again over a new connection, which DNS sends to a
+        replica still in service; a model's own error is not retried."""
+        status = failed.status
+        if status not in (502, 503):
+            if isinstance(failed, HTTPError):
+                raise failed
+            return failed
+        self.metrics.retries.labels(name, name).inc()
+        answer = await self._ask(name, path, body, headers, fresh=True)
+        if isinstance(failed, HTTPError) and answer.status < 500:
+            self.control.set_up(name, True)  # the refusal was one replica's, not the version's
+        return answer
+
     async def _ask(
-        self, name: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+        self,
+        name: str,
+        path: str,
+        body: bytes,
+        headers: list[tuple[bytes, bytes]],
+        fresh: bool = False,
     ) -> Answer:
         try:
-            return await self.upstreams.post(name, path, body, headers)
+            return await self.upstreams.post(name, path, body, headers, fresh)
         except httpx.ConnectError as exc:
             # A version that refuses connections is gone; the poller restores it once it is ready.
             self.control.set_up(name, False)
