@@ -132,7 +132,8 @@ def up(
         raise EngineError(f"{exc}\n{logs}\n{_roll_back(project, before, root)}") from None
     console.print(f"stack {project.name} healthy in {time.monotonic() - started:.1f}s")
     typer.echo(_table(stack.ps(project)))
-    typer.echo(f"api: http://{spec.stack.bind}:{spec.stack.api_port or spec.serving.port}")
+    scheme = "https" if spec.auth.tls else "http"
+    typer.echo(f"api: {scheme}://{spec.stack.bind}:{spec.stack.api_port or spec.serving.port}")
 
 
 def with_port(spec: Spec, port: int | None) -> Spec:
