@@ -112,8 +112,9 @@ def _worker(spec: Spec, image: str) -> Component:
         drain_s=spec.worker.lease_s + spec.worker.webhook_timeout_s,
         health=(*HEALTHCHECK, "--worker"),
         metrics_port=spec.worker.metrics_port or None,
-        # only workers export dockyard_jobs: with none running nothing would wake them
-        queue='sum(dockyard_jobs{state="queued"})',
+        # every worker reports the one shared queue: max, not sum. Only workers export
+        # dockyard_jobs, so with none running nothing would show KEDA the queue.
+        queue=f'max(dockyard_jobs{{state="queued",pod=~"{spec.project.name}-worker-.*"}})',
         claim=jobs_claim(spec),
     )
 
@@ -199,10 +200,17 @@ def _pipeline(spec: Spec, image: str, root: Path) -> list[Component]:
                 },
                 health=(*HEALTHCHECK, "--stage"),
                 metrics_port=pipeline.metrics_port or None,
-                # the front exports every stage's depth, so KEDA sees it with no stage pod up
-                queue=f'sum(dockyard_pipeline_queue{{stage="{stage.name}",state="queued"}})',
+                # the front exports every stage's depth too (max: stage pods repeat it), so
+                # KEDA sees the queue with no stage pod up
+                queue=_stage_depth(spec.project.name, stage.name),
                 queue_without_pods=True,
                 claim=claim,
             )
         )
     return found
+
+
+def _stage_depth(project: str, stage: str) -> str:
+    """PromQL of a stage's queued items, as the front and the stage's own pods report it."""
+    pods = f"{project}-(pipeline|stage-{stage})-.*"
+    return f'max(dockyard_pipeline_queue{{stage="{stage}",state="queued",pod=~"{pods}"}})'
