@@ -42,7 +42,9 @@ class Autoscale(Section):
         default=20, ge=1, description="Queued jobs or items per worker or stage pod (KEDA)"
     )
     scale_to_zero: bool = Field(
-        default=True, description="Let KEDA remove every worker/stage pod while its queue is empty"
+        default=True,
+        description="Let KEDA remove every pod of a pipeline stage while its queue is empty "
+        "(workers keep one: only they report their queue)",
     )
     cooldown_s: int = Field(
         default=300, ge=0, description="Idle seconds before KEDA scales a service to zero"
