@@ -134,7 +134,10 @@ def test_startup_probes_are_sized_from_the_measured_load_time(tmp_path: Path) ->
 
 
 def test_the_api_autoscales_on_cpu_and_its_own_inflight_gauge(tmp_path: Path) -> None:
-    hpa = _render(staged_project(tmp_path), all_on=True)["HorizontalPodAutoscaler", "echo-api"]
+    objects = _render(staged_project(tmp_path), all_on=True)
+    hpa = objects["HorizontalPodAutoscaler", "echo-api"]
+    # the autoscaler owns the count: an applied `replicas` would reset it
+    assert "replicas" not in objects["Deployment", "echo-api"]["spec"]
     spec = hpa["spec"]
     assert spec["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
@@ -142,6 +145,11 @@ def test_the_api_autoscales_on_cpu_and_its_own_inflight_gauge(tmp_path: Path) ->
         "name": "echo-api",
     }
     assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 10)
+    prod = load_spec(tmp_path / "staged", environment="prod")
+    prod_hpa = by_key(render_kubernetes(everything_on(prod), IMAGE))[
+        "HorizontalPodAutoscaler", "echo-api"
+    ]
+    assert prod_hpa["spec"]["minReplicas"] == 3  # the environment's replicas are the floor
     cpu, pods = spec["metrics"]
     assert cpu["resource"] == {
         "name": "cpu",

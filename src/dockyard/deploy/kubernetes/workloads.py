@@ -22,8 +22,10 @@ def deployment(spec: Spec, part: Component, load_s: float | None) -> Manifest:
         "metadata": {"labels": {**own, **pods.claim_labels(part.claim)}},
         "spec": pods.pod(spec, part, load_s),
     }
+    # An autoscaler owns the count: a `replicas` here would reset it on every apply.
+    count = {} if spec.kubernetes.autoscale.enabled else {"replicas": part.replicas}
     body = {
-        "replicas": part.replicas,
+        **count,
         "selector": {"matchLabels": own},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(part)},
         "template": template,
@@ -121,14 +123,11 @@ def redis(spec: Spec) -> list[Manifest]:
         "livenessProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 10},
         "volumeMounts": [{"name": "data", "mountPath": REDIS_DIR}],
     }
-    pod = {
-        "securityContext": {**pods.pod_security(spec), "runAsUser": uid, "runAsGroup": uid,
-                            "fsGroup": uid},
-        "automountServiceAccountToken": False,
-        **({"priorityClassName": spec.kubernetes.priority_class}
-           if spec.kubernetes.priority_class else {}),
-        "containers": [container],
-    }  # fmt: skip
+    security = {**pods.pod_security(spec), "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid}
+    pod: Manifest = {"securityContext": security, "automountServiceAccountToken": False}
+    if spec.kubernetes.priority_class:
+        pod["priorityClassName"] = spec.kubernetes.priority_class
+    pod["containers"] = [container]
     body = {
         "serviceName": REDIS_HOST,
         "replicas": 1,
