@@ -23,7 +23,6 @@ project=$(field "s.project.name")
 port=$(field "s.serving.port")
 local_port=$(field "s.stack.api_port or s.serving.port")
 secrets=$(field "' '.join(s.secrets)")
-keys=$(field "s.auth.keys_secret if s.auth.enabled or not s.auth.allow_public_without_auth else ''")
 
 if [[ -n "${KIND_CLUSTER:-}" ]]; then
   kind load docker-image "$image" --name "$KIND_CLUSTER"
@@ -33,13 +32,18 @@ out=$(mktemp -d)
 forward=""
 cleanup() {
   [[ -n "$forward" ]] && kill "$forward" 2>/dev/null || true
-  rm -rf "$out"
+  rm -rf "$out" "$out.notes"
   [[ "${KEEP:-0}" == 1 ]] || kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-dockyard k8s "$dir" --env "$env" --image "$image" --out "$out"
+# `dockyard k8s` generates the API keys and the Redis login once (.dockyard/secrets/) and
+# prints the `kubectl create secret` line for each: run them in the namespace.
+dockyard k8s "$dir" --env "$env" --image "$image" --out "$out" 2>"$out.notes"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
+grep '^  kubectl create secret ' "$out.notes" | while read -r line; do
+  eval "${line/kubectl create/kubectl -n $ns create} --dry-run=client -o yaml" | kubectl apply -f -
+done
 args=()
 for name in $secrets; do
   args+=("--from-file=$name=$dir/.dockyard/secrets/$name")
@@ -47,10 +51,6 @@ done
 if [[ -n "$secrets" ]]; then
   kubectl -n "$ns" create secret generic "$project-secrets" "${args[@]}" \
     --dry-run=client -o yaml | kubectl apply -f -
-fi
-if [[ -n "$keys" && -f "$dir/.dockyard/secrets/$keys" ]]; then
-  kubectl -n "$ns" create secret generic "$project-api-keys" \
-    "--from-file=$keys=$dir/.dockyard/secrets/$keys" --dry-run=client -o yaml | kubectl apply -f -
 fi
 
 kubectl -n "$ns" apply -k "$out/overlays/$env"

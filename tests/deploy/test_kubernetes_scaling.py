@@ -3,10 +3,14 @@ stall on one GPU, autoscaling on the metrics the runtime really exports, Redis i
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from dockyard.cli.main import app
 from dockyard.deploy.kubernetes import Manifest, render_kubernetes
 from dockyard.runtime.metrics import Metrics
 from dockyard.runtime.pipeline.metrics import PipelineMetrics
@@ -214,3 +218,33 @@ def test_monitors_scrape_services_and_consumer_pods(tmp_path: Path) -> None:
         objects["PodMonitor", "echo-worker"]["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
     )
     assert not any(kind.endswith("Monitor") for kind, _ in _render(staged_project(tmp_path / "b")))
+
+
+def test_the_stacks_redis_admits_only_the_queues_acl_user(tmp_path: Path) -> None:
+    objects = _render(staged_project(tmp_path))
+    redis = objects["StatefulSet", "echo-redis"]["spec"]["template"]["spec"]
+    [server] = redis["containers"]
+    assert server["args"][server["args"].index("--aclfile") + 1] == "/run/dockyard-redis/redis_acl"
+    assert redis["volumes"][0]["secret"]["items"] == [{"key": "redis_acl", "path": "redis_acl"}]
+    assert "health" in server["readinessProbe"]["exec"]["command"]
+    for role in ("api", "worker"):
+        pod = objects["Deployment", f"echo-{role}"]["spec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+        assert env["DOCKYARD_REDIS_PASSWORD_FILE"] == "/run/dockyard-redis/redis_password"
+        assert env["DOCKYARD_REDIS_USER"] == "dockyard"
+        volume = next(v for v in pod["volumes"] if v["name"] == "redis-login")
+        assert volume["secret"]["items"] == [{"key": "redis_password", "path": "redis_password"}]
+
+
+def test_the_cli_makes_the_redis_login_and_never_prints_it(tmp_path: Path) -> None:
+    root = staged_project(tmp_path)
+    result = CliRunner().invoke(app, ["k8s", str(root), "--flat"])
+    assert result.exit_code == 0, result.output
+    password = (root / ".dockyard" / "secrets" / "redis_password").read_text().strip()
+    acl = (root / ".dockyard" / "secrets" / "redis_acl").read_text()
+    assert f"#{hashlib.sha256(password.encode()).hexdigest()}" in acl
+    assert password not in result.output and password not in acl
+    assert "kubectl create secret generic echo-redis --from-file=redis_password=" in result.output
+    again = CliRunner().invoke(app, ["k8s", str(root), "--flat"])
+    assert (root / ".dockyard" / "secrets" / "redis_password").read_text().strip() == password
+    assert again.exit_code == 0

@@ -49,6 +49,25 @@ def keys_for_cluster(spec: Spec, root: Path) -> list[str]:
             f"--from-file={name}={root / LOCAL / name}"]  # fmt: skip
 
 
+def redis_for_cluster(spec: Spec, root: Path) -> list[str]:
+    """Make the Redis login (password kept, ACL from it) and say how to create its Secret."""
+    from dockyard.deploy.kubernetes.components import redis_login
+    from dockyard.deploy.kubernetes.pods import redis_secret
+
+    if not redis_login(spec):
+        return []
+    password = _kept(root, auth.REDIS_PASSWORD, lambda: secrets.token_urlsafe(32))
+    _private(root / LOCAL / auth.REDIS_ACL, auth.redis_acl(password, spec.worker.namespace))
+    files = " ".join(
+        f"--from-file={name}={root / LOCAL / name}"
+        for name in (auth.REDIS_PASSWORD, auth.REDIS_ACL)
+    )
+    return [
+        "create the Redis login Secret (the queue's ACL user; Redis and its clients mount it):",
+        f"  kubectl create secret generic {redis_secret(spec)} {files}",
+    ]
+
+
 def _keys(spec: Spec, root: Path) -> tuple[str, bool]:
     """The user's keys file (DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME), else a new one."""
     name = spec.auth.keys_secret

@@ -53,6 +53,7 @@ class Component:
     queue: str | None = None
     queue_without_pods: bool = False  # `queue` is exported by another service: zero is safe
     claim: Claim | None = None
+    redis_login: bool = False  # logs in to the stack's Redis as its ACL user
 
     @property
     def serves(self) -> bool:
@@ -87,6 +88,13 @@ def runs_redis(spec: Spec) -> bool:
     return any(urlsplit(url).hostname == REDIS_HOST for url in urls)
 
 
+def redis_login(spec: Spec) -> bool:
+    """The stack's Redis behind an ACL user, as in Compose: when the jobs queue uses it."""
+    worker = spec.worker
+    ours = urlsplit(worker.redis_url).hostname == REDIS_HOST
+    return worker.enabled and worker.backend == "redis" and ours
+
+
 def _api(spec: Spec, image: str) -> Component:
     return Component(
         role="api",
@@ -98,6 +106,7 @@ def _api(spec: Spec, image: str) -> Component:
         env={"DOCKYARD_HOST": "0.0.0.0"},
         port=spec.serving.port,
         claim=jobs_claim(spec),
+        redis_login=redis_login(spec),
     )
 
 
@@ -116,6 +125,7 @@ def _worker(spec: Spec, image: str) -> Component:
         # dockyard_jobs, so with none running nothing would show KEDA the queue.
         queue=f'max(dockyard_jobs{{state="queued",pod=~"{spec.project.name}-worker-.*"}})',
         claim=jobs_claim(spec),
+        redis_login=redis_login(spec),
     )
 
 

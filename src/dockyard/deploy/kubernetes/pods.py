@@ -18,6 +18,7 @@ from dockyard.spec.base import format_size
 from dockyard.spec.resources import Resources
 
 SECRETS_DIR = "/run/secrets"
+REDIS_LOGIN_DIR = "/run/dockyard-redis"  # the Secret NAME-redis: password and the server's ACL
 PRE_STOP_S = 5  # endpoints controllers and kube-proxy usually catch up within a few seconds
 GRACE_MARGIN_S = 5
 STARTUP_PERIOD_S = 5
@@ -35,10 +36,10 @@ def pod(spec: Spec, part: Component, load_s: float | None) -> Manifest:
         "image": part.image,
         **({"command": list(part.command)} if part.command else {}),
         "args": list(part.args),
-        "env": env(spec, part.own, part.env),
+        "env": env(spec, part.own, {**part.env, **_redis_env(part)}),
         "resources": resources(part.own.resources),
         "securityContext": container_security(),
-        "volumeMounts": mounts(spec, part.own, part.claim),
+        "volumeMounts": mounts(spec, part.own, part.claim) + _redis_mounts(part),
         **probes(spec, part, load_s),
     }
     if part.serves:
@@ -55,7 +56,36 @@ def pod(spec: Spec, part: Component, load_s: float | None) -> Manifest:
         "terminationGracePeriodSeconds": int(drain) + GRACE_MARGIN_S,
         **spread(spec, part.role),
         "containers": [container],
-        "volumes": volumes(spec, part.own, part.claim),
+        "volumes": volumes(spec, part.own, part.claim) + _redis_volumes(spec, part),
+    }
+
+
+def redis_secret(spec: Spec) -> str:
+    return f"{spec.project.name}-redis"
+
+
+def redis_login_volume(spec: Spec, key: str) -> Manifest:
+    """One file of the Secret NAME-redis (the CLI generates it, the operator creates it)."""
+    items = [{"key": key, "path": key}]
+    secret = {"secretName": redis_secret(spec), "items": items, "defaultMode": 0o400}
+    return {"name": "redis-login", "secret": secret}
+
+
+def _redis_volumes(spec: Spec, part: Component) -> list[Manifest]:
+    return [redis_login_volume(spec, auth.REDIS_PASSWORD)] if part.redis_login else []
+
+
+def _redis_mounts(part: Component) -> list[Manifest]:
+    mount = {"name": "redis-login", "mountPath": REDIS_LOGIN_DIR, "readOnly": True}
+    return [mount] if part.redis_login else []
+
+
+def _redis_env(part: Component) -> dict[str, str]:
+    if not part.redis_login:
+        return {}
+    return {
+        auth.REDIS_PASSWORD_ENV: f"{REDIS_LOGIN_DIR}/{auth.REDIS_PASSWORD}",
+        auth.REDIS_USER_ENV: auth.REDIS_USER,
     }
 
 

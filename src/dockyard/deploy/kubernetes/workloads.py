@@ -6,8 +6,15 @@ and the default 25% surge would stall the rollout, so GPU services replace one p
 
 from __future__ import annotations
 
+from dockyard.deploy import auth
 from dockyard.deploy.kubernetes import pods
-from dockyard.deploy.kubernetes.components import REDIS_HOST, Claim, Component, jobs_claim
+from dockyard.deploy.kubernetes.components import (
+    REDIS_HOST,
+    Claim,
+    Component,
+    jobs_claim,
+    redis_login,
+)
 from dockyard.deploy.kubernetes.objects import Manifest, labels, name, obj
 from dockyard.spec import Spec
 from dockyard.spec.schedule import ScheduledJob
@@ -108,26 +115,38 @@ def redis(spec: Spec) -> list[Manifest]:
     """The stack's own Redis: one pod with its own volume, append-only so jobs survive restarts.
 
     The Service is called `redis`, the host the spec's redis_url names in Compose too, so the
-    same URL works on both (one project per namespace).
+    same URL works on both (one project per namespace). As in Compose, when the jobs queue uses
+    it only the queue's ACL user gets in (docs/security.md); a PING-only user serves probes.
     """
     own = labels(spec, "redis")
     uid = int(spec.stack.redis_user.split(":")[0])
+    login = redis_login(spec)
+    args = ["redis-server", "--dir", REDIS_DIR, "--appendonly", "yes",
+            "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]  # fmt: skip
+    mounts: list[Manifest] = [{"name": "data", "mountPath": REDIS_DIR}]
+    ping = ["redis-cli", "ping"]
+    if login:
+        args += ["--aclfile", f"{pods.REDIS_LOGIN_DIR}/{auth.REDIS_ACL}", "--protected-mode", "no"]
+        mounts.append({"name": "redis-login", "mountPath": pods.REDIS_LOGIN_DIR, "readOnly": True})
+        ping = ["redis-cli", "--user", "health", "--pass", "-", "--no-auth-warning", "ping"]
     container = {
         "name": "redis",
         "image": spec.stack.redis_image,
-        "args": ["redis-server", "--appendonly", "yes", "--dir", REDIS_DIR],
+        "args": args,
         "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
         "resources": _redis_resources(spec),
         "securityContext": pods.container_security(),
-        "readinessProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 5},
-        "livenessProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 10},
-        "volumeMounts": [{"name": "data", "mountPath": REDIS_DIR}],
+        "readinessProbe": {"exec": {"command": ping}, "periodSeconds": 5},
+        "livenessProbe": {"exec": {"command": ping}, "periodSeconds": 10},
+        "volumeMounts": mounts,
     }
     security = {**pods.pod_security(spec), "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid}
     pod: Manifest = {"securityContext": security, "automountServiceAccountToken": False}
     if spec.kubernetes.priority_class:
         pod["priorityClassName"] = spec.kubernetes.priority_class
     pod["containers"] = [container]
+    if login:
+        pod["volumes"] = [pods.redis_login_volume(spec, auth.REDIS_ACL)]
     body = {
         "serviceName": REDIS_HOST,
         "replicas": 1,
