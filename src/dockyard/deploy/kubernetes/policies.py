@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dockyard.deploy.kubernetes.components import Component
 from dockyard.deploy.kubernetes.objects import Manifest, labels, name, obj, project_selector
-from dockyard.deploy.kubernetes.workloads import REDIS_PORT
+from dockyard.deploy.kubernetes.redis import PORT as REDIS_PORT
 from dockyard.spec import Spec
 
 NETWORKING = "networking.k8s.io/v1"
