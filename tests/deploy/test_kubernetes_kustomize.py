@@ -151,3 +151,20 @@ def _pods(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         spec = spec["jobTemplate"]["spec"]
     template = spec.get("template")
     return [template["spec"]] if template else []
+
+
+def test_removed_list_items_are_deleted_by_their_merge_key(tmp_path: Path) -> None:
+    """volumeMounts merge by mountPath, volumes and env by name: a removed /dev/shm says so."""
+    root = staged_project(tmp_path, resources={"shm": "1g"})
+    toml = root / "dockyard.toml"
+    toml.write_text(toml.read_text() + "\n[environments.small.resources]\nshm = 0\n")
+    out = tmp_path / "k8s"
+    _cli(root, "--env", "small", "--out", out)
+    changes = _overlay(out / "overlays" / "small")
+    pod = by_key(changes.patches)["Deployment", "echo-api"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert {"mountPath": "/dev/shm", "$patch": "delete"} in container["volumeMounts"]
+    assert {"name": "shm", "$patch": "delete"} in pod["volumes"]
+    base = [d for f in sorted((out / "base").glob("*-*.yaml")) for d in _docs(f)]
+    _cli(root, "--env", "small", "--flat", "--out", tmp_path / "small.yaml")
+    assert _normal(kustomize.build(base, changes)) == _normal(_docs(tmp_path / "small.yaml"))

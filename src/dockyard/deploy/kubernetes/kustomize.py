@@ -7,7 +7,7 @@ release record holds for it goes in Kustomize's `images` field. Plain files only
 no generators, so `kubectl apply -k overlays/NAME` needs nothing but kubectl.
 
 `build` applies an overlay the way `kustomize build` does for the subset of patches written
-here (maps merged, lists of named items merged by name, other lists replaced); tests check it
+here (maps merged, lists merged by their Kubernetes merge key, other lists replaced); tests check it
 against the environment's fully rendered (`--flat`) output.
 """
 
@@ -22,6 +22,16 @@ from dockyard.deploy.kubernetes.objects import Manifest, dump
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 DELETE = "$patch"
 Key = tuple[str, str]  # kind, name
+# Kubernetes' patchMergeKey of the list fields in Dockyard's objects (ports: see _merge_key);
+# every other list is replaced whole by a patch, as strategic merge does for atomic lists.
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "topologySpreadConstraints": "topologyKey",
+}
 
 
 @dataclass(frozen=True)
@@ -125,16 +135,17 @@ def _body(manifest: Manifest) -> Manifest:
     return {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
 
 
-def _named(value: object) -> bool:
-    """Lists Kubernetes merges by name (containers, env, volumes, ports)."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, dict) and "name" in item for item in value)
-    )
+def _merge_key(field: str, items: object) -> str | None:
+    """The key Kubernetes merges a list field's items by (its patchMergeKey); None: the list
+    is replaced whole. Only the lists Dockyard's objects hold are listed."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return None
+    if field == "ports":  # a container's by containerPort, a Service's by port
+        return "containerPort" if all("containerPort" in i for i in items) else "port"
+    return MERGE_KEYS.get(field)
 
 
-def _diff(before: Any, after: Any) -> Any:
+def _diff(before: Any, after: Any, field: str = "") -> Any:
     """A strategic-merge patch from `before` to `after`; None when they are equal."""
     if before == after:
         return None
@@ -143,49 +154,51 @@ def _diff(before: Any, after: Any) -> Any:
         for k, value in after.items():
             if k not in before:
                 out[k] = value
-            elif (change := _diff(before[k], value)) is not None:
+            elif (change := _diff(before[k], value, k)) is not None:
                 out[k] = change
         return out
-    if _named(before) and _named(after):
-        return _diff_named(before, after)
+    merge_key = _merge_key(field, before)
+    if merge_key and _merge_key(field, after) == merge_key:
+        return _diff_keyed(before, after, merge_key)
     return after
 
 
-def _diff_named(before: list[Manifest], after: list[Manifest]) -> list[Manifest]:
-    old = {item["name"]: item for item in before}
-    new = {item["name"]: item for item in after}
-    out: list[Manifest] = [{"name": n, DELETE: "delete"} for n in old if n not in new]
-    for n, item in new.items():
-        if n not in old:
+def _diff_keyed(before: list[Manifest], after: list[Manifest], by: str) -> list[Manifest]:
+    old = {item[by]: item for item in before}
+    new = {item[by]: item for item in after}
+    out: list[Manifest] = [{by: k, DELETE: "delete"} for k in old if k not in new]
+    for k, item in new.items():
+        if k not in old:
             out.append(item)
-        elif (change := _diff(old[n], item)) is not None:
-            out.append({"name": n, **change})
+        elif (change := _diff(old[k], item)) is not None:
+            out.append({by: k, **change})
     return out
 
 
-def _merge(base: Any, patch: Any) -> Any:
+def _merge(base: Any, patch: Any, field: str = "") -> Any:
     if isinstance(base, dict) and isinstance(patch, dict):
         out = dict(base)
         for k, value in patch.items():
             if value is None:
                 out.pop(k, None)
             else:
-                out[k] = _merge(base[k], value) if k in base else value
+                out[k] = _merge(base[k], value, k) if k in base else value
         return out
-    if _named(base) and _named(patch):
-        return _merge_named(base, patch)
+    merge_key = _merge_key(field, base)
+    if merge_key:
+        return _merge_keyed(base, patch, merge_key)
     return copy.deepcopy(patch)
 
 
-def _merge_named(base: list[Manifest], patch: list[Manifest]) -> list[Manifest]:
-    out = {item["name"]: item for item in base}
+def _merge_keyed(base: list[Manifest], patch: list[Manifest], by: str) -> list[Manifest]:
+    out = {item[by]: item for item in base}
     for item in patch:
         if item.get(DELETE) == "delete":
-            out.pop(item["name"], None)
-        elif item["name"] in out:
-            out[item["name"]] = _merge(out[item["name"]], item)
+            out.pop(item[by], None)
+        elif item[by] in out:
+            out[item[by]] = _merge(out[item[by]], item)
         else:
-            out[item["name"]] = item
+            out[item[by]] = item
     return list(out.values())
 
 
