@@ -44,12 +44,13 @@ def k8s(
 ) -> None:
     """Render Kubernetes manifests: workloads, autoscaling, budgets, policies, one overlay per
     environment. Without --out, print one environment's (or the shared spec's) YAML."""
-    from dockyard.cli.stack_secrets import keys_for_cluster, redis_for_cluster
+    from dockyard.cli.stack_secrets import keys_for_cluster, metrics_for_cluster, redis_for_cluster
 
     root = root.resolve()
     spec = load_spec(root)
     reference = image or f"{spec.project.name}:{spec.project.version}"
-    for note in keys_for_cluster(spec, root) + redis_for_cluster(spec, root):
+    notes = keys_for_cluster(spec, root) + metrics_for_cluster(spec, root)
+    for note in notes + redis_for_cluster(spec, root):
         typer.echo(note, err=True)
     if flat or out is None:
         text = _flat(spec, root, reference, env, load_s)
