@@ -139,3 +139,18 @@ def test_secrets_are_files_from_secret_volumes(tmp_path: Path) -> None:
         mount = next(m for m in container["volumeMounts"] if m["name"] == "secrets")
         assert mount == {"name": "secrets", "mountPath": "/run/secrets", "readOnly": True}
         assert not any("valueFrom" in e for e in container["env"]), "no secret in env"
+
+
+def test_secrets_may_come_from_an_external_store_through_the_csi_driver(tmp_path: Path) -> None:
+    root = staged_project(tmp_path, kubernetes={"secret_provider_class": "vault-echo"})
+    _, manifests = next(renderings(root))
+    for name, pod in _all_pods(manifests):
+        if name.endswith("-redis"):
+            continue
+        volume = next(v for v in pod["volumes"] if v["name"] == "secrets")
+        assert volume == {
+            "name": "secrets",
+            "csi": {"driver": "secrets-store.csi.k8s.io", "readOnly": True,
+                    "volumeAttributes": {"secretProviderClass": "vault-echo"}},
+        }, name  # fmt: skip
+        assert violations(pod) == [], "csi is a restricted-profile volume type"

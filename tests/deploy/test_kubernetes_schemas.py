@@ -117,3 +117,9 @@ def _check_custom_resources(manifests: list[Manifest]) -> None:
                 [container] = target["spec"]["template"]["spec"]["containers"]
                 ports = {p["name"] for p in container["ports"]}
                 assert {e["port"] for e in m["spec"]["podMetricsEndpoints"]} <= ports
+
+
+def test_secrets_from_an_external_store_validate(tmp_path: Path) -> None:
+    root = staged_project(tmp_path, kubernetes={"secret_provider_class": "vault-echo"})
+    for _, manifests in renderings(root):
+        assert _validate(manifests) >= 3 * 10

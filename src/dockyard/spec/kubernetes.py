@@ -77,6 +77,12 @@ class Kubernetes(Section):
     storage_class: str | None = Field(
         default=None, description="StorageClass of the volumes (default: the cluster's)"
     )
+    secret_provider_class: str | None = Field(
+        default=None,
+        description="Mount the spec's secrets through the Secrets Store CSI driver with this "
+        "SecretProviderClass (an external store: Vault, cloud secret managers) instead of the "
+        "Secret NAME-secrets",
+    )
     service_monitor: bool = Field(
         default=False,
         description="Render Prometheus Operator ServiceMonitor/PodMonitor objects (needs its CRDs)",

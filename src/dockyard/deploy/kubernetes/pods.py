@@ -27,6 +27,7 @@ CLAIM_LABEL = "dockyard.dev/jobs-volume"
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
 GPU = "nvidia.com/gpu"
+CSI_SECRETS = "secrets-store.csi.k8s.io"
 
 
 def pod(spec: Spec, part: Component, load_s: float | None) -> Manifest:
@@ -209,8 +210,7 @@ def volumes(spec: Spec, own: Spec, claim: Claim | None) -> list[Manifest]:
         models = {"claimName": f"{own.project.name}-models", "readOnly": True}
         found.append({"name": "models", "persistentVolumeClaim": models})
     if own.secrets:
-        secret = {"secretName": f"{own.project.name}-secrets", "defaultMode": 0o400}
-        found.append({"name": "secrets", "secret": secret})
+        found.append(_secrets_volume(spec, own))
     if auth.k8s_auth_on(own):
         # mounted whole (no subPath), so a rotated Secret reaches running pods
         secret = {"secretName": auth.k8s_keys_secret(own), "defaultMode": 0o400}
@@ -218,6 +218,17 @@ def volumes(spec: Spec, own: Spec, claim: Claim | None) -> list[Manifest]:
     if claim is not None:
         found.append({"name": "queue", "persistentVolumeClaim": {"claimName": claim.name}})
     return found
+
+
+def _secrets_volume(spec: Spec, own: Spec) -> Manifest:
+    """The spec's secrets as files: a Secret, or an external store through the CSI driver."""
+    provider = spec.kubernetes.secret_provider_class
+    if provider:
+        attributes = {"secretProviderClass": provider}
+        csi = {"driver": CSI_SECRETS, "readOnly": True, "volumeAttributes": attributes}
+        return {"name": "secrets", "csi": csi}
+    secret = {"secretName": f"{own.project.name}-secrets", "defaultMode": 0o400}
+    return {"name": "secrets", "secret": secret}
 
 
 def mounts(spec: Spec, own: Spec, claim: Claim | None) -> list[Manifest]:
