@@ -28,3 +28,15 @@ def test_the_api_probes_hit_routes_the_runtime_serves(
         assert get["port"] == "http"
         assert client.get(get["path"]).status_code == 200, probe
     assert client.get("/no-such-probe").status_code == 404  # the check can fail
+
+
+def test_probes_speak_https_when_the_service_does(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "p", "echo", auth={"tls_cert_secret": "tls-cert", "tls_key_secret": "tls-key"}
+    )
+    toml = root / "dockyard.toml"
+    toml.write_text('secrets = ["tls-cert", "tls-key"]\n' + toml.read_text())
+    deployment = by_key(render_kubernetes(load_spec(root), IMAGE))["Deployment", "echo-api"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS", probe
