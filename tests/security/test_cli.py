@@ -116,7 +116,7 @@ def test_kubernetes_pods_read_keys_from_a_secret_the_cli_prepares(tmp_path: Path
     root = tmp_path / "stack"
     shutil.copytree(EXAMPLE, root)
     out = tmp_path / "k8s.yaml"
-    result = CliRunner().invoke(app, ["k8s", str(root), "--out", str(out)])
+    result = CliRunner().invoke(app, ["k8s", str(root), "--flat", "--out", str(out)])
     assert result.exit_code == 0, result.output
     key = (root / ".dockyard" / "secrets" / CLIENT_KEY).read_text().strip()
     assert "kubectl create secret generic digits-stack-redis-api-keys" in result.output

@@ -18,6 +18,7 @@ from dockyard.spec import Spec
 
 LOCAL = Path(".dockyard") / "secrets"
 CLIENT_KEY = "api_key"  # the generated operator key, for `DOCKYARD_API_KEY=$(cat ...)`
+METRICS_KEY = "metrics_key"  # Prometheus's key in a cluster (scope `metrics` only)
 
 
 def stage_generated(spec: Spec, root: Path, image: str) -> list[str]:
@@ -47,6 +48,43 @@ def keys_for_cluster(spec: Spec, root: Path) -> list[str]:
     return [*notes, "create the keys Secret the pods mount (replace it to rotate keys):",
             f"  kubectl create secret generic {auth.k8s_keys_secret(spec)} "
             f"--from-file={name}={root / LOCAL / name}"]  # fmt: skip
+
+
+def metrics_for_cluster(spec: Spec, root: Path) -> list[str]:
+    """Prometheus's key (scope `metrics`, once) in the keys file, and how to create its Secret."""
+    from dockyard.deploy.kubernetes.monitors import TOKEN_KEY, metrics_secret
+
+    if not (spec.kubernetes.service_monitor and auth.k8s_auth_on(spec)):
+        return []
+    key = _kept(root, METRICS_KEY, lambda: "dk_" + secrets.token_urlsafe(32))
+    keys = root / LOCAL / spec.auth.keys_secret
+    text = keys.read_text(encoding="utf-8") if keys.is_file() else ""
+    if key not in text.split():
+        _private(keys, text + f"{key} prometheus metrics\n")
+    return [
+        "create the Secret Prometheus scrapes with (a key with the metrics scope only):",
+        f"  kubectl create secret generic {metrics_secret(spec)} "
+        f"--from-file={TOKEN_KEY}={root / LOCAL / METRICS_KEY}",
+    ]
+
+
+def redis_for_cluster(spec: Spec, root: Path) -> list[str]:
+    """Make the Redis login (password kept, ACL from it) and say how to create its Secret."""
+    from dockyard.deploy.kubernetes.components import redis_login
+    from dockyard.deploy.kubernetes.pods import redis_secret
+
+    if not redis_login(spec):
+        return []
+    password = _kept(root, auth.REDIS_PASSWORD, lambda: secrets.token_urlsafe(32))
+    _private(root / LOCAL / auth.REDIS_ACL, auth.redis_acl(password, spec.worker.namespace))
+    files = " ".join(
+        f"--from-file={name}={root / LOCAL / name}"
+        for name in (auth.REDIS_PASSWORD, auth.REDIS_ACL)
+    )
+    return [
+        "create the Redis login Secret (the queue's ACL user; Redis and its clients mount it):",
+        f"  kubectl create secret generic {redis_secret(spec)} {files}",
+    ]
 
 
 def _keys(spec: Spec, root: Path) -> tuple[str, bool]:

@@ -15,6 +15,7 @@ from dockyard.spec.build import Build
 from dockyard.spec.environments import Environment, check_name
 from dockyard.spec.gate import Gate
 from dockyard.spec.jobs import Worker
+from dockyard.spec.kubernetes import Kubernetes
 from dockyard.spec.monitoring import Monitoring
 from dockyard.spec.pipeline import Pipeline
 from dockyard.spec.project import Artifact, Dependencies, ModelEntry, Project
@@ -52,6 +53,7 @@ class Spec(Section):
     router: Router = Router()
     monitoring: Monitoring = Monitoring()
     auth: Auth = Auth()
+    kubernetes: Kubernetes = Kubernetes()
     schedules: tuple[ScheduledJob, ...] = ()
     secrets: tuple[str, ...] = Field(
         default=(),
@@ -122,9 +124,9 @@ class Spec(Section):
 
     def digest(self) -> str:
         """A stable hash of the spec's content, recorded in image labels."""
-        # Default [monitoring] and [swarm] tables stay out, so their arrival left existing
-        # digests as they were.
-        defaults = {"monitoring": Monitoring(), "swarm": Swarm()}
+        # Default [monitoring], [swarm] and [kubernetes] tables stay out, so their arrival left
+        # existing digests as they were.
+        defaults = {"monitoring": Monitoring(), "swarm": Swarm(), "kubernetes": Kubernetes()}
         skip = {name for name, value in defaults.items() if getattr(self, name) == value} or None
         blob = json.dumps(self.model_dump(mode="json", exclude=skip), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
