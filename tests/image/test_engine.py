@@ -242,4 +242,7 @@ def test_good_project_passes_the_gate(
     project: Path, image: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     main(["test", str(project), "--image", image, "--requests", "20"])
-    assert "PASSED" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "PASSED" in said.out and "start-up: interpreter" in said.err
+    recorded = json.loads((project / ".dockyard" / "startup.json").read_text())  # for k8s
+    assert recorded["image"] == image and recorded["ready_s"] > 0

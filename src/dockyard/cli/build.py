@@ -23,6 +23,7 @@ from dockyard.image.container import RunSettings
 from dockyard.image.context import AppFiles, Entry
 from dockyard.image.engine import Engine
 from dockyard.image.launch import Launched, launch, teardown
+from dockyard.image.measured import save_startup
 from dockyard.image.memory import advise
 from dockyard.image.report import BuildReport, render_report
 from dockyard.image.secrets import find_secrets, require_all, secret_env, with_placeholders
@@ -220,6 +221,8 @@ def _gate(
         f"container ready at {launched.url} in {launched.elapsed_s:.1f}s" + _startup_line(launched),
         markup=False,
     )
+    if launched.startup and save_startup(root, tag, launched.startup):
+        console.print("start-up recorded for `dockyard k8s` (.dockyard/startup.json)", markup=False)
     try:
         golden, host = _golden(spec, root), _host(root, launched)
         checks = run_checks(engine, spec, root, launched, settings, golden, host, headers)

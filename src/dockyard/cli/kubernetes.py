@@ -39,7 +39,10 @@ def k8s(
     ] = None,
     load_s: Annotated[
         float | None,
-        typer.Option(help="Measured model load time in seconds; sizes the startup probes"),
+        typer.Option(
+            help="Model load time in seconds, for the startup probes (default: what the last "
+            "`dockyard test` measured, in .dockyard/startup.json)"
+        ),
     ] = None,
 ) -> None:
     """Render Kubernetes manifests: workloads, autoscaling, budgets, policies, one overlay per
@@ -48,6 +51,7 @@ def k8s(
 
     root = root.resolve()
     spec = load_spec(root)
+    load_s = load_s if load_s is not None else _measured(root)
     reference = image or f"{spec.project.name}:{spec.project.version}"
     notes = keys_for_cluster(spec, root) + metrics_for_cluster(spec, root)
     for note in notes + redis_for_cluster(spec, root):
@@ -68,6 +72,16 @@ def k8s(
         path.write_text(text, encoding="utf-8")
     overlays = ", ".join(f"overlays/{name}" for name in envs) or "no environments declared"
     typer.echo(f"wrote {out}: base ({overlays}); apply with kubectl apply -k {out}/overlays/NAME")
+
+
+def _measured(root: Path) -> float | None:
+    """The start-up the last `dockyard test` measured in a container, said on stderr."""
+    from dockyard.image.measured import RECORD, measured_ready_s
+
+    found = measured_ready_s(root)
+    if found is not None:
+        typer.echo(f"startup probes sized from {RECORD}: ready in {found:.1f}s", err=True)
+    return found
 
 
 def _flat(spec: Spec, root: Path, image: str, env: str | None, load_s: float | None) -> str:
