@@ -106,7 +106,7 @@ def _session_cookie(client: httpx.Client, keys: Keys) -> dict[str, str]:
 def _cookie_try(
     method: str, needed: str, cookie: dict[str, str]
 ) -> tuple[str, dict[str, str], object]:
-    if method == "GET" and needed == "metrics":
+    if method == "GET" and needed in ("metrics", ANY):  # what the status page and /docs read
         return ("session cookie", cookie, lambda s: s not in (401, 403) and s < 500)
     return ("session cookie", cookie, lambda s: s == 401)
 

@@ -1,10 +1,10 @@
 """The auth layer: one ASGI wrapper in front of every Dockyard app.
 
-Per request, in order: probes pass; `/status/login` is the status page's sign-in (login.py);
-the key is found by its digest, or for a GET needing `metrics` by the session cookie (401 when
-absent or unknown; a browser asking for /status gets the sign-in form); the route's scope is
-checked (403); the key's bucket is charged, in memory or in the stack's Redis (429 with
-Retry-After). GET responses get security headers whether or not auth is on.
+Per request, in order: probes pass; `/status/login` is the browser pages' sign-in (login.py);
+the key is found by its digest, or for a GET needing `metrics` or any key by the session cookie
+(401 when absent or unknown; a browser asking for /status or /docs gets the sign-in form); the
+route's scope is checked (403); the key's bucket is charged, in memory or in the stack's Redis
+(429 with Retry-After). GET responses get security headers whether or not auth is on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic_core import to_json
 
 from dockyard.runtime.auth import login, session
 from dockyard.runtime.auth.config import AuthConfig
-from dockyard.runtime.auth.keys import Key, KeyFile, KeyRing
+from dockyard.runtime.auth.keys import ANY, Key, KeyFile, KeyRing
 from dockyard.runtime.auth.limiter import Bucket, Limiter
 from dockyard.runtime.auth.openapi import secured
 from dockyard.runtime.auth.rules import Rules
@@ -94,7 +94,7 @@ class Guard:
             return await self.app(scope, receive, send)
         if isinstance(found, Refusal):
             if found.status == 401 and login.wants_form(scope):
-                return await _answer(send, login.page(401))
+                return await _answer(send, login.page(401, of=scope["path"].lstrip("/")))
             return await _refuse(scope, send, found)
         key = found
         scope[KEY_SCOPE] = key
@@ -109,7 +109,8 @@ class Guard:
     ) -> Key | Refusal | None:
         """The caller's key, a refusal (401/403), or None for an open route (no key needed).
 
-        `browser` (a GET): a status page session cookie stands in for a key on `metrics` routes.
+        `browser` (a GET): a sign-in session cookie stands in for a key on the reads a browser
+        page makes: `metrics` routes (the status page) and `any` routes (/docs, its OpenAPI).
         """
         needed = self.rules.scope_for(path)
         if needed is None or self.keys is None:
@@ -118,7 +119,7 @@ class Guard:
         if ring is not self._ring:
             self._ring = ring
             self.limiter.forget()
-        key = _caller_key(ring, headers, browser and needed == "metrics")
+        key = _caller_key(ring, headers, browser and needed in ("metrics", ANY))
         if key is None:
             self._count("", "unauthorized")
             return Refusal(401, "unauthorized", _NO_KEY, _CHALLENGE)
