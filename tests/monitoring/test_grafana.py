@@ -29,6 +29,7 @@ from dockyard.deploy.monitoring import (
     render_dashboard,
 )
 from dockyard.deploy.stack import compose_binary
+from dockyard.doctor import check_paths
 from dockyard.errors import SpecError
 from dockyard.spec import load_spec
 from tests.monitoring.conftest import digits
@@ -164,3 +165,9 @@ def test_a_grafana_image_by_tag_is_refused_with_the_key_named(tmp_path: Path, im
         load_spec(root)
     text = str(raised.value)
     assert "monitoring.grafana.image" in text and "sha256" in text and "dockyard.toml" in text
+
+
+def test_the_doctor_finds_nothing_above_info_in_the_stack_with_grafana(stack: Path) -> None:
+    report = check_paths([stack / "compose.yaml", stack / OVERLAY_FILE])
+    assert [f"{f.rule} {f.message}" for f in report.findings if f.severity != "info"] == []
+    assert any("grafana" in f.message for f in report.findings)  # it did read the service
