@@ -120,6 +120,9 @@ def test_the_image_serves_swagger_ui_offline_and_try_it_returns_200(
     assert httpx.get(url + "/docs/static/swagger-ui-bundle.js").status_code == 200
     openapi = httpx.get(url + "/openapi.json").json()
     validate(openapi)  # a valid OpenAPI 3.1 document, as Swagger UI will read it
+    assert set(openapi["components"]["securitySchemes"]) == {"bearer", "apiKey"}  # "Authorize"
+    assert "golden-1" in openapi["paths"]["/predict"]["post"]["requestBody"]["content"][
+        "application/json"]["examples"]  # fmt: skip
     shown = swagger_try_predict(url, tmp_path_factory.getbasetemp() / "artifacts", "image-docs.png")
     assert (shown.errors, shown.outside, shown.status) == ([], [], "200")
     golden = json.loads((root / "golden.jsonl").read_text().splitlines()[0])
