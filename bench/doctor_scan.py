@@ -1,6 +1,6 @@
 """Time of the doctor's token scan over real text files, with and without the needle prefilter.
 
-    python bench/doctor_scan.py [IMAGE ...]
+    python bench/doctor_scan.py [--no-prefilter] [IMAGE ...]
 
 Without images: the Python sources of the installed scikit-learn (what an image's site-packages
 mostly holds). With images: `read_image` + `check_image` wall time per image (the engine test
@@ -10,11 +10,13 @@ of the image set pays this once per example image).
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from dockyard.doctor.tokens import DETECTORS, find_tokens
+from dockyard.doctor.tokens import DETECTORS, Detector, find_tokens
 
 
 def _every_pattern(text: str) -> int:
@@ -51,5 +53,13 @@ def images(names: list[str]) -> None:
         print(f"{name}: {time.perf_counter() - started:.1f} s, {len(findings)} findings")
 
 
+def _no_prefilter(self: Detector, text: str) -> Iterator[re.Match[str]]:
+    return self.pattern.finditer(text)
+
+
 if __name__ == "__main__":
-    images(sys.argv[1:]) if sys.argv[1:] else sources()
+    args = sys.argv[1:]
+    if "--no-prefilter" in args:  # every pattern over every text, as before the needles
+        args.remove("--no-prefilter")
+        Detector.finditer = _no_prefilter  # type: ignore[method-assign]
+    images(args) if args else sources()
