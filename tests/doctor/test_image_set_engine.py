@@ -101,10 +101,13 @@ def _ai_stack(tmp: Path) -> str:
     return AI_STACK
 
 
-def _example(name: str) -> str:
+def _example(name: str, tmp: Path) -> str:
+    """Built from a copy: a build writes a lock and a work dir, never into the repository."""
     tag = f"dockyard-doctor-test/{name}:{uuid.uuid4().hex[:8]}"
+    project = tmp / "examples" / name
+    shutil.copytree(ROOT / "examples" / name, project, ignore=shutil.ignore_patterns(".dockyard"))
     subprocess.run(
-        [str(Path(sys.executable).parent / "dockyard"), "build", str(ROOT / "examples" / name),
+        [str(Path(sys.executable).parent / "dockyard"), "build", str(project),
          "--base-image", BASE, "--tag", tag],
         check=True, capture_output=True, timeout=1800,
     )  # fmt: skip
@@ -130,7 +133,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     tmp = tmp_path_factory.mktemp("images")
     made: list[str] = []
     try:
-        made += [_example(name) for name in OWN]
+        made += [_example(name, tmp) for name in OWN]
         stack = _ai_stack(tmp)
         made.append(_planted(tmp, stack))
         yield {**dict(zip(OWN, made, strict=False)), "ai-stack": stack, "planted": made[-1]}
