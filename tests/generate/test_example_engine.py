@@ -64,6 +64,13 @@ def golden() -> list[dict[str, str]]:
     return [json.loads(line) for line in lines]
 
 
+def test_the_doctor_raises_no_alarm_on_the_image(image: str) -> None:
+    """Issue 11's image set: the image this module built (tests/doctor/image_set.py)."""
+    from tests.doctor.image_set import image_alarms
+
+    assert image_alarms(image) == {image: []}
+
+
 def test_the_container_streams_golden_text_through_the_openai_client(url: str) -> None:
     client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
     sample = golden()[0]

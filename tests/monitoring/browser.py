@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,33 @@ def keep_screenshot(page: object, artifacts: Path, name: str) -> Path:
     if docs:
         shutil.copy(path, Path(docs) / name)
     return path
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """What Swagger UI showed after "Execute" on POST /predict with the default example."""
+
+    status: str
+    body: str
+    errors: list[str]
+    outside: list[str]  # requests to anything but the service (a CDN): must stay empty
+
+
+def swagger_try_predict(url: str, artifacts: Path, screenshot: str = "docs.png") -> TryIt:
+    """Open `url`/docs in Chromium and send the golden example from the predict operation."""
+    op = "#operations-default-predict"
+    with browser_page() as (page, errors):
+        outside: list[str] = []
+        page.on(  # type: ignore[attr-defined]
+            "request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None
+        )
+        page.goto(url + "/docs")  # type: ignore[attr-defined]
+        page.wait_for_selector(op).click()  # type: ignore[attr-defined]
+        # tryItOutEnabled: the golden example is already in an editable body, ready to send
+        page.click(f"{op} .execute")  # type: ignore[attr-defined]
+        rows = f"{op} .live-responses-table tbody"
+        status = page.wait_for_selector(f"{rows} .response-col_status")  # type: ignore[attr-defined]
+        code = status.inner_text().strip()
+        body = page.inner_text(f"{rows} .response-col_description pre")  # type: ignore[attr-defined]
+        keep_screenshot(page, artifacts, screenshot)
+    return TryIt(code, body, errors, outside)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
-from tests.monitoring.browser import browser_page, keep_screenshot
+from tests.monitoring.browser import swagger_try_predict
 from tests.monitoring.conftest import DIGITS, digits
 
 Serve = type[Server]
@@ -35,30 +35,12 @@ def test_swagger_ui_renders_offline_and_try_it_returns_200(
 ) -> None:
     server = serve(digits(tmp_path / "digits"))
     server.wait("/readyz")
-    with browser_page() as (page, errors):
-        outside: list[str] = []
-        page.on(  # type: ignore[attr-defined]
-            "request",
-            lambda r: outside.append(r.url) if not r.url.startswith(server.url) else None,
-        )
-        page.goto(server.url + "/docs")  # type: ignore[attr-defined]
-        block = page.wait_for_selector("#operations-default-predict")  # type: ignore[attr-defined]
-        block.click()
-        # tryItOutEnabled: the golden example is already in an editable body, ready to send
-        page.click("#operations-default-predict .execute")  # type: ignore[attr-defined]
-        status = page.wait_for_selector(  # type: ignore[attr-defined]
-            "#operations-default-predict .live-responses-table tbody .response-col_status"
-        )
-        code = status.inner_text().strip()
-        answer = page.inner_text(  # type: ignore[attr-defined]
-            "#operations-default-predict .live-responses-table tbody .response-col_description pre"
-        )
-        keep_screenshot(page, tmp_path_factory.getbasetemp() / "artifacts", "docs.png")
-    assert errors == []
-    assert outside == []  # nothing from a CDN: works air-gapped
-    assert code == "200"
+    shown = swagger_try_predict(server.url, tmp_path_factory.getbasetemp() / "artifacts")
+    assert shown.errors == []
+    assert shown.outside == []  # nothing from a CDN: works air-gapped
+    assert shown.status == "200"
     golden = json.loads((DIGITS / "golden.jsonl").read_text().splitlines()[0])
-    assert json.loads(answer)["outputs"][0]["label"] == golden["output"]["label"]
+    assert json.loads(shown.body)["outputs"][0]["label"] == golden["output"]["label"]
 
 
 # Real processes, browsers or external tools: part of the full suite, not the fast one.

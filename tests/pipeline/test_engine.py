@@ -79,6 +79,20 @@ def _image(root: Path, stage: str) -> str:
     return f"{own.name}:{own.version}"
 
 
+def test_the_doctor_raises_no_alarm_on_the_front_and_stage_images(
+    stack: tuple[str, str, Path],
+) -> None:
+    """Issue 11's image set: the images `dockyard up` just built (tests/doctor/image_set.py)."""
+    from dockyard.spec import load_spec
+    from tests.doctor.image_set import image_alarms, project_images
+
+    _, name, root = stack
+    images = project_images(name)
+    stages = [p.parent for p in (root / "stages").glob("*/dockyard.toml")]
+    assert set(images) == {load_spec(p).project.name for p in [root, *stages]}
+    assert image_alarms(*images.values()) == {image: [] for image in images.values()}
+
+
 def test_each_stage_runs_in_its_own_image_and_scales_alone(stack: tuple[str, str, Path]) -> None:
     _, name, root = stack
     rows = _containers(name)

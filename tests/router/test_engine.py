@@ -106,6 +106,15 @@ def example_weights(stack: RouterStack) -> RouterStack:
     return stack
 
 
+def test_the_doctor_raises_no_alarm_on_either_version_image(stack: RouterStack) -> None:
+    """Issue 11's image set: the images `dockyard up` just built (tests/doctor/image_set.py)."""
+    from tests.doctor.image_set import image_alarms, project_images
+
+    images = project_images(stack.project)
+    assert len(images) == 2  # router (v1) and router/v2
+    assert image_alarms(*images.values()) == {image: [] for image in images.values()}
+
+
 def test_split_over_1000_requests_and_shadow_metrics(example_weights: RouterStack) -> None:
     stack = example_weights
     pair = {"primary": "v1", "shadow": "v2"}

@@ -114,6 +114,13 @@ def _wait_ready(url: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"the model service at {url} never became ready")
 
 
+def test_the_doctor_raises_no_alarm_on_the_image(project: tuple[Path, Spec, Path]) -> None:
+    """Issue 11's image set: the image this module built (tests/doctor/image_set.py)."""
+    from tests.doctor.image_set import image_alarms
+
+    assert image_alarms(IMAGE) == {IMAGE: []}
+
+
 def test_retrain_runs_on_schedule_in_a_fresh_container_and_an_overlap_is_skipped(
     project: tuple[Path, Spec, Path],
 ) -> None:

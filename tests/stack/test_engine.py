@@ -141,6 +141,16 @@ def two_healthy_workers(stack: Stack) -> list[dict[str, Any]]:
     return eventually(healthy, timeout=120, interval=1, what="two healthy workers")
 
 
+def test_the_doctor_raises_no_alarm_on_the_stack_image(stack: Stack) -> None:
+    """Issue 11's image set: the image `dockyard up` just built (tests/doctor/image_set.py)."""
+    from dockyard.spec import load_spec
+    from tests.doctor.image_set import image_alarms, project_images
+
+    images = project_images(stack.project)
+    assert list(images) == [load_spec(stack.root).project.name]
+    assert image_alarms(*images.values()) == {image: [] for image in images.values()}
+
+
 def test_every_service_is_healthy_with_two_workers(stack: Stack) -> None:
     two_healthy_workers(stack)
     states = {c["Name"]: c["State"] for c in stack.containers()}

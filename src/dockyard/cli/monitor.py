@@ -19,6 +19,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from dockyard.cli.stack_secrets import stage_grafana_password
+from dockyard.deploy.grafana import grafana_files, with_grafana
 from dockyard.deploy.monitoring import (
     DASHBOARD_FILE,
     OVERLAY_FILE,
@@ -84,17 +86,41 @@ def monitor(
 
 
 def with_monitoring(spec: Spec, root: Path, project: Project, base: str | None) -> Project:
-    """Add Prometheus (rules loaded) to a stack: files, image if missing, the Compose overlay."""
+    """Add Prometheus (rules loaded) to a stack: files, image if missing, the Compose overlay.
+
+    With [monitoring.grafana] image set, Grafana too (provisioned from files; see deploy.grafana).
+    """
+    image = ensure_prometheus_image(base or DEFAULT_BASE)
+    write_monitoring(spec, root, image)
+    for note in stage_grafana_password(spec, root):
+        typer.echo(note, err=True)
+    return replace(project, files=(*project.files, OVERLAY_FILE))
+
+
+def write_monitoring(spec: Spec, root: Path, prometheus_image: str) -> Path:
+    """Write the rules, Prometheus config, Grafana's files and the overlay; return the overlay."""
     folder = root / "monitoring"
     folder.mkdir(parents=True, exist_ok=True)
     rules = yaml.safe_dump(render_rules(spec), sort_keys=False, width=200)
     (folder / RULES_FILE).write_text(RULES_HEADER + rules, encoding="utf-8")
     config = yaml.safe_dump(render_prometheus_config(spec), sort_keys=False)
     (folder / PROMETHEUS_CONFIG).write_text(config, encoding="utf-8")
-    image = ensure_prometheus_image(base or DEFAULT_BASE)
-    overlay = render_monitoring_overlay(spec, str(folder), image)
+    if spec.monitoring.grafana.image is not None:
+        _write_grafana(spec, folder)
+    overlay = render_monitoring_overlay(spec, str(folder), prometheus_image)
+    overlay = with_grafana(overlay, spec, str(folder))
     (root / OVERLAY_FILE).write_text(yaml.safe_dump(overlay, sort_keys=False), encoding="utf-8")
-    return replace(project, files=(*project.files, OVERLAY_FILE))
+    return root / OVERLAY_FILE
+
+
+def _write_grafana(spec: Spec, folder: Path) -> None:
+    """Grafana's provisioning files (YAML) and the dashboard (JSON) it loads."""
+    for name, content in grafana_files(spec).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        json_file = name.endswith(".json")
+        text = json.dumps(content, indent=2) if json_file else yaml.safe_dump(content)
+        path.write_text(text, encoding="utf-8")
 
 
 def ensure_prometheus_image(base: str) -> str:

@@ -100,7 +100,11 @@ def up(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every service")] = 300.0,
     project_name: ProjectOpt = None,
     monitoring: Annotated[
-        bool, typer.Option("--monitoring", help="Add Prometheus with the alert rules loaded")
+        bool,
+        typer.Option(
+            "--monitoring",
+            help="Add Prometheus with the alert rules loaded (Grafana too: monitoring.grafana)",
+        ),
     ] = False,
     port: Annotated[
         int | None,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dockyard.deploy import auth
 from dockyard.deploy.compose.services import SECRETS_SOURCE, layout_for
+from dockyard.deploy.grafana import ADMIN_SECRET
 from dockyard.spec import Spec
 
 LOCAL = Path(".dockyard") / "secrets"
@@ -36,6 +37,15 @@ def stage_generated(spec: Spec, root: Path, image: str) -> list[str]:
         acl = auth.redis_acl(password, spec.worker.namespace)
         _stage(root, auth.REDIS_ACL, acl, int(spec.stack.redis_user.split(":")[0]))
     return notes
+
+
+def stage_grafana_password(spec: Spec, root: Path) -> list[str]:
+    """The stack Grafana's admin password, generated once and staged for its container's user."""
+    if spec.monitoring.grafana.image is None:
+        return []
+    password = _kept(root, ADMIN_SECRET, lambda: secrets.token_urlsafe(24))
+    _stage(root, ADMIN_SECRET, password, int(spec.monitoring.grafana.user.split(":")[0]))
+    return [f"Grafana: user admin, password in {LOCAL / ADMIN_SECRET}"]
 
 
 def keys_for_cluster(spec: Spec, root: Path) -> list[str]:

@@ -29,6 +29,7 @@ from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.image.report import BuildReport, parse_du, parse_stripped
 from dockyard.image.resolve import WORK, ensure_lock, read_lock
 from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requirements
+from dockyard.image.swagger import swagger_files
 from dockyard.spec import Spec, load_spec
 
 Review = Callable[[str], None]
@@ -146,9 +147,13 @@ def rendered_dockerfile(
 
 
 def running_dockyard_wheel() -> SelfWheel:
-    """A wheel of the dockyard this process runs, naming only the runtime's dependencies."""
+    """A wheel of the dockyard this process runs, naming only the runtime's dependencies.
+
+    It carries Swagger UI's static files (`image.swagger`), so images serve the real /docs.
+    """
     package = Path(dockyard.__file__).parent
-    return build_self_wheel(package, dockyard.__version__, runtime_requirements(package))
+    requires = runtime_requirements(package)
+    return build_self_wheel(package, dockyard.__version__, requires, swagger_files())
 
 
 def remove_superseded(engine: Engine, project: str, keep: str) -> int:

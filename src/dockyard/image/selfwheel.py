@@ -14,6 +14,7 @@ import io
 import re
 import tomllib
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,14 +59,20 @@ def _strip_extra(req: str) -> str:
     return f"{match.group('req')}; {rest}" if rest else match.group("req")
 
 
-def build_self_wheel(package_dir: Path, version: str, requires: tuple[str, ...]) -> SelfWheel:
-    """Zip `package_dir` (minus caches) with a dist-info naming only `requires`."""
+def build_self_wheel(
+    package_dir: Path,
+    version: str,
+    requires: tuple[str, ...],
+    extra: Mapping[str, bytes] | None = None,
+) -> SelfWheel:
+    """Zip `package_dir` (minus caches) and `extra` files with a dist-info naming `requires`."""
     dist_info = f"dockyard-{version}.dist-info"
     files = {
         f"dockyard/{p.relative_to(package_dir).as_posix()}": p.read_bytes()
         for p in sorted(package_dir.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
     }
+    files.update(sorted((extra or {}).items()))
     files[f"{dist_info}/METADATA"] = _metadata(version, requires).encode()
     files[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: dockyard\nRoot-Is-Purelib: true\nTag: py3-none-any\n"

@@ -193,21 +193,29 @@ def v2_tensors(service: Service) -> tuple[list[dict[str, Any]], list[dict[str, A
     )
 
 
-# The files of the Swagger UI page, served from the swagger-ui-py package (no CDN: images are
-# often air-gapped). Without that package, /docs falls back to the small page in docs.html.
+# The files of the Swagger UI page (no CDN: images are often air-gapped). Images carry them in
+# dockyard's own wheel (dockyard.image.swagger puts them in swagger_static/); `dockyard serve`
+# reads them from the installed swagger-ui-py package. Without either, /docs falls back to the
+# small page in docs.html.
 SWAGGER_FILES = {
     "swagger-ui.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
 }
+BUNDLED = Path(__file__).parent / "swagger_static"
 
 
 def swagger_static() -> Path | None:
-    """The folder of Swagger UI's static files, found without importing the package."""
+    """The folder of Swagger UI's static files: the bundled copy, else the installed package's.
+
+    The package is found without importing it (its import pulls in Jinja2).
+    """
     found = importlib.util.find_spec("swagger_ui")
-    if found is None or not found.submodule_search_locations:
-        return None
-    folder = Path(next(iter(found.submodule_search_locations))) / "static"
-    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+    installed = (
+        [Path(next(iter(found.submodule_search_locations))) / "static"]
+        if found is not None and found.submodule_search_locations
+        else []
+    )
+    return next((d for d in [BUNDLED, *installed] if (d / "swagger-ui-bundle.js").is_file()), None)
 
 
 def docs_page(title: str = "Dockyard") -> str:

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from dockyard.spec.base import ByteSize, Section
 
 _FIELD_PATH = re.compile(r"^(input|output)(\.[A-Za-z0-9_-]+|\[\d+\])*$")
+_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 
 
 class Feedback(Section):
@@ -103,6 +104,29 @@ class Alerts(Section):
     )
 
 
+class Grafana(Section):
+    """Grafana in the stack (`dockyard up --monitoring`), for engines that can pull its image."""
+
+    image: str | None = Field(
+        default=None,
+        description="Grafana image by digest (grafana/grafana-oss:12.0.0@sha256:...); unset: none",
+    )
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port on 127.0.0.1 (default: an ephemeral one)"
+    )
+    user: str = Field(default="472", description="uid the Grafana image runs as (reads the secret)")
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, value: str | None) -> str | None:
+        if value is not None and not _DIGEST.match(value):
+            raise ValueError(
+                "an image pinned by digest, NAME[:TAG]@sha256:<64 hex> "
+                f"(`docker inspect --format '{{{{.RepoDigests}}}}' IMAGE`; got {value!r})"
+            )
+        return value
+
+
 class Monitoring(Section):
     """The [monitoring] table."""
 
@@ -110,3 +134,4 @@ class Monitoring(Section):
     payload_log: PayloadLog = PayloadLog()
     drift: InputDrift = InputDrift()
     alerts: Alerts = Alerts()
+    grafana: Grafana = Grafana()
