@@ -132,7 +132,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
     if spec.worker.enabled:
         from dockyard.runtime.jobs_api import JobsService
 
-        extras.append(JobsService(spec, root, service.signature))
+        extras.append(JobsService(spec, root, service.signature, service.metrics.registry))
     # Locally `dockyard serve` runs the whole pipeline in one process; in a stack the pipeline
     # has its own front and stage containers, so the API container leaves it to them.
     if spec.pipeline.stages and os.environ.get("DOCKYARD_IN_CONTAINER") != "1":

@@ -9,9 +9,13 @@ it did not exist) and never sees it listed; an `admin` key sees every job.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,10 +50,18 @@ def _answers_errors(handler: Handler) -> Handler:
 class JobsService:
     """The /jobs routes and the queue connection they share; started by the app's lifespan."""
 
-    def __init__(self, spec: Spec, root: Path, signature: Signature) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        root: Path,
+        signature: Signature,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.spec, self.root, self.signature = spec, root, signature
         self.webhooks = WebhookPolicy.from_spec(spec.auth)
         self._queue: JobQueue | None = None
+        if registry is not None:
+            registry.register(JobsDepth(self))
         self.routes: list[BaseRoute] = [
             Route("/jobs", _answers_errors(self.submit), methods=["POST"]),
             Route("/jobs", _answers_errors(self.list), methods=["GET"]),
@@ -74,6 +86,10 @@ class JobsService:
         if self._queue is None:
             raise ApiError(503, "unavailable", "the jobs service is not started")
         return self._queue
+
+    @property
+    def started(self) -> bool:
+        return self._queue is not None
 
     async def submit(self, request: Request) -> Response:
         """POST /jobs: `{"input": x}` or `{"inputs": [...]}`, optional key, webhook, batch."""
@@ -181,6 +197,25 @@ class JobsService:
             "oldest_queued_at": stats.oldest_queued_at,
             "webhooks_pending": stats.webhooks_pending,
         })  # fmt: skip
+
+
+class JobsDepth(Collector):
+    """`dockyard_jobs{state}` from the API too, read from the queue's stats when scraped.
+
+    The workers export the same gauge, but an autoscaler that scaled them to zero would then see
+    no queue at all; the API is always up, so the queue stays visible (queries take the `max`).
+    """
+
+    def __init__(self, jobs: JobsService) -> None:
+        self.jobs = jobs
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("dockyard_jobs", "Jobs in the queue per state", labels=["state"])
+        if self.jobs.started:
+            stats = self.jobs.queue.stats()
+            for state in JobState:
+                family.add_metric([state.value], stats.count(state))
+        yield family
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -5,10 +5,10 @@ exports, read through the Prometheus adapter's custom metrics API. Queue consume
 their queue's depth through KEDA's Prometheus trigger. A component's replicas from the spec are
 its floor, so `[environments.NAME]` keeps deciding the minimum per environment.
 
-Cold start: a stage scaled to zero wakes when its queue is non-empty at KEDA's next poll, then
-waits for a pod to be scheduled, its image pulled and its model loaded (the startup probe's
-budget) before the first item runs. Workers stay at one pod at least: only running workers
-export `dockyard_jobs`, so with none left nothing would show the queue to KEDA.
+Cold start: a stage or worker scaled to zero wakes when its queue is non-empty at KEDA's next
+poll (the pipeline front and the API report the queues, so they stay visible with no consumer
+up), then waits for a pod to be scheduled, its image pulled and its model loaded (the startup
+probe's budget) before the first item runs.
 """
 
 from __future__ import annotations

@@ -121,9 +121,10 @@ def _worker(spec: Spec, image: str) -> Component:
         drain_s=spec.worker.lease_s + spec.worker.webhook_timeout_s,
         health=(*HEALTHCHECK, "--worker"),
         metrics_port=spec.worker.metrics_port or None,
-        # every worker reports the one shared queue: max, not sum. Only workers export
-        # dockyard_jobs, so with none running nothing would show KEDA the queue.
-        queue=f'max(dockyard_jobs{{state="queued",pod=~"{spec.project.name}-worker-.*"}})',
+        # every worker and API pod reports the one shared queue: max, not sum. The API's
+        # pods export it too, so KEDA sees the queue with no worker up (scale to zero).
+        queue=f'max(dockyard_jobs{{state="queued",pod=~"{spec.project.name}-(api|worker)-.*"}})',
+        queue_without_pods=True,
         claim=jobs_claim(spec),
         redis_login=redis_login(spec),
     )
