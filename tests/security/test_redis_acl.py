@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from dockyard.deploy.auth import REDIS_USER, redis_acl
+from dockyard.deploy.auth import REDIS_USER
 from dockyard.runtime.queue import JobState, NewJob
 from dockyard.runtime.queue.redis import RedisQueue
-from tests.conftest import free_port
+from tests.security.acl_redis import AclRedis
 
 pytestmark = [
     pytest.mark.redis,
@@ -25,24 +23,9 @@ PASSWORD = "s3cret-" + "x" * 24
 
 @pytest.fixture
 def acl_redis(tmp_path: Path) -> Iterator[str]:
-    acl = tmp_path / "users.acl"
-    acl.write_text(redis_acl(PASSWORD, "ns"))
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--aclfile", str(acl)]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url, username="health", password="x").ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait()
+    server = AclRedis(tmp_path, PASSWORD, "ns")
+    yield server.url
+    server.stop()
 
 
 def test_the_queue_runs_every_operation_as_its_acl_user(acl_redis: str) -> None:

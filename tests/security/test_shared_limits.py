@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -11,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from dockyard.deploy.auth import REDIS_USER, redis_acl
-from tests.conftest import Server, free_port
+from dockyard.deploy.auth import REDIS_USER
+from tests.conftest import Server
 from tests.fixtures.projects import make_project
+from tests.security.acl_redis import AclRedis
 from tests.security.conftest import bearer, new_key, write_keys
 
 pytestmark = [
@@ -28,32 +27,18 @@ NAMESPACE = "lockdoors"
 
 
 @pytest.fixture
-def stack_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def stack_redis(tmp_path: Path) -> Iterator[AclRedis]:
     """redis-server with the stack's own ACL: the limiter runs as the queue's user."""
-    acl = tmp_path / "users.acl"
-    acl.write_text(redis_acl(PASSWORD, NAMESPACE))
-    port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--aclfile", str(acl)]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url, username="health", password="x").ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
-    yield url, proc
-    proc.terminate()
-    proc.wait()
+    server = AclRedis(tmp_path, PASSWORD, NAMESPACE)
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
 
 
 def test_two_api_processes_share_one_limit_per_key_through_redis(
-    tmp_path: Path, stack_redis: tuple[str, subprocess.Popen[bytes]]
+    tmp_path: Path, stack_redis: AclRedis
 ) -> None:
-    url, redis_proc = stack_redis
+    url = stack_redis.url
     alice, bob, carol = new_key(), new_key(), new_key()
     keys = tmp_path / "keys"
     write_keys(keys, [(alice, "alice", "predict rps=0.2 burst=4"), (bob, "bob", "predict"),
@@ -94,8 +79,7 @@ def test_two_api_processes_share_one_limit_per_key_through_redis(
         assert b.post("/predict", json={"inputs": [0.0]}, headers=bearer(carol)).status_code == 200
 
         # Redis gone: each process limits on its own again instead of refusing everyone
-        redis_proc.terminate()
-        redis_proc.wait()
+        stack_redis.stop()
         assert b.post("/predict", json={"inputs": [0.0]}, headers=bearer(carol)).status_code == 200
         a.close()
         b.close()
