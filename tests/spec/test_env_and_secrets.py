@@ -4,6 +4,8 @@ there with a pointer to the right form (issue 10, items 4 and 5)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,23 @@ def test_keys_written_under_a_table_get_a_hint(tmp_path: Path) -> None:
     found = problems(project(tmp_path, text))
     assert "top-level, before the first [table]" in found["serving.secrets"]
     assert "top-level [env] table" in found["serving.env"]
+
+
+def test_an_environment_variable_under_a_table_points_to_env(tmp_path: Path) -> None:
+    found = problems(project(tmp_path, '\n[serving]\nOPENAI_BASE_URL = "http://up:8080/v1"\n'))
+    assert 'the [env] table: OPENAI_BASE_URL = "..."' in found["serving.OPENAI_BASE_URL"]
+    assert "check the spelling" in problems(project(tmp_path, "\n[serving]\nprot = 1\n"))["serving.prot"]
+
+
+def test_the_cli_prints_the_hint_with_its_brackets(tmp_path: Path) -> None:
+    """The CLI's console must not read `[env]` as markup and drop it (it did)."""
+    root = project(tmp_path, '\n[serving]\nOPENAI_BASE_URL = "http://up:8080/v1"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli.main", "serve", str(root)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "the [env] table" in " ".join(done.stderr.split())
 
 
 def test_env_names_must_be_variable_names(tmp_path: Path) -> None:

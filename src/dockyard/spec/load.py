@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -128,12 +129,17 @@ def _from_pydantic(exc: ValidationError, file: str, prefix: str) -> Iterator[Spe
             )
 
 
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]*")  # OPENAI_BASE_URL, not `port` or `name`
+
+
 def _unknown_hint(loc: tuple[int | str, ...]) -> str:
     """TOML puts keys written after a [table] into it; say so for the top-level ones."""
     if len(loc) > 1 and loc[-1] == "secrets":
         return "no such key here: `secrets = [...]` is top-level, before the first [table]"
     if len(loc) > 1 and loc[-1] == "env":
         return "no such key here: plain environment variables go in a top-level [env] table"
+    if isinstance(loc[-1], str) and _ENV_NAME.fullmatch(loc[-1]):
+        return f'no such key; an environment variable goes in the [env] table: {loc[-1]} = "..."'
     return "no such key (check the spelling)"
 
 
