@@ -214,18 +214,18 @@ def to_fields(job: Job) -> dict[str, JSON]:
     data = asdict(job)
     for name in _ENUMS:
         data[name] = data[name].value if data[name] is not None else None
-    data["input"] = encode_result(job.input)
-    data["result"] = encode_result(job.result)
+    data["input"] = encode_json(job.input)
+    data["result"] = encode_json(job.result)
     return data
 
 
-def encode_result(result: JSON) -> str | None:
-    """A result as stored (JSON text); None stays None so 'no result yet' is not 'null'.
+def encode_json(value: JSON) -> str | None:
+    """A job's input or result as stored (JSON text); None stays None (no result is not null).
 
     pydantic-core's encoder, not the stdlib's: results are often embeddings (hundreds of floats
     per job) and this is ~3x faster on them, which is worker throughput.
     """
-    return None if result is None else to_json(result).decode()
+    return None if value is None else to_json(value).decode()
 
 
 def from_fields(data: Mapping[str, Any]) -> Job:

@@ -28,7 +28,7 @@ from dockyard.runtime.queue.base import (
     JobState,
     NewJob,
     QueueStats,
-    encode_result,
+    encode_json,
     from_fields,
     new_token,
     to_fields,
@@ -308,7 +308,7 @@ class RedisQueue:
     def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
         pipe, now = self._redis.pipeline(transaction=False), self.clock()
         for claim, result in done:
-            args = [self.prefix, claim.id, claim.token, now, encode_result(result)]
+            args = [self.prefix, claim.id, claim.token, now, encode_json(result)]
             self._scripts["ack"](args=args, client=pipe)
         return [bool(ok) for ok in pipe.execute()]
 

@@ -26,7 +26,7 @@ from dockyard.runtime.queue.base import (
     JobState,
     NewJob,
     QueueStats,
-    encode_result,
+    encode_json,
     from_fields,
     to_fields,
 )
@@ -164,7 +164,7 @@ class SqliteQueue:
     def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
         with self._tx():
             return [
-                self._finish_held(claim, "done", result=encode_result(result), error=None)
+                self._finish_held(claim, "done", result=encode_json(result), error=None)
                 for claim, result in done
             ]
 
