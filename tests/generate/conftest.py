@@ -18,6 +18,7 @@ from dockyard.runtime.app import DockyardApp, create_app
 from dockyard.runtime.generate.fake import Record
 from dockyard.spec import load_spec
 from tests.conftest import free_port
+from tests.support.waiting import eventually
 
 MODEL = """
 from dockyard.runtime.generate.fake import {base}
@@ -40,10 +41,7 @@ class Served:
         return runner.model.record  # type: ignore[attr-defined,no-any-return]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "condition never held"
-            time.sleep(0.005)
+        eventually(condition, timeout=timeout, interval=0.005)
 
 
 def write_project(

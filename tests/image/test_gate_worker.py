@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.image.engine import Engine
+from tests.support.waiting import eventually
 
 from ..conftest import free_port
 from .engine_support import BASE, containers, engine_or_skip, keyed_project, remove_images, unique
@@ -69,7 +70,9 @@ def test_run_starts_a_worker_that_finishes_jobs(engine: Engine, project: Path) -
         assert "worker" in done.stdout
         url = f"http://127.0.0.1:{port}"
         job = _post(f"{url}/jobs", {"input": [1.0, 2.0, 3.0]})
-        assert _eventually(lambda: _get(f"{url}/jobs/{job['id']}")["state"] == "done")
+        eventually(
+            lambda: _get(f"{url}/jobs/{job['id']}")["state"] == "done", timeout=30, interval=0.3
+        )
         roles = {
             engine.inspect(c)["Config"]["Labels"]["dev.dockyard.role"]
             for c in containers(f"dev.dockyard.project={project.name}")
@@ -108,12 +111,3 @@ def _post(url: str, body: object) -> dict[str, object]:
 def _get(url: str) -> dict[str, object]:
     with urllib.request.urlopen(url, timeout=30) as response:
         return dict(json.loads(response.read()))
-
-
-def _eventually(check: object, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(check) and check():
-            return True
-        time.sleep(0.3)
-    return False

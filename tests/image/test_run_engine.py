@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.image.engine import Engine
+from tests.support.waiting import eventually
 
 from ..conftest import free_port
 from .engine_support import (
@@ -100,7 +101,7 @@ def test_init_then_run_gives_a_healthy_container_in_two_commands(
         image = engine.image(f"{name}:0.1.0") or {}
         assert image["Config"]["Labels"]["dev.dockyard.project"] == name
         stop(done.stdout)
-        assert _eventually(lambda: not containers(f"dev.dockyard.project={name}"))
+        eventually(lambda: not containers(f"dev.dockyard.project={name}"), timeout=20, interval=0.3)
     finally:
         stop(done.stdout)
         remove_images(f"{name}:0.1.0")
@@ -198,12 +199,3 @@ def test_gate_gives_the_secret_to_the_container_and_the_host_side(
     assert re.search(r"peak memory \d+ MiB, limit 256 MiB", done.stderr)
     assert "Traceback" not in done.stderr
     assert not (keyed / ".dockyard" / "run-secrets").exists()
-
-
-def _eventually(check: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(check) and check():
-            return True
-        time.sleep(0.3)
-    return False

@@ -18,6 +18,7 @@ from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.worker import Policy, Result, Worker
 from dockyard.runtime.worker.heartbeat import WorkerState, beat, is_healthy
 from dockyard.runtime.worker.model import ModelExecutor
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -45,13 +46,6 @@ def running(worker: Worker) -> Iterator[Worker]:
         assert not thread.is_alive()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.01)
-
-
 def settled(queue: JobQueue, n: int) -> Callable[[], bool]:
     return lambda: sum(queue.stats().count(s) for s in JobState if s.final) >= n
 
@@ -60,7 +54,7 @@ def test_runs_jobs_in_batches_and_records_results(queue: JobQueue) -> None:
     jobs = queue.put_many([NewJob(i) for i in range(10)])
     worker = Worker(queue, doubled, FAST, "w")
     with running(worker):
-        wait_until(settled(queue, 10))
+        eventually(settled(queue, 10))
     assert [queue.get(j.id).result for j in jobs] == [2 * i for i in range(10)]  # type: ignore[union-attr]
     sizes = worker.metrics.batch_size.collect()[0].samples
     assert next(s.value for s in sizes if s.name.endswith("_sum")) == 10
@@ -76,7 +70,7 @@ def test_failures_retry_then_dead_letter_with_the_last_error(queue: JobQueue) ->
 
     job = put(queue, NewJob("x", max_attempts=3))
     with running(Worker(queue, failing, FAST, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     dead = queue.get(job.id)
     assert dead is not None and dead.state is JobState.DEAD
     assert (dead.attempts, dead.error, len(calls)) == (3, "boom 3", 3)
@@ -87,7 +81,7 @@ def test_permanent_errors_skip_retries() -> None:
     job = put(queue, NewJob("x", max_attempts=5))
     bad = lambda inputs: [Result(error="invalid input", permanent=True) for _ in inputs]  # noqa: E731
     with running(Worker(queue, bad, FAST, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     assert queue.get(job.id).attempts == 1  # type: ignore[union-attr]
 
 
@@ -102,7 +96,7 @@ def test_retry_waits_for_exponential_backoff() -> None:
     put(queue, NewJob("x", max_attempts=3))
     policy = Policy(batch_size=1, backoff_s=0.1, poll_s=0.01, heartbeat_s=0.05)
     with running(Worker(queue, flaky, policy, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2
 
@@ -117,7 +111,7 @@ def test_one_poison_input_does_not_sink_its_batch(queue: JobQueue) -> None:
     jobs = queue.put_many([NewJob(x, max_attempts=1) for x in (1, 2, -3, 4, 5, 6, 7, 8)])
     policy = Policy(batch_size=8, backoff_s=0, poll_s=0.01, heartbeat_s=0.05)
     with running(Worker(queue, poison_executor(), policy, "w")):
-        wait_until(settled(queue, 8))
+        eventually(settled(queue, 8))
     final = [queue.get(j.id) for j in jobs]
     assert [j.state for j in final if j] == [JobState.DONE] * 2 + [JobState.DEAD] + [
         JobState.DONE
@@ -130,7 +124,7 @@ def test_inputs_that_no_longer_validate_are_dead_lettered_at_once() -> None:
     queue = MemoryQueue()
     job = put(queue, NewJob("not an int", max_attempts=5))
     with running(Worker(queue, poison_executor(), FAST, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     dead = queue.get(job.id)
     assert dead is not None and dead.attempts == 1 and "invalid input" in (dead.error or "")
 
@@ -148,7 +142,7 @@ def test_graceful_stop_finishes_the_running_batch_and_releases_the_rest() -> Non
     worker = Worker(queue, slow, Policy(batch_size=2, prefetch=4, poll_s=0.01), "w")
     with running(worker):
         assert started.wait(5)
-        wait_until(lambda: queue.stats().count(JobState.RUNNING) == 6)
+        eventually(lambda: queue.stats().count(JobState.RUNNING) == 6)
     stats = queue.stats()
     assert (stats.count(JobState.DONE), stats.count(JobState.QUEUED)) == (2, 4)
     assert all(j.attempts == 0 for j in queue.list(state=JobState.QUEUED))
@@ -170,7 +164,7 @@ def test_cancel_while_running_discards_the_result() -> None:
         assert started.wait(5)
         queue.cancel(job.id)
         release.set()
-        wait_until(lambda: worker.metrics.outcomes.labels("stale")._value.get() == 1)
+        eventually(lambda: worker.metrics.outcomes.labels("stale")._value.get() == 1)
     cancelled = queue.get(job.id)
     assert (
         cancelled is not None and cancelled.state is JobState.CANCELLED and cancelled.result is None
@@ -185,7 +179,7 @@ def test_heartbeat_renews_leases_of_long_jobs(queue: JobQueue) -> None:
     job = put(queue, NewJob(1))
     policy = Policy(batch_size=1, lease_s=0.3, poll_s=0.01, heartbeat_s=0.05)
     with running(Worker(queue, slow, policy, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     done = queue.get(job.id)
     assert done is not None and done.attempts == 1 and done.result == 2
 

@@ -27,6 +27,7 @@ from dockyard.spec import load_spec
 from tests.fixtures.projects import MODELS, make_project
 from tests.support.ports import free_port
 from tests.support.procs import Process
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -123,13 +124,6 @@ HTTP: dict[str, Callable[[Path, list[Process]], Target]] = {
 }
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("kind", sorted(HTTP))
 def test_http_process_drains_and_exits_0(kind: str, tmp_path: Path, started: list[Process]) -> None:
     target = HTTP[kind](tmp_path, started)
@@ -141,10 +135,10 @@ def test_http_process_drains_and_exits_0(kind: str, tmp_path: Path, started: lis
         ]
         # The model holds every batch until released: the drain window stays open however
         # slow this machine is.
-        _eventually(lambda: (target.model_dir / "entered").exists(), timeout=30)
+        eventually(lambda: (target.model_dir / "entered").exists(), timeout=30)
         time.sleep(0.5)  # the other requests reach the process and queue behind the first
         target.proc.proc.send_signal(signal.SIGTERM)
-        _eventually(lambda: httpx.get(target.url + "/readyz").status_code == 503)
+        eventually(lambda: httpx.get(target.url + "/readyz").status_code == 503)
         refused = httpx.post(target.url + target.path, json=target.body, timeout=5)
         assert not any(f.done() for f in work)
         (target.model_dir / "release").touch()
@@ -175,7 +169,7 @@ def test_worker_finishes_its_batch_and_exits_0(tmp_path: Path, started: list[Pro
         [sys.executable, "-m", "dockyard.runtime", "worker", str(root)], tmp_path / "worker.log"
     )
     started.append(proc)
-    _eventually(lambda: queue.stats().count(JobState.RUNNING) == 2, timeout=30)
+    eventually(lambda: queue.stats().count(JobState.RUNNING) == 2, timeout=30)
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.proc.wait(30) == 0, proc.log.read_text()
     states = sorted(j.state.value for j in (queue.get(job.id) for job in jobs) if j)
@@ -194,7 +188,7 @@ def test_pipeline_stage_finishes_its_batch_and_exits_0(
     proc = Process(command, tmp_path / "stage.log", {"DOCKYARD_METRICS_PORT": "0"})
     started.append(proc)
     queue = queues["slow"]
-    _eventually(lambda: queue.stats().count(JobState.RUNNING) == 1, timeout=30)
+    eventually(lambda: queue.stats().count(JobState.RUNNING) == 1, timeout=30)
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.proc.wait(30) == 0, proc.log.read_text()
     job = queue.get(item.id)
@@ -216,7 +210,7 @@ def test_scheduler_lets_its_run_finish_and_exits_0(tmp_path: Path, started: list
     proc = Process(command, tmp_path / "scheduler.log", {"DOCKYARD_METRICS_PORT": "0"})
     started.append(proc)
     history.trigger("nightly", time.time())
-    _eventually(lambda: bool(history.runs("nightly")), timeout=30)
+    eventually(lambda: bool(history.runs("nightly")), timeout=30)
     proc.proc.send_signal(signal.SIGTERM)
     assert proc.proc.wait(30) == 0, proc.log.read_text()
     assert marker.exists()
