@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockyard.runtime.queue import Claim, JobState, MemoryQueue, NewJob, QueueStats
-from dockyard.runtime.queue.sqlite import SqliteQueue
+import pytest
+
+from dockyard.runtime.queue import (
+    Claim,
+    JobQueue,
+    JobState,
+    MemoryQueue,
+    NewJob,
+    QueueStats,
+    sqlite,
+)
 from dockyard.runtime.worker import Policy, Result, Worker
+from tests.jobs.conftest import RedisServer
+from tests.support.clock import FakeClock
 
 
 class SlowHousekeeping(MemoryQueue):
@@ -58,14 +70,55 @@ def test_leases_are_renewed_while_stats_and_purge_are_slow() -> None:
     assert queue.stats().count(JobState.DONE) == 1
 
 
-def test_sqlite_purge_removes_every_expired_job_in_chunks(tmp_path: Path) -> None:
-    now = [1000.0]
-    queue = SqliteQueue(tmp_path / "jobs.db", clock=lambda: now[0])
-    queue.put_many([NewJob(i) for i in range(2_500)])
-    for claim in queue.claim(2_500, 60, "w"):
-        queue.ack(claim, None)
-    keep = queue.put_many([NewJob("fresh")])
-    now[0] += 3600
-    assert queue.purge_expired(retention_s=60) == 2_500
-    assert [j.id for j in queue.list(limit=10)] == [keep[0].id]
+def _finished_jobs(queue: JobQueue, clock: FakeClock, n: int) -> str:
+    """`n` jobs finished an hour ago and one fresh queued job (its id returned)."""
+    queue.put_many([NewJob(i) for i in range(n)])
+    for claim in queue.claim(n, 60, "w"):
+        queue.ack(claim, "done")
+    clock.advance(3600)
+    return queue.put_many([NewJob("fresh")])[0].id
+
+
+def test_sqlite_purge_deletes_in_chunks_until_none_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "PURGE_CHUNK", 10)
+    clock = FakeClock()
+    queue = sqlite.SqliteQueue(tmp_path / "jobs.db", clock=clock)
+    keep = _finished_jobs(queue, clock, 25)
+    deletes: list[str] = []
+    queue._db.set_trace_callback(
+        lambda sql: deletes.append(sql) if sql.lstrip().startswith("DELETE") else None
+    )
+    assert queue.purge_expired(retention_s=60) == 25
+    assert len(deletes) == 4, deletes  # 10 + 10 + 5, then one that finds nothing
+    assert [j.id for j in queue.list(limit=10)] == [keep]
+    queue.close()
+
+
+@pytest.mark.redis
+def test_redis_purge_deletes_in_chunks_until_none_is_left(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis as redis_client
+
+    from dockyard.runtime.queue import redis as redis_queue
+
+    monkeypatch.setattr(redis_queue, "PURGE_CHUNK", 10)
+    clock = FakeClock()
+    queue = redis_queue.RedisQueue(
+        redis_server.url, namespace=f"purge-{uuid.uuid4().hex[:8]}", clock=clock
+    )
+    keep = _finished_jobs(queue, clock, 25)
+    server = redis_client.Redis.from_url(redis_server.url)
+
+    def chunk_reads() -> int:
+        """ZRANGEBYSCORE calls, counted by the server: the purge script runs one per chunk."""
+        stats = server.info("commandstats")
+        return int(stats.get("cmdstat_zrangebyscore", {}).get("calls", 0))
+
+    before = chunk_reads()
+    assert queue.purge_expired(retention_s=60) == 25
+    assert chunk_reads() - before == 4  # 10 + 10 + 5, then one that finds nothing
+    assert [j.id for j in queue.list(limit=10)] == [keep]
     queue.close()
