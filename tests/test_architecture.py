@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
-from importlinter.cli import lint_imports
 
 from tests.conftest import REPO
 
@@ -11,6 +12,18 @@ from tests.conftest import REPO
 def test_imports_point_one_way(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # The use case, not `importlinter.cli.lint_imports`: the CLI function runs
+    # logging.config.dictConfig, which disables every logger that exists (dockyard's too), so
+    # caplog tests that ran after this one saw nothing.
+    from importlinter import configuration
+    from importlinter.application import use_cases
+
+    configuration.configure()
+    ours = logging.getLogger("dockyard.webhooks")
     monkeypatch.chdir(REPO)
-    code = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)
-    assert code == 0, capsys.readouterr().out
+    monkeypatch.syspath_prepend(str(REPO))
+    passed = use_cases.lint_imports(
+        config_filename=str(REPO / "pyproject.toml"), cache_dir=None, no_logo=True
+    )
+    assert passed, capsys.readouterr().out
+    assert not ours.disabled, "linting the imports switched off the project's loggers"
