@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.fixtures.projects import make_project
 def test_the_cronjob_names_the_schedules_time_zone(
     tmp_path: Path, timezone: str | None, rendered: str
 ) -> None:
-    schedule = {"name": "nightly", "cron": "0 3 * * *", "command": ["true"]}
+    schedule: dict[str, Any] = {"name": "nightly", "cron": "0 3 * * *", "command": ["true"]}
     if timezone:
         schedule["timezone"] = timezone
     root = make_project(tmp_path, "echo", schedules=[schedule])
