@@ -16,7 +16,7 @@ from dockyard.image.container import RunSettings, container_config
 from dockyard.image.context import app_files, stage, write_tar
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.image.secrets import require_all
-from dockyard.image.selfwheel import build_self_wheel, runtime_requirements
+from dockyard.image.selfwheel import build_self_wheel, in_serve_extra, runtime_requirements
 from dockyard.image.startup import wait_ready
 from dockyard.spec import Spec, load_spec
 
@@ -121,6 +121,24 @@ def test_self_wheel_names_only_runtime_dependencies() -> None:
     assert "dockyard/runtime/contract.py" in names and not any("__pycache__" in n for n in names)
     assert "Requires-Dist: pydantic" in metadata and "typer" not in metadata
     assert build_self_wheel(pkg, "0.1.0", reqs).data == wheel.data
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("uv; (sys_platform != 'win32') and extra == 'serve'", 'uv; sys_platform != "win32"'),
+        ("croniter>=2; extra == 'serve'", "croniter>=2"),
+        (
+            'z[a]>=1; extra == "serve" and python_version < "3.12"',
+            'z[a]>=1; python_version < "3.12"',
+        ),
+        ('ruff; extra == "dev"', None),
+        ('other; extra == "servers"', None),
+        ("pydantic>=2", None),
+    ],
+)
+def test_the_serve_extra_is_read_from_markers(line: str, kept: str | None) -> None:
+    assert in_serve_extra(line) == kept
 
 
 def test_base_choice_order(linear_spec: Spec) -> None:

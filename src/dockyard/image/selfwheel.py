@@ -11,17 +11,19 @@ import base64
 import hashlib
 import importlib.metadata
 import io
-import re
 import tomllib
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 
 from dockyard.errors import BuildError
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_EXTRA = re.compile(r"""^(?P<req>[^;]+?)\s*;\s*(?P<rest>.*)$""")
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,7 @@ def runtime_requirements(package_dir: Path) -> tuple[str, ...]:
     """The `serve` extra: from the installed metadata, else from the source tree's pyproject."""
     try:
         reqs = importlib.metadata.requires("dockyard") or []
-        serve = [
-            _strip_extra(r) for r in reqs if 'extra == "serve"' in r or "extra == 'serve'" in r
-        ]
+        serve = [line for line in map(in_serve_extra, reqs) if line is not None]
         if serve:
             return tuple(serve)
     except importlib.metadata.PackageNotFoundError:
@@ -50,13 +50,49 @@ def runtime_requirements(package_dir: Path) -> tuple[str, ...]:
     raise BuildError("cannot find dockyard's `serve` requirements (reinstall dockyard)")
 
 
-def _strip_extra(req: str) -> str:
-    """'uvloop>=0.19; sys_platform != "win32" and extra == "serve"' -> without the extra marker."""
-    match = _EXTRA.match(req)
-    if not match:
-        return req
-    rest = re.sub(r"\s*(and\s+)?extra\s*==\s*['\"]serve['\"]", "", match.group("rest")).strip()
-    return f"{match.group('req')}; {rest}" if rest else match.group("req")
+def in_serve_extra(line: str) -> str | None:
+    """The requirement if the `serve` extra asks for it, without that marker clause; else None.
+
+    'uvloop>=0.19; sys_platform != "win32" and extra == "serve"' -> 'uvloop>=0.19;
+    sys_platform != "win32"'. packaging parses the line; it has no public call that drops one
+    clause of a marker, so the parsed clauses are walked here (only `and` chains name an extra).
+    """
+    req = Requirement(line)
+    if req.marker is None:
+        return None
+    clauses: list[Any] = list(req.marker._markers)
+    if "or" in clauses:
+        raise BuildError(f"cannot read dockyard's requirement {line!r}: an `or` in its marker")
+    kept = [c for c in clauses if not _is_serve(c)]
+    if len(kept) == len(clauses):
+        return None
+    while kept and kept[0] in ("and", "or"):
+        kept.pop(0)
+    while kept and kept[-1] in ("and", "or"):
+        kept.pop()
+    kept = [c for i, c in enumerate(kept) if not (c == "and" and i and kept[i - 1] == "and")]
+    req.marker = Marker(_text(kept)) if kept else None
+    return str(req)
+
+
+def _is_serve(clause: Any) -> bool:
+    if not isinstance(clause, tuple):
+        return False
+    names = {getattr(part, "value", None) for part in (clause[0], clause[2])}
+    return clause[1].value == "==" and names == {"extra", "serve"}
+
+
+def _text(clauses: list[Any]) -> str:
+    """Parsed marker clauses back to marker text (nested lists are parenthesised groups)."""
+    parts = []
+    for clause in clauses:
+        if isinstance(clause, str):
+            parts.append(clause)
+        elif isinstance(clause, list):
+            parts.append(f"({_text(clause)})")
+        else:
+            parts.append(" ".join(part.serialize() for part in clause))
+    return " ".join(parts)
 
 
 def build_self_wheel(
