@@ -228,9 +228,14 @@ def build_baseline(
     )
 
 
+def baseline_sources(spec: Spec, root: Path) -> list[str]:
+    """The project's files a baseline is made from: drift.data (else gate.eval), golden."""
+    names = (spec.monitoring.drift.data or spec.gate.eval, spec.health.golden)
+    return [n for n in names if n and (root / n).is_file()]
+
+
 def baseline_for(spec: Spec, root: Path) -> Baseline | None:
     """The project's baseline: drift.data (else gate.eval) plus the golden samples."""
     cfg = spec.monitoring.drift
-    names = [n for n in (cfg.data or spec.gate.eval, spec.health.golden) if n]
-    sources = [(n, read_rows(root / n)) for n in names if (root / n).is_file()]
+    sources = [(n, read_rows(root / n)) for n in baseline_sources(spec, root)]
     return build_baseline(spec.digest(), sources, spec.gate.field, cfg.bins, cfg.max_features)

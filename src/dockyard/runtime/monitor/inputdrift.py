@@ -12,7 +12,7 @@ import json
 import math
 from bisect import bisect_right
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -115,11 +115,22 @@ class InputDrift:
     """The drift sink: windows per feature, scored on each tick of the recorder."""
 
     def __init__(
-        self, baseline: Baseline, window: int, metrics: DriftMetrics, max_per_s: int = 50
+        self,
+        baseline: Baseline | Callable[[], Baseline | None],
+        window: int,
+        metrics: DriftMetrics,
+        max_per_s: int = 50,
     ) -> None:
-        self.baseline, self.window, self.metrics = baseline, window, metrics
-        self.inputs = {f.name: FeatureWindow(f, window) for f in baseline.inputs}
-        self.outputs = {f.name: FeatureWindow(f, window) for f in baseline.predictions}
+        # A baseline computed from the project's data (no build-time file) takes a noticeable
+        # part of a cold start: it is then made on the recorder's thread, on the first records,
+        # after the service is ready.
+        self.load = baseline if callable(baseline) else None
+        self.baseline = None if callable(baseline) else baseline
+        self.window, self.metrics = window, metrics
+        self.inputs: dict[str, FeatureWindow] = {}
+        self.outputs: dict[str, FeatureWindow] = {}
+        if self.baseline is not None:
+            self._windows(self.baseline)
         self.dirty = False
         # A window is a sample of recent traffic: at high rates most inputs are skipped, so
         # drift costs the same at 100 or 10,000 req/s.
@@ -127,7 +138,16 @@ class InputDrift:
         self.last_refresh = 0.0
         self.last: dict[str, dict[str, dict[str, float]]] = {"inputs": {}, "predictions": {}}
 
+    def _windows(self, baseline: Baseline) -> None:
+        self.inputs = {f.name: FeatureWindow(f, self.window) for f in baseline.inputs}
+        self.outputs = {f.name: FeatureWindow(f, self.window) for f in baseline.predictions}
+
     def write(self, records: Sequence[Record]) -> None:
+        if self.load is not None:
+            load, self.load = self.load, None
+            self.baseline = load()
+            if self.baseline is not None:
+                self._windows(self.baseline)
         for record in records:
             second = int(record.at)
             if second != self.second:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
 from dockyard.runtime.http import answers_errors
-from dockyard.runtime.monitor.baseline import BASELINE_FILE, Baseline, baseline_for, load_baseline
+from dockyard.runtime.monitor.baseline import (
+    BASELINE_FILE,
+    Baseline,
+    baseline_for,
+    baseline_sources,
+    load_baseline,
+)
 from dockyard.runtime.monitor.feedback import (
     SCORES,
     Feedback,
@@ -79,7 +86,8 @@ class Monitor:
         if self.drift is None or runner is None or runner.classifier is None:
             return {}
         label = runner.classifier[0]
-        for feature in self.drift.baseline.predictions:
+        baseline = self.drift.baseline
+        for feature in baseline.predictions if baseline is not None else ():
             if feature.name == label and feature.kind == "categorical":
                 return dict(feature.shares)
         return {}
@@ -196,8 +204,9 @@ def _score(service: Service, metric: str, gate_metric: str) -> tuple[str, Score]
     return name, SCORES[name]
 
 
-def _baseline(spec: Spec, root: Path) -> Baseline | None:
-    """The baseline written at build; computed from the eval/golden data when there is none."""
+def _baseline(spec: Spec, root: Path) -> Baseline | Callable[[], Baseline | None] | None:
+    """The baseline written at build; else, where the project has eval or golden data, a loader
+    that computes it from them (run off the start-up path, see InputDrift)."""
     path = root / (spec.monitoring.drift.baseline or BASELINE_FILE)
     if path.is_file():
         baseline = load_baseline(path)
@@ -207,4 +216,6 @@ def _baseline(spec: Spec, root: Path) -> Baseline | None:
                 extra={"baseline": str(path)},
             )
         return baseline
-    return baseline_for(spec, root)
+    if not baseline_sources(spec, root):
+        return None
+    return partial(baseline_for, spec, root)
