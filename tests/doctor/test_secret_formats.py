@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockyard.doctor.secrets import find_secrets, scan_file
+from dockyard.detect.secrets import find_secrets, scan_file
 from tests.doctor.planted import AWS_KEY_ID, PLANTED, github_classic, kind_of
 
 CERT = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.doctor.tokens import DETECTORS, TokenMatch, find_tokens
+from dockyard.detect.tokens import DETECTORS, TokenMatch, find_tokens
 from tests.doctor.planted import PLANTED
 
 HERE = Path(__file__).parent

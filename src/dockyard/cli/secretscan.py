@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from dockyard.doctor import secrets
+from dockyard.detect import secrets
 from dockyard.errors import BuildError
 from dockyard.image.context import AppFiles, secret_files
 from dockyard.spec import Spec

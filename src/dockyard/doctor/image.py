@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from dockyard.doctor.secrets import SCAN_MAX, SecretHit, scan_file
+from dockyard.detect.secrets import SCAN_MAX, SecretHit, scan_file
 from dockyard.errors import EngineError
 
 DIGEST_MIN = 1024 * 1024  # files at least this big get a digest (for duplicate detection)

@@ -24,13 +24,6 @@ WEIGHT_DOWNLOAD = re.compile(
     r"git\s+lfs\s+pull|ollama\s+pull|"
     r"(curl|wget)\s[^|;&]*\.(safetensors|gguf|bin|pt|pth|ckpt|onnx)\b"
 )
-# Files that are secrets by name.
-SECRET_FILE = re.compile(
-    r"(^|/)(\.env(\.(?!example|sample|template|dist)\w+)?|[^/]*\.pem|[^/]*\.key|id_(rsa|dsa|"
-    r"ecdsa|ed25519)|\.netrc|\.npmrc|\.pypirc|\.git-credentials|credentials(\.json)?|"
-    r"service[-_]account[^/]*\.json|kaggle\.json|\.aws|\.ssh|\.docker/config\.json|"
-    r"\.huggingface/token|huggingface/token|secrets?\.(json|ya?ml|toml|env))/?$"
-)
 # Services that should not listen on every host interface.
 INTERNAL_IMAGE = re.compile(
     r"(^|/)(postgres|pgvector|mysql|mariadb|mongo|redis|valkey|memcached|rabbitmq|kafka|"

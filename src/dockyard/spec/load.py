@@ -172,12 +172,12 @@ def _secrets_in(env: dict[str, Any], key: str, file: str) -> Iterator[SpecProble
 
 
 def secret_kind(name: str, value: str) -> str | None:
-    """What kind of secret `name = value` looks like, judged by the doctor's detectors.
+    """What kind of secret `name = value` looks like, judged by the doctor's own detectors.
 
-    The one edge from spec to doctor, taken lazily and only on the host: the detectors are pure
-    functions, and one set of them means `dockyard doctor` and the spec never disagree.
+    `dockyard.detect` sits below spec, so one set of detectors means `dockyard doctor` and the
+    spec never disagree; imported lazily, as only `[env]` values with content need it.
     """
-    from dockyard.doctor.secrets import check_value, is_secret_name
+    from dockyard.detect.secrets import check_value, is_secret_name
 
     hit = check_value(name, value)
     if hit is not None:

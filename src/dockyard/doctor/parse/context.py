@@ -11,7 +11,7 @@ from pathlib import Path
 
 from docker.utils.build import exclude_paths
 
-from dockyard.doctor.knowledge import SECRET_FILE
+from dockyard.detect.secrets import SECRET_FILE
 from dockyard.doctor.parse.dockerfile import Dockerfile
 
 _NEEDS_KEY = (".pem", ".key")  # by name only when a private key is inside

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from itertools import groupby
 
+from dockyard.detect.secrets import redact_text
 from dockyard.doctor.checker import Report
 from dockyard.doctor.finding import Finding
-from dockyard.doctor.secrets import redact_text
 
 
 def render_text(report: Report) -> str:

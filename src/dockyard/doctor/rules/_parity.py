@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from dockyard.detect.secrets import name_words
 from dockyard.doctor.parse.composeset import ComposeSet, Located, Variant
 from dockyard.doctor.rule import Hit
-from dockyard.doctor.secrets import name_words
 
 DEPENDENCY_WORDS = frozenset(
     {

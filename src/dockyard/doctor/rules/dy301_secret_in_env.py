@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockyard.detect.secrets import check_value
 from dockyard.doctor.parse.dockerfile import Dockerfile, arg_defaults, key_values
 from dockyard.doctor.rule import Hit, Rule
-from dockyard.doctor.secrets import check_value
 
 
 def _check(df: Dockerfile) -> Iterator[Hit]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockyard.detect.secrets import find_in_command
 from dockyard.doctor.parse.dockerfile import Dockerfile
 from dockyard.doctor.rule import Hit, Rule
-from dockyard.doctor.secrets import find_in_command
 
 
 def _check(df: Dockerfile) -> Iterator[Hit]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockyard.doctor.knowledge import SECRET_FILE
+from dockyard.detect.secrets import SECRET_FILE
 from dockyard.doctor.parse.dockerfile import Dockerfile, split_words
 from dockyard.doctor.rule import Hit, Rule
 

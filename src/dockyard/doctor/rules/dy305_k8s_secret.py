@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockyard.detect.secrets import check_value
 from dockyard.doctor.parse.k8s import Manifest
 from dockyard.doctor.parse.yamlsrc import as_list, as_map
 from dockyard.doctor.rule import Hit, Rule
-from dockyard.doctor.secrets import check_value
 
 
 def _env_hits(manifest: Manifest) -> Iterator[Hit]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockyard.detect.secrets import check_value, find_in_command
 from dockyard.doctor.image import Image
 from dockyard.doctor.rule import Hit, Rule
-from dockyard.doctor.secrets import check_value, find_in_command
 
 
 def _check(image: Image) -> Iterator[Hit]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from dockyard.detect.secrets import is_secret_name
 from dockyard.doctor.parse.dockerfile import Dockerfile, Instruction, arg_defaults, key_values
 from dockyard.doctor.rule import Hit, Rule
-from dockyard.doctor.secrets import is_secret_name
 from dockyard.doctor.shell import steps
 
 _VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")

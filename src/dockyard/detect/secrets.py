@@ -10,7 +10,7 @@ same for raw bytes (text files only, bounded). Example, refusing a build context
 
 Every hit carries its kind (`"GitHub token"`), 1-based line, offsets and value; print `shown`
 (redacted), never `value`. Provider formats are checked beyond their prefix (see
-`dockyard.doctor.tokens`); other values count only under a secret-like name, judged on whole
+`dockyard.detect.tokens`); other values count only under a secret-like name, judged on whole
 words (`HF_TOKEN`, `OPENAI_API_KEY` yes; `TOKENIZERS_PARALLELISM`, `MAX_NEW_TOKENS` no), and
 only in config-like files, since in source code the name check mistakes code for keys. Public
 material (CA bundles, certificate-only PEM files) and the test folders of installed packages
@@ -25,8 +25,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
-from dockyard.doctor.knowledge import SECRET_FILE
-from dockyard.doctor.tokens import entropy, find_tokens
+from dockyard.detect.tokens import entropy, find_tokens
+
+# Files that are secrets by name.
+SECRET_FILE = re.compile(
+    r"(^|/)(\.env(\.(?!example|sample|template|dist)\w+)?|[^/]*\.pem|[^/]*\.key|id_(rsa|dsa|"
+    r"ecdsa|ed25519)|\.netrc|\.npmrc|\.pypirc|\.git-credentials|credentials(\.json)?|"
+    r"service[-_]account[^/]*\.json|kaggle\.json|\.aws|\.ssh|\.docker/config\.json|"
+    r"\.huggingface/token|huggingface/token|secrets?\.(json|ya?ml|toml|env))/?$"
+)
 
 SCAN_MAX = 512 * 1024  # bytes of one file read for secrets; the rest is not scanned
 
