@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import logging
 
 import pytest
@@ -27,3 +29,56 @@ def test_imports_point_one_way(
     )
     assert passed, capsys.readouterr().out
     assert not ours.disabled, "linting the imports switched off the project's loggers"
+
+
+# Modules that may read the process environment: entry points, which pass what they read down.
+ENV_READERS = {
+    "dockyard/cli/*": "the CLI is the host's entry point",
+    "dockyard/runtime/__main__.py": "container entry point",
+    "dockyard/runtime/*/__main__.py": "process entry points (pipeline, router, scheduler)",
+    "dockyard/runtime/entry/*": "the one entrypoint layer of every long-running process",
+    "dockyard/runtime/server.py": "the API's entry: hands root and options to uvicorn's workers",
+    "dockyard/runtime/worker/__init__.py": "the worker process's entry (Edge.read)",
+    "dockyard/image/oci.py": "docker's credential helpers are configured by the environment",
+    # prometheus_client itself picks multiprocess mode from PROMETHEUS_MULTIPROC_DIR in every
+    # process; metrics.py reads the same variable so the exposition agrees with it.
+    "dockyard/runtime/metrics.py": "prometheus_client's own multiprocess switch",
+    # loader.py applies the spec's [env] before the model's import (os.environ.setdefault).
+    "dockyard/runtime/loader.py": "writes [env] for the model's libraries; TODO: in_container",
+    # TODO(#18): the lead moves these reads to runtime/entry and removes them from this list.
+    "dockyard/runtime/app.py": "TODO(#18): the lead's",
+    "dockyard/runtime/monitor/service.py": "TODO(#18): the lead's",
+    # TODO(#18): callers in runtime/app.py, service.py, worker/, jobs_api.py must pass these
+    # first (in_container, the Redis login, the child environment).
+    "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",
+    "dockyard/runtime/queue/__init__.py": "TODO(#18): open_queue's Redis login",
+    "dockyard/runtime/scheduler/launcher.py": "TODO(#18): the local launcher's child env",
+}
+
+
+def _reads_environment(tree: ast.AST) -> list[int]:
+    """Lines that touch os.environ / os.getenv / os.putenv, or import them from os."""
+    names = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in names
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            lines += [node.lineno for alias in node.names if alias.name in names]
+    return lines
+
+
+def test_only_entry_points_read_the_environment() -> None:
+    src = REPO / "src"
+    found = {
+        f"{path.relative_to(src).as_posix()}:{line}"
+        for path in sorted((src / "dockyard").rglob("*.py"))
+        if not any(fnmatch.fnmatch(path.relative_to(src).as_posix(), g) for g in ENV_READERS)
+        for line in _reads_environment(ast.parse(path.read_text(encoding="utf-8")))
+    }
+    assert not found, f"read the environment in an entry point and pass it down: {sorted(found)}"

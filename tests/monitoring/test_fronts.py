@@ -14,7 +14,7 @@ from tests.pipeline.conftest import make_pipeline
 
 def test_pipeline_front_status_matches_its_metrics(tmp_path: Path) -> None:
     root = make_pipeline(tmp_path / "pipe", [("shout", {}), ("length", {})])
-    app = create_front(load_spec(root), root, local=True)
+    app = create_front(load_spec(root), root, {}, local=True)
     with TestClient(app) as client:
         for text in ("a", "bb", "ccc"):
             assert client.post("/pipeline", json={"input": text}).status_code == 200

@@ -86,7 +86,7 @@ def front_app() -> Iterator[Callable[..., TestClient]]:
             if queue_dir is not None:
                 pipeline = spec.pipeline.model_copy(update={"queue_dir": str(queue_dir)})
                 spec = spec.model_copy(update={"pipeline": pipeline})
-            return stack.enter_context(serving(create_front(spec, root, local=True), root))
+            return stack.enter_context(serving(create_front(spec, root, {}, local=True), root))
 
         yield start
 

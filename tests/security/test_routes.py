@@ -51,11 +51,11 @@ def model_routes(root: Path) -> list[BaseRoute]:
 
 
 def front_routes(root: Path) -> list[BaseRoute]:
-    return list(create_front(load_spec(root), root).routes)
+    return list(create_front(load_spec(root), root, {}).routes)
 
 
 def router_routes(root: Path, url: str) -> list[BaseRoute]:
-    config = router_config(load_spec(root), root, environ={}, urls={"stable": url})
+    config = router_config(load_spec(root), root, {}, urls={"stable": url})
     return list(RouterApp(config).routes.routes)
 
 

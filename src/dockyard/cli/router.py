@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -33,4 +34,4 @@ def router(
 
     root = root.resolve()
     spec = load_spec(root)
-    run(spec, root, host, port or spec.serving.port, local=local)
+    run(spec, root, host, port or spec.serving.port, os.environ, local=local)

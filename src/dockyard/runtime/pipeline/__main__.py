@@ -64,7 +64,7 @@ def serve(spec: Spec, root: Path, args: argparse.Namespace) -> int:
         log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
         tls=tls_files(spec, root, env),
     )
-    return serve_http(partial(create_front, spec, root, local), options)
+    return serve_http(partial(create_front, spec, root, env, local), options)
 
 
 def with_queue_dir(pipeline: Pipeline, flag: str | None) -> Pipeline:

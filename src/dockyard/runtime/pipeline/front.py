@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from prometheus_client import generate_latest
@@ -71,8 +70,11 @@ class Front:
         return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def create_front(spec: Spec, root: Path, local: bool = True) -> Guard:
-    """The front's ASGI app behind the auth layer (`local`: run every stage here too)."""
+def create_front(spec: Spec, root: Path, env: Mapping[str, str], local: bool = True) -> Guard:
+    """The front's ASGI app behind the auth layer (`local`: run every stage here too).
+
+    `env` is the process environment (API keys file, shared limits), passed by the entry point.
+    """
     front = Front(spec, root, local)
-    auth = AuthConfig.resolve(spec, root, os.environ)
+    auth = AuthConfig.resolve(spec, root, env)
     return Guard(front, auth, rules.PIPELINE_FRONT, front.service.metrics.registry)

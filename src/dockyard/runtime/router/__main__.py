@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             root,
             args.host or env.get("DOCKYARD_HOST") or spec.serving.host,
             int(args.port or env.get("DOCKYARD_PORT") or spec.serving.port),
+            env,
             local=args.local,
             log_level=env.get("DOCKYARD_LOG_LEVEL", "info"),
         )

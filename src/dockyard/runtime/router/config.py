@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +33,14 @@ class RouterConfig:
 def router_config(
     spec: Spec,
     root: Path,
-    environ: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     urls: Mapping[str, str] | None = None,
 ) -> RouterConfig:
-    """Resolve URLs (explicit > DOCKYARD_VERSION_URL_<NAME> > spec url), weights file and token."""
-    env = os.environ if environ is None else environ
+    """Resolve URLs (explicit > DOCKYARD_VERSION_URL_<NAME> > spec url), weights file and token.
+
+    `env` is the process environment, passed in by the entry point (`python -m
+    dockyard.runtime.router`, `dockyard router`).
+    """
     policy, where = spec.router, str(root / SPEC_FILE)
     if not policy.enabled:
         raise SpecError([SpecProblem(where, "router.enabled", "false", "true to run the router")])

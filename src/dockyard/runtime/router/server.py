@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from dockyard.runtime.entry.http import HttpOptions, serve_http
@@ -29,12 +30,19 @@ def serve_router(
 
 
 def run(
-    spec: Spec, root: Path, host: str, port: int, *, local: bool = False, log_level: str = "info"
+    spec: Spec,
+    root: Path,
+    host: str,
+    port: int,
+    env: Mapping[str, str],
+    *,
+    local: bool = False,
+    log_level: str = "info",
 ) -> int:
     """Serve the router of the project in `root`; with `local`, start its versions first."""
     with contextlib.ExitStack() as stack:
         urls = stack.enter_context(local_versions(spec, root, "127.0.0.1")) if local else None
-        app = RouterApp(router_config(spec, root, urls=urls))
+        app = RouterApp(router_config(spec, root, env, urls=urls))
         # httpx logs every forwarded request at INFO; the router's own access log already does.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         return serve_router(
