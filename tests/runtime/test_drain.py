@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 GATED = MODELS / "gated.py"
 SLOW_S = 1.5  # for the processes without HTTP: each batch holds the model this long
 IN_FLIGHT = 6
+MAX_IN_FLIGHT = 40  # with --workers 2, until both processes hold a batch
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Target:
     path: str
     body: dict[str, object]
     model_dir: Path
+    processes: int = 1  # serving processes: each must hold work when SIGTERM comes
+
+    def entered(self) -> set[str]:
+        """The model's processes that hold a batch (the gated model writes entered-<pid>)."""
+        return {p.name for p in self.model_dir.glob("entered-*")}
 
 
 def _gated_project(root: Path, extra: str = "") -> Path:
@@ -71,11 +77,12 @@ def _python(tmp: Path, name: str, *args: str) -> tuple[Process, str]:
     return Process(command, tmp / f"{name}.log", env), f"http://127.0.0.1:{port}"
 
 
-def _api(tmp: Path, procs: list[Process], *extra: str) -> Target:
+def _api(tmp: Path, procs: list[Process], workers: int = 1) -> Target:
     root = _gated_project(tmp / "api", "[serving]\nmax_batch_size = 16\n")
-    proc, url = _python(tmp, "api", "dockyard.runtime", "serve", str(root), *extra)
+    args = ("dockyard.runtime", "serve", str(root), "--workers", str(workers))
+    proc, url = _python(tmp, "api", *args)
     procs.append(proc)
-    return Target(proc, url, "/predict", {"inputs": [1.0]}, root)
+    return Target(proc, url, "/predict", {"inputs": [1.0]}, root, processes=workers)
 
 
 def _router(tmp: Path, procs: list[Process]) -> Target:
@@ -118,7 +125,7 @@ def _front(tmp: Path, procs: list[Process]) -> Target:
 
 HTTP: dict[str, Callable[[Path, list[Process]], Target]] = {
     "api": _api,
-    "api-2-workers": lambda tmp, procs: _api(tmp, procs, "--workers", "2"),
+    "api-2-workers": lambda tmp, procs: _api(tmp, procs, workers=2),
     "router": _router,
     "pipeline-front": _front,
 }
@@ -128,14 +135,23 @@ HTTP: dict[str, Callable[[Path, list[Process]], Target]] = {
 def test_http_process_drains_and_exits_0(kind: str, tmp_path: Path, started: list[Process]) -> None:
     target = HTTP[kind](tmp_path, started)
     target.proc.wait_http(target.url + "/readyz", timeout=60)
-    with concurrent.futures.ThreadPoolExecutor(IN_FLIGHT) as pool:
-        work = [
-            pool.submit(httpx.post, target.url + target.path, json=target.body, timeout=30)
-            for _ in range(IN_FLIGHT)
-        ]
+    with concurrent.futures.ThreadPoolExecutor(MAX_IN_FLIGHT) as pool:
+
+        def send() -> concurrent.futures.Future[httpx.Response]:
+            return pool.submit(httpx.post, target.url + target.path, json=target.body, timeout=30)
+
+        work = [send() for _ in range(IN_FLIGHT)]
+
+        def every_process_holds_work() -> bool:
+            # The kernel picks the process of each connection: send more until each has some.
+            if len(target.entered()) < target.processes and len(work) < MAX_IN_FLIGHT:
+                work.append(send())
+                time.sleep(0.1)
+            return len(target.entered()) >= target.processes
+
         # The model holds every batch until released: the drain window stays open however
         # slow this machine is.
-        eventually(lambda: (target.model_dir / "entered").exists(), timeout=30)
+        eventually(every_process_holds_work, timeout=30, what="work in every process")
         time.sleep(0.5)  # the other requests reach the process and queue behind the first
         target.proc.proc.send_signal(signal.SIGTERM)
         eventually(lambda: httpx.get(target.url + "/readyz").status_code == 503)
@@ -146,7 +162,7 @@ def test_http_process_drains_and_exits_0(kind: str, tmp_path: Path, started: lis
     assert refused.status_code == 503
     assert refused.json()["error"]["type"] == "draining"
     assert refused.headers["retry-after"] == "1"
-    assert [a.status_code for a in answers] == [200] * IN_FLIGHT, [a.text for a in answers]
+    assert [a.status_code for a in answers] == [200] * len(work), [a.text for a in answers]
     assert target.proc.proc.wait(30) == 0, target.proc.log.read_text()
 
 
