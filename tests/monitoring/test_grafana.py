@@ -17,9 +17,7 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from dockyard.cli.monitor import write_monitoring
 from dockyard.cli.stack import write_files
-from dockyard.cli.stack_secrets import LOCAL, stage_grafana_password
 from dockyard.deploy.compose.services import SECRETS_SOURCE
 from dockyard.deploy.grafana import ADMIN_SECRET, GRAFANA_DIR
 from dockyard.deploy.monitoring import (
@@ -28,7 +26,9 @@ from dockyard.deploy.monitoring import (
     PROMETHEUS_PORT,
     render_dashboard,
 )
+from dockyard.deploy.monitoring_files import write_monitoring
 from dockyard.deploy.stack import compose_binary
+from dockyard.deploy.stack_secrets import LOCAL, stage_grafana_password
 from dockyard.doctor import check_paths
 from dockyard.errors import SpecError
 from dockyard.spec import load_spec

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from dockyard.cli.main import app
-from dockyard.cli.stack_secrets import CLIENT_KEY, stage_generated
 from dockyard.deploy.auth import REDIS_ACL, REDIS_PASSWORD
 from dockyard.deploy.compose import render_compose, to_yaml
 from dockyard.deploy.kubernetes import render_kubernetes
 from dockyard.deploy.kubernetes import to_yaml as to_k8s_yaml
+from dockyard.deploy.stack_secrets import CLIENT_KEY, stage_generated
 from dockyard.errors import JobError, SpecError
 from dockyard.spec import load_spec
 from tests.conftest import Server
@@ -71,7 +71,7 @@ def exposed(tmp_path: Path) -> Path:
 
 def test_up_generates_keys_and_a_redis_login_that_no_rendered_file_holds(exposed: Path) -> None:
     spec = load_spec(exposed)
-    notes = stage_generated(spec, exposed, "img")
+    notes = stage_generated(spec, exposed, "img", {})
     compose = to_yaml(render_compose(spec, exposed))
     local = exposed / ".dockyard" / "secrets"
     run = exposed / ".dockyard" / "run-secrets"
@@ -97,7 +97,7 @@ def test_up_generates_keys_and_a_redis_login_that_no_rendered_file_holds(exposed
         "environment", {}
     )
     # a second `up` keeps the same values, so running and new containers agree
-    stage_generated(spec, exposed, "img")
+    stage_generated(spec, exposed, "img", {})
     assert (local / CLIENT_KEY).read_text().strip() == key
 
 
@@ -105,7 +105,7 @@ def test_on_loopback_the_stack_stays_open_unless_the_spec_asks(tmp_path: Path) -
     root = tmp_path / "stack"
     shutil.copytree(EXAMPLE, root)
     spec = load_spec(root)
-    assert stage_generated(spec, root, "img") == []
+    assert stage_generated(spec, root, "img", {}) == []
     assert (
         "DOCKYARD_AUTH_KEYS_FILE"
         not in render_compose(spec, root)["services"]["api"]["environment"]

@@ -47,13 +47,17 @@ def k8s(
 ) -> None:
     """Render Kubernetes manifests: workloads, autoscaling, budgets, policies, one overlay per
     environment. Without --out, print one environment's (or the shared spec's) YAML."""
-    from dockyard.cli.stack_secrets import keys_for_cluster, metrics_for_cluster, redis_for_cluster
+    from dockyard.deploy.stack_secrets import (
+        keys_for_cluster,
+        metrics_for_cluster,
+        redis_for_cluster,
+    )
 
     root = root.resolve()
     spec = load_spec(root)
     load_s = load_s if load_s is not None else _measured(root)
     reference = image or f"{spec.project.name}:{spec.project.version}"
-    notes = keys_for_cluster(spec, root) + metrics_for_cluster(spec, root)
+    notes = keys_for_cluster(spec, root, os.environ) + metrics_for_cluster(spec, root)
     for note in notes + redis_for_cluster(spec, root):
         typer.echo(note, err=True)
     if flat or out is None:

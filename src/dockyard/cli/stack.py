@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 
 from dockyard.cli.monitor import with_monitoring
-from dockyard.cli.stack_secrets import stage_generated
 from dockyard.deploy import stack
 from dockyard.deploy.compose import (
     DEV_HEADER,
@@ -26,6 +25,7 @@ from dockyard.deploy.compose import (
 )
 from dockyard.deploy.compose import logs as stack_logs
 from dockyard.deploy.compose.services import SECRETS_SOURCE
+from dockyard.deploy.stack_secrets import stage_generated
 from dockyard.errors import EngineError
 from dockyard.image.engine import Engine
 from dockyard.image.secrets import (
@@ -122,7 +122,7 @@ def up(
     spec = with_port(spec, port)
     write_files(spec, root)
     stage(spec, root, secret or [])
-    for note in stage_generated(spec, root, image_of(spec)):
+    for note in stage_generated(spec, root, image_of(spec), os.environ):
         console.print(note)
     project = _project(spec, root, project_name, dev)
     if monitoring:

@@ -16,11 +16,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dockyard.cli.stack_secrets import CLIENT_KEY, LOCAL, stage_generated
 from dockyard.deploy import releases
 from dockyard.deploy.auth import REDIS_ACL
 from dockyard.deploy.compose import image_of, to_yaml
 from dockyard.deploy.compose.services import SECRETS_SOURCE
+from dockyard.deploy.stack_secrets import CLIENT_KEY, LOCAL, stage_generated
 from dockyard.deploy.swarm import (
     FRONT_SERVICE,
     HEADER,
@@ -140,7 +140,7 @@ def _secrets(spec: Spec, root: Path, folder: Path) -> dict[str, Staged]:
     files = write_secrets(found, folder / "secrets", spec.build.uid)
     if keys_on(spec):
         spec = spec.model_copy(update={"auth": spec.auth.model_copy(update={"enabled": True})})
-    stage_generated(spec, root, image_of(spec))
+    stage_generated(spec, root, image_of(spec), os.environ)
     generated = root / SECRETS_SOURCE
     if generated.is_dir():
         files.update({p.name: p for p in generated.iterdir() if p.name not in files})

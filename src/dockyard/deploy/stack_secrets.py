@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from dockyard.deploy import auth
@@ -22,12 +22,15 @@ CLIENT_KEY = "api_key"  # the generated operator key, for `DOCKYARD_API_KEY=$(ca
 METRICS_KEY = "metrics_key"  # Prometheus's key in a cluster (scope `metrics` only)
 
 
-def stage_generated(spec: Spec, root: Path, image: str) -> list[str]:
-    """Stage the stack's own secrets; return what the operator should be told (never values)."""
+def stage_generated(spec: Spec, root: Path, image: str, env: Mapping[str, str]) -> list[str]:
+    """Stage the stack's own secrets; return what the operator should be told (never values).
+
+    `env` is the CLI's environment: DOCKYARD_SECRET_<KEYS> names a keys file of the user's own.
+    """
     notes: list[str] = []
     if auth.auth_on(spec):
         name = spec.auth.keys_secret
-        keys, made = _keys(spec, root)
+        keys, made = _keys(spec, root, env)
         _stage(root, name, keys, spec.build.uid)
         if made:
             notes.append(f"API keys are on; an admin key was written to {LOCAL / CLIENT_KEY}")
@@ -48,11 +51,11 @@ def stage_grafana_password(spec: Spec, root: Path) -> list[str]:
     return [f"Grafana: user admin, password in {LOCAL / ADMIN_SECRET}"]
 
 
-def keys_for_cluster(spec: Spec, root: Path) -> list[str]:
+def keys_for_cluster(spec: Spec, root: Path, env: Mapping[str, str]) -> list[str]:
     """Make the keys file the manifests mount (once) and say how to create its Secret."""
     if not auth.k8s_auth_on(spec):
         return []
-    _, made = _keys(spec, root)
+    _, made = _keys(spec, root, env)
     name = spec.auth.keys_secret
     notes = [f"an admin key was written to {LOCAL / CLIENT_KEY}"] if made else []
     return [*notes, "create the keys Secret the pods mount (replace it to rotate keys):",
@@ -97,10 +100,10 @@ def redis_for_cluster(spec: Spec, root: Path) -> list[str]:
     ]
 
 
-def _keys(spec: Spec, root: Path) -> tuple[str, bool]:
+def _keys(spec: Spec, root: Path, env: Mapping[str, str]) -> tuple[str, bool]:
     """The user's keys file (DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME), else a new one."""
     name = spec.auth.keys_secret
-    given = os.environ.get(f"DOCKYARD_SECRET_{name.upper().replace('-', '_')}")
+    given = env.get(f"DOCKYARD_SECRET_{name.upper().replace('-', '_')}")
     if given is not None:
         return given, False
     local = root / LOCAL / name
