@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
 
 MODELS = Path(__file__).parent / "models"
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +35,9 @@ def digits(root: Path, extra: str = "") -> Path:
     return root
 
 
-def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
-    """Every sample called `name` on /metrics, parsed with prometheus_client's parser."""
-    text = httpx.get(url + "/metrics").text
+def samples(url: str | TestClient, name: str) -> list[tuple[dict[str, str], float]]:
+    """Every sample called `name` on /metrics (of a URL or an in-process client), parsed."""
+    text = httpx.get(url + "/metrics").text if isinstance(url, str) else url.get("/metrics").text
     return [
         (dict(s.labels), float(s.value))
         for family in text_string_to_metric_families(text)
@@ -45,7 +46,7 @@ def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
     ]
 
 
-def value(url: str, name: str, **labels: str) -> float | None:
+def value(url: str | TestClient, name: str, **labels: str) -> float | None:
     for found, v in samples(url, name):
         if all(found.get(k) == w for k, w in labels.items()):
             return v
