@@ -139,6 +139,7 @@ def test_the_stream_ends_with_done(server: Server) -> None:
     assert r.text.endswith("data: [DONE]\n\n")
 
 
+@pytest.mark.slow  # its own server process
 def test_embeddings_for_an_embedding_model(tmp_path: Path) -> None:
     root = tmp_path / "embed"
     root.mkdir()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dockyard.image.memory import MIB, advise, needed, suggest
 
 from .conftest import FIXTURES
@@ -26,6 +28,7 @@ def test_the_margin_is_a_quarter_plus_64_mib() -> None:
     )
 
 
+@pytest.mark.slow  # three `dockyard predict` processes
 def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
     """The peak printed grows by what setup holds (400 MiB of ballast, as weights would).
 

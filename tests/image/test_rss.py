@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from dockyard.image.rss import PeakRss
 
 from .conftest import FIXTURES
@@ -32,6 +34,7 @@ def test_an_earlier_higher_peak_does_not_hide_a_block() -> None:
     assert rss.exact and 35 * MIB <= rss.delta < 80 * MIB, rss.delta / MIB
 
 
+@pytest.mark.slow  # a `dockyard predict` process
 def test_predict_from_a_large_parent_reports_the_models_memory(tmp_path: Path) -> None:
     """A test runner or notebook that started `dockyard predict` once held 600 MiB: the child's
     kernel peak starts there after exec, which the report used to print as the model's."""

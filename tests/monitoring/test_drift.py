@@ -8,8 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from dockyard.runtime.monitor.baseline import describe
 from dockyard.runtime.monitor.inputdrift import FeatureWindow, ks, psi
@@ -25,6 +23,10 @@ SPEC = f"[monitoring.drift]\nwindow = {WINDOW}\nmax_per_s = 100000\n"
 
 def training_rows() -> list[list[float]]:
     """Digits the model was trained on: same distribution as the eval baseline, other rows."""
+    # Imported here: scikit-learn takes ~2 s to import, and these tests are not in the fast suite.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     x, y = load_digits(return_X_y=True)
     x_train, _, _, _ = train_test_split(x, y, test_size=0.2, random_state=0)
     return [list(map(float, row)) for row in x_train[:WINDOW]]

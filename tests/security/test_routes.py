@@ -137,6 +137,7 @@ def test_every_route_has_a_decision(project: Path, tmp_path: Path) -> None:
     assert not undecided, f"routes with no auth decision in auth/rules.py: {undecided}"
 
 
+@pytest.mark.slow  # real server processes
 def test_model_service_routes(project: Path, keys: Keys) -> None:
     table = list(endpoints(model_routes(project)))
     server = Server(project, env=keys.env)
@@ -148,6 +149,7 @@ def test_model_service_routes(project: Path, keys: Keys) -> None:
     _assert_checked(table, failures)
 
 
+@pytest.mark.slow  # real server processes
 def test_pipeline_front_routes(project: Path, keys: Keys) -> None:
     table = list(endpoints(front_routes(project)))
     front = Front(project, env=keys.env)
@@ -164,6 +166,7 @@ def _router_table() -> dict[str, object]:
             "versions": [{"name": "stable", "weight": 1, "url": "http://127.0.0.1:1"}]}  # fmt: skip
 
 
+@pytest.mark.slow  # real server processes
 def test_router_routes(tmp_path: Path, keys: Keys) -> None:
     version = Server(version_project(tmp_path / "stable", "stable"))
     root = version_project(tmp_path / "front", "front", _router_table())
@@ -183,6 +186,7 @@ def test_router_routes(tmp_path: Path, keys: Keys) -> None:
     _assert_checked(table, failures)
 
 
+@pytest.mark.slow  # real server processes
 def test_pipeline_stage_metrics_port(project: Path, keys: Keys) -> None:
     port = free_port()
     env = {"DOCKYARD_METRICS_PORT": str(port), **keys.env}
@@ -196,6 +200,7 @@ def test_pipeline_stage_metrics_port(project: Path, keys: Keys) -> None:
     _assert_checked(METRICS_TABLE, failures)
 
 
+@pytest.mark.slow  # real server processes
 def test_worker_metrics_port(project: Path, keys: Keys) -> None:
     worker = Worker(project, keys.env)
     try:
