@@ -245,6 +245,30 @@ def _host_reaches(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def held_by(stack: Stack, container: str) -> list[str]:
+    """Ids of the running jobs a worker container has claimed (worker id: <hostname>-<pid>)."""
+    host = _docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
+    running = httpx.get(f"{stack.url}/jobs", params={"state": "running"}, timeout=10).json()
+    return [j["id"] for j in running["jobs"] if str(j.get("worker") or "").startswith(host + "-")]
+
+
+def frozen_holding_a_batch(stack: Stack, container: str) -> list[str]:
+    """Pause the worker at a moment it holds claimed jobs; return their ids.
+
+    Paused (cgroup freezer), it cannot finish or ack them before the kill, so the kill always
+    strands a batch: the retry is certain, not a matter of timing.
+    """
+
+    def attempt() -> list[str] | None:
+        _docker("pause", container)
+        held = held_by(stack, container)
+        if not held:
+            _docker("unpause", container)
+        return held or None
+
+    return eventually(attempt, timeout=60, interval=0.2, what="the worker paused with a batch")
+
+
 def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:
     victim = two_healthy_workers(stack)[0]["Id"]
     start = counts(stack)
@@ -253,16 +277,17 @@ def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:
     ids = submit(stack, [samples[i % 8][0] for i in range(3000)])
     try:
         eventually(lambda: counts(stack)["done"] > base, 30)  # both workers are claiming now
-        _docker("kill", victim)  # SIGKILL: no drain; its claimed batch stays leased until expiry
+        stranded = frozen_holding_a_batch(stack, victim)
+        _docker("kill", victim)  # SIGKILL, paused: no drain, no ack; the lease has to expire
         final = wait_done(stack, base + len(ids), timeout_s=240)
     finally:
         _docker("start", victim)
     assert final["dead"] == start["dead"] and final["queued"] == 0 and final["running"] == 0
-    jobs = [httpx.get(f"{stack.url}/jobs/{i}", timeout=10).json() for i in ids]
-    assert all(j["state"] == "done" for j in jobs)
-    attempts = collections.Counter(j["attempts"] for j in jobs)
-    # A batch the victim held (if it held one at the kill; timing decides) ran again after its
-    # lease expired, once; nothing ran three times.
+    jobs = {i: httpx.get(f"{stack.url}/jobs/{i}", timeout=10).json() for i in ids}
+    assert all(j["state"] == "done" for j in jobs.values())
+    # The stranded batch ran again after its lease expired, once; nothing ran three times.
+    assert stranded and all(jobs[i]["attempts"] == 2 for i in stranded), stranded
+    attempts = collections.Counter(j["attempts"] for j in jobs.values())
     assert set(attempts) <= {1, 2} and sum(attempts.values()) == len(ids), attempts
 
 

@@ -10,9 +10,12 @@ T = TypeVar("T")
 
 
 def eventually(
-    check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+    check: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.05, what: str = ""
 ) -> T:
-    """Call `check` until it returns something truthy (returned); fail after `timeout` seconds."""
+    """Call `check` until it returns something truthy (returned); fail after `timeout` seconds.
+
+    `check` may return None for "not yet", so a found value comes back typed without None.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = check()
