@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-playwright = pytest.importorskip("playwright.sync_api")
-
 
 @contextmanager
 def browser_page() -> Iterator[tuple[object, list[str]]]:
@@ -20,6 +18,8 @@ def browser_page() -> Iterator[tuple[object, list[str]]]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
+    # Imported here, not at module level: the browser tests are slow ones, collection is not.
+    playwright = pytest.importorskip("playwright.sync_api")
     errors: list[str] = []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])

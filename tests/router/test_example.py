@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,10 @@ CLI = (
     "app = typer.Typer(); router.register(app); app()"
 )
 
-pytest.importorskip("sklearn")
+# Found, not imported: the versions import scikit-learn in their own processes, and importing it
+# here would cost every collection ~2 s (these tests are not in the fast suite).
+if importlib.util.find_spec("sklearn") is None:
+    pytest.skip("scikit-learn is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
