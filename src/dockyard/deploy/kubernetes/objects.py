@@ -36,7 +36,11 @@ def project_selector(spec: Spec) -> dict[str, str]:
     return {NAME_LABEL: spec.project.name}
 
 
-class _Plain(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it (the same text, ~5x faster than the pure-Python one).
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Plain(_Dumper):  # type: ignore[valid-type,misc]
     """No `&id001` anchors: shared label dicts are written out in full, as humans write them."""
 
     def ignore_aliases(self, data: Any) -> bool:
