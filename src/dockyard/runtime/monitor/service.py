@@ -1,13 +1,12 @@
 """The monitoring extra of the API service: recorder, sinks, and the /feedback and /status routes.
 
-`create_monitor` reads the spec and the environment (the edge), and returns a `Monitor` that the
-app mounts like the jobs or pipeline extras. The hot path calls only `Monitor.record`.
+`create_monitor` reads the spec (the app factory says where state lives) and returns a `Monitor`
+that the app mounts like the jobs or pipeline extras. The hot path calls only `Monitor.record`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -108,11 +107,15 @@ class Monitor:
             self.recorder.stop()
 
 
-def create_monitor(service: Service, root: Path, extras: Sequence[object] = ()) -> Monitor:
-    """Wire the sinks the spec asks for; feedback joins jobs when the jobs API is among extras."""
+def create_monitor(
+    service: Service, root: Path, extras: Sequence[object] = (), in_container: bool = False
+) -> Monitor:
+    """Wire the sinks the spec asks for; feedback joins jobs when the jobs API is among extras.
+
+    In a container the project is read-only: state goes to /tmp/dockyard, else to the project.
+    """
     spec, metrics = service.spec, service.metrics
     cfg = spec.monitoring
-    in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
     state = Path("/tmp/dockyard") if in_container else root / ".dockyard" / "monitor"
     sinks: list[Sink] = []
     feedback = drift = None
