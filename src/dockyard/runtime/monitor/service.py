@@ -7,6 +7,7 @@ that the app mounts like the jobs or pipeline extras. The hot path calls only `M
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -156,6 +157,10 @@ def _path(root: Path, given: str | None, default: Path) -> Path:
 
 def _job_results(extras: Sequence[object]) -> JobResult | None:
     """Look finished jobs up in the jobs API's queue (their results are the predictions)."""
+    # Without the jobs API loaded there is no JobsService among extras, and importing it to
+    # find out would cost every project without jobs ~20 ms of start-up.
+    if "dockyard.runtime.jobs_api" not in sys.modules:
+        return None
     from dockyard.runtime.jobs_api import JobsService
     from dockyard.runtime.queue import JobState
 
