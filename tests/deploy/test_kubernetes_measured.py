@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from dockyard.cli.main import app
-from dockyard.image.measured import measured_ready_s, save_startup
+from dockyard.image.measured import measured_ready_s, save_startup, startup_line
 from tests.deploy.kube import staged_project
 
 
@@ -39,3 +39,12 @@ def test_a_report_without_readiness_is_not_kept(tmp_path: Path) -> None:
     (tmp_path / ".dockyard").mkdir()
     (tmp_path / ".dockyard" / "startup.json").write_text("{not json")
     assert measured_ready_s(tmp_path) is None
+
+
+def test_the_build_report_shows_the_last_measured_start_up(tmp_path: Path) -> None:
+    assert "not measured yet" in startup_line(tmp_path)
+    save_startup(
+        tmp_path, "echo:0.1.0", {"ready_s": 2.5, "phases_s": {"dockyard": 0.3, "setup": 2.0}}
+    )
+    line = startup_line(tmp_path)
+    assert "ready in 2.50s (dockyard 0.30s, setup 2.00s)" in line and "echo:0.1.0" in line

@@ -23,7 +23,7 @@ from dockyard.image.container import RunSettings
 from dockyard.image.context import AppFiles, Entry
 from dockyard.image.engine import Engine
 from dockyard.image.launch import Launched, launch, teardown
-from dockyard.image.measured import save_startup
+from dockyard.image.measured import save_startup, startup_line
 from dockyard.image.memory import advise
 from dockyard.image.report import BuildReport, render_report
 from dockyard.image.secrets import find_secrets, require_all, secret_env, with_placeholders
@@ -73,6 +73,7 @@ def build(
         typer.echo(builder.rendered_dockerfile(root, base_image, tag, created), nl=False)
         return
     typer.echo(render_report(build_image(root, base_image, tag, _console())))
+    typer.echo(startup_line(root))
 
 
 def build_image(

@@ -53,10 +53,11 @@ def refuse_open_exposure(spec: Spec, root: Path, host: str) -> None:
     import os
 
     from dockyard.deploy.auth import is_loopback
-    from dockyard.runtime.auth import AuthConfig
 
     if is_loopback(host) or spec.auth.allow_public_without_auth:
         return
+    from dockyard.runtime.auth import AuthConfig
+
     if AuthConfig.resolve(spec, root, os.environ).keys_file is None:
         raise SpecError([
             SpecProblem("dockyard.toml", "auth.enabled", "false",

@@ -28,11 +28,30 @@ def save_startup(root: Path, image: str, report: Mapping[str, Any]) -> Path | No
 
 def measured_ready_s(root: Path) -> float | None:
     """Seconds to ready from the last `dockyard test`, or None when none was recorded."""
+    data = last_startup(root)
+    return None if data is None else float(data["ready_s"])
+
+
+def last_startup(root: Path) -> dict[str, Any] | None:
+    """The last recorded start-up ({"image", "ready_s", "phases_s"}), or None."""
     try:
         data = json.loads((root / RECORD).read_text(encoding="utf-8"))
-        return float(data["ready_s"])
+        float(data["ready_s"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return data if isinstance(data, dict) else None
 
 
-__all__ = ["RECORD", "measured_ready_s", "save_startup"]
+def startup_line(root: Path) -> str:
+    """For the build report: the last measured start-up of this project's image, and of which."""
+    data = last_startup(root)
+    if data is None:
+        return "start-up not measured yet: `dockyard test` measures it in a container"
+    phases = ", ".join(f"{k.replace('_', ' ')} {v:.2f}s" for k, v in data["phases_s"].items())
+    return (
+        f"start-up ready in {data['ready_s']:.2f}s ({phases}); measured by the last"
+        f" `dockyard test`, on {data['image']}"
+    )
+
+
+__all__ = ["RECORD", "last_startup", "measured_ready_s", "save_startup", "startup_line"]

@@ -127,6 +127,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
     security headers always); the wrapper forwards attributes, so `.service` still works.
     """
     service = Service(spec, root)
+    in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
     extras: list[Extra] = []
     # Loaded on use: only projects with jobs or a pipeline pay for their imports.
     if spec.worker.enabled:
@@ -135,7 +136,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
         extras.append(JobsService(spec, root, service.signature, service.metrics.registry))
     # Locally `dockyard serve` runs the whole pipeline in one process; in a stack the pipeline
     # has its own front and stage containers, so the API container leaves it to them.
-    if spec.pipeline.stages and os.environ.get("DOCKYARD_IN_CONTAINER") != "1":
+    if spec.pipeline.stages and not in_container:
         from dockyard.runtime.pipeline import PipelineService
 
         # The spec's queue_dir is the stack's volume; locally the queues live in the project.
@@ -155,7 +156,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
     from dockyard.runtime.openai_api.service import OpenAIService
 
     extras.append(OpenAIService(service, generation))
-    monitor = create_monitor(service, root, extras)  # /feedback, /status; off the hot path
+    monitor = create_monitor(service, root, extras, in_container)  # /feedback, /status
     extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
     app = DockyardApp(service, log_requests, extras, monitor.record)

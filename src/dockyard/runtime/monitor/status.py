@@ -146,9 +146,9 @@ class StatusPage:
                 await self.task
 
     async def _sample(self) -> None:
-        while True:
-            self.snapshot()
+        while True:  # the first point one interval in: at start-up the loop has better to do
             await asyncio.sleep(self.interval_s)
+            self.snapshot()
 
     def snapshot(self) -> dict[str, Any]:
         """The current figures, also appended to the history."""

@@ -56,7 +56,8 @@ def invalid(exc: ValidationError) -> OpenAIError:
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # built on the first /v1 request, not at start-up: most services never get one
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class StreamOptions(Request):
