@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import Process, Server, free_port
 from tests.pipeline.conftest import make_pipeline
+from tests.support.asgi import in_process
 
 SCOPES = ("predict", "jobs", "admin", "metrics")
 
@@ -90,6 +92,15 @@ class Worker(Process):
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise AssertionError(f"metrics port never answered:\n{self.log.read_text()}")
+
+
+@pytest.fixture
+def api(tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The full project with the keys on, in-process (the app `service` runs in a process)."""
+    for name, value in keys.env.items():
+        monkeypatch.setenv(name, value)
+    with in_process(full_project(tmp_path / "project")) as client:
+        yield client
 
 
 @pytest.fixture

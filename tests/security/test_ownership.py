@@ -5,64 +5,63 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from dockyard.runtime.queue import JobQueue, MemoryQueue, NewJob
 from dockyard.runtime.queue.sqlite import SqliteQueue
-from tests.conftest import Server
 from tests.jobs.conftest import RedisServer
 from tests.security.conftest import Keys, bearer
 
 
-def submit(client: httpx.Client, key: str, text: str, **extra: object) -> dict[str, object]:
+def submit(client: TestClient, key: str, text: str, **extra: object) -> dict[str, object]:
     response = client.post("/jobs", json={"input": text, **extra}, headers=bearer(key))
     assert response.status_code == 202, response.text
     body: dict[str, object] = response.json()
     return body
 
 
-def listed(client: httpx.Client, key: str, **params: str) -> list[str]:
+def listed(client: TestClient, key: str, **params: str) -> list[str]:
     response = client.get("/jobs", params=params, headers=bearer(key))
     assert response.status_code == 200, response.text
     return [job["id"] for job in response.json()["jobs"]]
 
 
 def test_two_keys_cannot_see_each_others_jobs_and_admin_sees_all(
-    service: Server, keys: Keys
+    api: TestClient, keys: Keys
 ) -> None:
-    with httpx.Client(base_url=service.url, timeout=30) as client:
-        a = [submit(client, keys.alice, f"a{i}")["id"] for i in range(3)]
-        b = [submit(client, keys.bob, f"b{i}")["id"] for i in range(2)]
-        admin = keys.by_scope["admin"]
+    client = api
+    a = [submit(client, keys.alice, f"a{i}")["id"] for i in range(3)]
+    b = [submit(client, keys.bob, f"b{i}")["id"] for i in range(2)]
+    admin = keys.by_scope["admin"]
 
-        assert listed(client, keys.alice) == a
-        assert listed(client, keys.bob) == b
-        assert listed(client, admin) == sorted(a + b)
-        # paging through someone else's ids with a cursor shows nothing of theirs either
-        assert listed(client, keys.bob, after="0", limit="1") == b[:1]
-        assert listed(client, keys.bob, batch="x") == []
+    assert listed(client, keys.alice) == a
+    assert listed(client, keys.bob) == b
+    assert listed(client, admin) == sorted(a + b)
+    # paging through someone else's ids with a cursor shows nothing of theirs either
+    assert listed(client, keys.bob, after="0", limit="1") == b[:1]
+    assert listed(client, keys.bob, batch="x") == []
 
-        for method, path in (("GET", f"/jobs/{a[0]}"), ("POST", f"/jobs/{a[0]}/cancel")):
-            other = client.request(method, path, headers=bearer(keys.bob))
-            assert other.status_code == 404, other.text  # as if it did not exist: no oracle
-            assert other.json()["error"]["type"] == "not_found"
-        assert client.get(f"/jobs/{a[0]}", headers=bearer(keys.alice)).json()["state"] == "queued"
+    for method, path in (("GET", f"/jobs/{a[0]}"), ("POST", f"/jobs/{a[0]}/cancel")):
+        other = client.request(method, path, headers=bearer(keys.bob))
+        assert other.status_code == 404, other.text  # as if it did not exist: no oracle
+        assert other.json()["error"]["type"] == "not_found"
+    assert client.get(f"/jobs/{a[0]}", headers=bearer(keys.alice)).json()["state"] == "queued"
 
-        owned = client.get(f"/jobs/{a[1]}", headers=bearer(keys.alice)).json()
-        assert owned["owner"] == "alice"
-        assert client.get(f"/jobs/{b[0]}", headers=bearer(admin)).json()["owner"] == "bob"
-        cancelled = client.post(f"/jobs/{b[1]}/cancel", headers=bearer(admin))
-        assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
-        mine = client.post(f"/jobs/{a[2]}/cancel", headers=bearer(keys.alice))
-        assert mine.status_code == 200 and mine.json()["state"] == "cancelled"
+    owned = client.get(f"/jobs/{a[1]}", headers=bearer(keys.alice)).json()
+    assert owned["owner"] == "alice"
+    assert client.get(f"/jobs/{b[0]}", headers=bearer(admin)).json()["owner"] == "bob"
+    cancelled = client.post(f"/jobs/{b[1]}/cancel", headers=bearer(admin))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    mine = client.post(f"/jobs/{a[2]}/cancel", headers=bearer(keys.alice))
+    assert mine.status_code == 200 and mine.json()["state"] == "cancelled"
 
 
-def test_an_idempotency_key_never_returns_another_callers_job(service: Server, keys: Keys) -> None:
-    with httpx.Client(base_url=service.url, timeout=30) as client:
-        first = submit(client, keys.alice, "secret input", idempotency_key="k1")
-        again = submit(client, keys.alice, "ignored", idempotency_key="k1")
-        theirs = submit(client, keys.bob, "bob's", idempotency_key="k1")
+def test_an_idempotency_key_never_returns_another_callers_job(api: TestClient, keys: Keys) -> None:
+    client = api
+    first = submit(client, keys.alice, "secret input", idempotency_key="k1")
+    again = submit(client, keys.alice, "ignored", idempotency_key="k1")
+    theirs = submit(client, keys.bob, "bob's", idempotency_key="k1")
     assert again["id"] == first["id"]
     assert theirs["id"] != first["id"] and theirs["input"] == "bob's"
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from dockyard.runtime.auth.webhooks import WebhookPolicy
 from dockyard.runtime.queue import MemoryQueue, NewJob, WebhookState, put
 from dockyard.runtime.webhooks import WebhookDispatcher
-from tests.conftest import Server
 from tests.jobs.test_webhooks import Receiver, finish_with_webhook
 from tests.security.conftest import Keys, bearer
 
@@ -48,10 +47,11 @@ def test_what_a_webhook_url_may_name(policy: WebhookPolicy, url: str, refused: s
     assert (found is None) if refused is None else (found is not None and refused in found), found
 
 
-def test_the_jobs_api_refuses_a_metadata_webhook(service: Server, keys: Keys) -> None:
-    with httpx.Client(base_url=service.url, timeout=30, headers=bearer(keys.alice)) as client:
-        bad = client.post("/jobs", json={"input": "x", "webhook": "http://169.254.169.254/"})
-        fine = client.post("/jobs", json={"input": "x", "webhook": "https://hooks.example.com/"})
+def test_the_jobs_api_refuses_a_metadata_webhook(api: TestClient, keys: Keys) -> None:
+    client = api
+    client.headers.update(bearer(keys.alice))
+    bad = client.post("/jobs", json={"input": "x", "webhook": "http://169.254.169.254/"})
+    fine = client.post("/jobs", json={"input": "x", "webhook": "https://hooks.example.com/"})
     assert bad.status_code == 422 and bad.json()["error"]["type"] == "webhook_not_allowed"
     assert fine.status_code == 202
 
