@@ -4,7 +4,8 @@ An environment names only its differences, as partial tables of the spec (`servi
 `resources`, `worker`, `stack`, `swarm`, `auth`, `env`), plus how a new version is rolled out
 there. The spec of an environment is the project's spec with those tables merged in and
 validated again, so a typo in an overlay is reported like any spec error
-(`environments.prod.stack.api_port`) and the set of declared differences is exactly what `dockyard env diff` may show between two environments.
+(`environments.prod.stack.api_port`) and the set of declared differences is exactly what
+`dockyard env diff` may show between two environments.
 """
 
 from __future__ import annotations
