@@ -8,8 +8,8 @@ htpasswd basic auth: the CA goes where the engine and Dockyard both look for it
 from __future__ import annotations
 
 import base64
-import hashlib
 import datetime
+import hashlib
 import ipaddress
 import json
 import shutil
