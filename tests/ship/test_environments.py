@@ -140,3 +140,27 @@ def test_an_auth_overlay_is_validated_where_written(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(root)
     assert [p.key for p in caught.value.problems] == ["environments.prod.auth.rps"]
+
+
+def test_deploy_stages_the_keys_of_the_environment_that_requires_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.cli.release import _target
+
+    root = tmp_path / "linear"
+    shutil.copytree(FIXTURE, root)
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(AUTH)
+    own = root / ".dockyard" / "secrets" / "prod" / "dockyard_api_keys"
+    own.parent.mkdir(parents=True)
+    own.write_text("dk_prod-only-key operator admin\n")
+    monkeypatch.setenv("DOCKYARD_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("DOCKYARD_SECRET_API_TOKEN", "t")
+    prod = _target(load_spec(root, environment="prod"), root, "prod", None)
+    staged = (prod.secrets or {})["dockyard_api_keys"]
+    assert staged.read_text() == own.read_text() and staged.stat().st_mode & 0o077 == 0
+    placement = Placement("prod", {"blue": DIGEST}, "blue", DIGEST, root / "f")
+    doc = render(prod.spec, root, placement, prod.secrets)
+    assert doc["secrets"]["dockyard_api_keys"] == {"file": str(staged)}  # not a relative path
+    staging = _target(load_spec(root, environment="staging"), root, "staging", None)
+    assert set(staging.secrets or {}) == {"api_token"}

@@ -134,3 +134,19 @@ def test_ci_writes_the_gitlab_pipeline_through_the_cli(
     assert _cli("ci", "models/linear", "--provider", "jenkins") == 9
     os.chdir(tmp_path / "models")
     assert _cli("ci", str(project), "--provider", "gitlab", "-o", "x.yml") == 0
+
+
+def test_the_base_is_recorded_by_digest_when_known() -> None:
+    from dockyard.image.oci import pinned
+
+    hub = "python@sha256:" + "1" * 64
+    assert pinned("python:3.11-slim", [hub]) == hub  # pulled from Docker Hub
+    assert pinned("docker.io/library/python:3.11-slim", [hub]) == hub
+    mirror = "127.0.0.1:5000/base/python@sha256:" + "2" * 64
+    assert pinned("127.0.0.1:5000/base/python:3.11", [hub, mirror]) == mirror  # a port, a tag
+    assert pinned(f"python:3.11@sha256:{'3' * 64}", [hub]) == f"python:3.11@sha256:{'3' * 64}"
+    # Built or tagged here, never pulled: only the tag is known.
+    assert (
+        pinned("dockyard-local/python:3.11-bookworm", []) == "dockyard-local/python:3.11-bookworm"
+    )
+    assert pinned("other/python:3.11", [hub]) == "other/python:3.11"  # another repository's
