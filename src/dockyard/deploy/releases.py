@@ -76,7 +76,7 @@ class Record(BaseModel):
         """What `env` ran before its current digest: the rollback target.
 
         Consecutive rollbacks walk further back (C -> B -> A after deploying A, B, C) instead
-        of flipping between the last two digests: a rollback takes its digest off the stack.
+        of flipping between the last two digests: a rollback takes the version it left off.
         """
         stack = self.lineage(env)
         if len(stack) < 2:
