@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 import time
@@ -132,9 +133,9 @@ def test_a_failed_job_shows_callers_a_generic_error_and_logs_the_exception(
 ) -> None:
     queue = MemoryQueue()
     job = put(queue, NewJob(-1, max_attempts=1))
-    with caplog.at_level(logging.INFO, logger="dockyard.worker"):
-        with running(Worker(queue, poison_executor(), FAST, "w")):
-            wait_until(settled(queue, 1))
+    worker = Worker(queue, poison_executor(), FAST, "w")
+    with caplog.at_level(logging.INFO, logger="dockyard.worker"), running(worker):
+        wait_until(settled(queue, 1))
     shown = queue.get(job.id)
     assert shown is not None and shown.state == JobState.DEAD
     error = shown.public()["error"]
@@ -224,3 +225,19 @@ def test_heartbeat_file_drives_the_health_check(tmp_path: Path) -> None:
     beat(path, WorkerState.READY, now=100)
     assert is_healthy(path, 10, now=105)[0]
     assert not is_healthy(path, 10, now=111)[0]
+
+
+def test_a_non_finite_output_is_stored_as_null() -> None:
+    from tests.jobs.models.slow import Slow
+
+    class NaNs(Slow):
+        def predict(self, batch: list[float]) -> list[float]:
+            return [float("nan") for _ in batch]
+
+    queue = MemoryQueue()
+    job = put(queue, NewJob(1.0, max_attempts=1))
+    with running(Worker(queue, ModelExecutor(ModelRunner(NaNs(), signature_of(NaNs))), FAST, "w")):
+        wait_until(settled(queue, 1))
+    done = queue.get(job.id)
+    assert done is not None and done.state == JobState.DONE and done.result is None
+    json.dumps(done.public(), allow_nan=False)  # what GET /jobs sends

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from dockyard.runtime.queue.base import JSON
 from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.worker.loop import Result
 from dockyard.spec import Spec
-
 
 HIDDEN = "the model failed on this job; the worker log has the details under this job's id"
 
@@ -57,7 +57,9 @@ class ModelExecutor:
         if error is not None:
             return self._failed(str(error))
         try:
-            return Result(value=self.signature.outputs.dump_python(value, mode="json"))
+            # through JSON text, as /predict answers: a NaN output becomes null, never a stored
+            # NaN that would make every listing of the jobs fail
+            return Result(value=json.loads(self.signature.outputs.dump_json(value)))
         except Exception as exc:
             return self._failed(f"output not serialisable: {exc}")
 
