@@ -23,7 +23,7 @@ from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.worker.loop import Result
 from dockyard.spec import Spec
 
-HIDDEN = "the model failed on this job; the worker log has the details under this job's id"
+HIDDEN = "the model failed on this input; the worker log has the details under this job's id"
 
 
 class ModelExecutor:
