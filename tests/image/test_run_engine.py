@@ -144,8 +144,8 @@ def test_a_dependency_change_leaves_no_dangling_build_stage(engine: Engine, tmp_
     weights.write_bytes(name.encode())
     digest = hashlib.sha256(name.encode()).hexdigest()
     with (root / "dockyard.toml").open("a") as spec:
-        spec.write(f'\n[dependencies]\nrequirements = "requirements.txt"\n\n[[artifacts]]\n'
-                   f'name = "{name}.bin"\npath = "{name}.bin"\nsha256 = "{digest}"\n')  # fmt: skip
+        spec.write(f'\n[[artifacts]]\nname = "{name}.bin"\npath = "{name}.bin"\n'
+                   f'sha256 = "{digest}"\n')  # fmt: skip
 
     def ours() -> set[str]:
         ids = subprocess.run(

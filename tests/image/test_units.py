@@ -109,6 +109,21 @@ def test_worker_config_shares_the_jobs_volume_and_publishes_nothing(linear_dir: 
     assert api["labels"]["dev.dockyard.role"] == "api"
 
 
+def test_init_wires_its_requirements_file_into_the_lock(tmp_path: Path) -> None:
+    """A package added to the scaffold's requirements.txt must reach the lock, not be ignored."""
+    from dockyard.cli.project import init
+    from dockyard.image.resolve import lock_inputs
+
+    init(tmp_path / "hello", name=None, force=False)
+    root = tmp_path / "hello"
+    before, args = lock_inputs(load_spec(root), root)
+    assert ["-r", str(root / "requirements.txt")] == args[:2]
+    with (root / "requirements.txt").open("a") as requirements:
+        requirements.write("six==1.17.0\n")
+    after, _ = lock_inputs(load_spec(root), root)
+    assert "six==1.17.0" in after.requirements and after.digest() != before.digest()
+
+
 def test_run_requires_every_declared_secret(linear_spec: Spec, linear_dir: Path) -> None:
     with pytest.raises(SpecError, match="api_token"):
         require_all(linear_spec, {}, "run")
