@@ -42,7 +42,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = spec.read_text().replace(
         "[resources]", '[env]\nOPENAI_BASE_URL = "http://up:8080/v1"\n\n[resources]'
     )
+    # development-only files: a script the spec excludes, dev requirements, the gate's eval data
+    text = text.replace("[build.gate]", '[build]\nexclude = ["export.py"]\n\n[build.gate]')
+    text = text.replace('eval_file = "tests/eval.jsonl"', 'eval_file = "eval.jsonl"')
     spec.write_text(text)
+    (root / "tests" / "eval.jsonl").rename(root / "eval.jsonl")
+    (root / "export.py").write_text("print('exports the weights; never needed to serve')\n")
+    (root / "requirements-dev.txt").write_text("pytest\n")
     (root / "key.txt").write_text(OPENAI + "\n")  # kept out by name, so the build goes on
     return root
 
@@ -72,6 +78,11 @@ def test_env_reaches_the_run_container_and_key_file_stays_out(
         assert (code, out.strip()) == (0, "http://up:8080/v1")
         code, _ = engine.exec(container, ["test", "-e", "/app/key.txt"])
         assert code == 1, "key.txt must not be in the image"
+        for dev_only in ("export.py", "requirements-dev.txt", "eval.jsonl"):
+            code, _ = engine.exec(container, ["test", "-e", f"/app/{dev_only}"])
+            assert code == 1, f"{dev_only} is development-only and must not be in the image"
+        code, _ = engine.exec(container, ["test", "-f", "/app/model.py"])
+        assert code == 0, "the model's code is in /app (the checks above look in the right place)"
     finally:
         teardown(engine, launched)
 

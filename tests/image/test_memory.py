@@ -38,8 +38,19 @@ def test_predict_prints_the_models_peak_memory(tmp_path: Path) -> None:
     plain_root = project(tmp_path / "plain", ballast=False)
     peak_of(plain_root)  # a first run may compile bytecode inside the measured block
     plain = peak_of(plain_root)
-    heavy = peak_of(project(tmp_path / "heavy", ballast=True))
+    heavy_root = project(tmp_path / "heavy", ballast=True)
+    heavy = peak_of(heavy_root)
     assert 340 <= heavy - plain < 460, (plain, heavy)  # the machine's noise: tens of MiB
+    # over the spec's 256m limit: a warning, with the margin and a value to set
+    warning = re.search(
+        r"warning: peak memory (\d+) MiB, limit 256 MiB: less than the safe margin "
+        r'\(peak \+ 25% \+ 64 MiB = (\d+) MiB\); set resources.memory = "(\d+)m"',
+        predict_stderr(heavy_root),
+    )
+    assert warning, "no memory warning for a model over its limit"
+    peak, wanted, suggested = (int(g) for g in warning.groups())
+    assert abs(wanted - (peak * 1.25 + 64)) <= 1
+    assert suggested % 64 == 0 and wanted <= suggested < wanted + 64
 
 
 def project(root: Path, ballast: bool) -> Path:
@@ -53,15 +64,21 @@ def project(root: Path, ballast: bool) -> Path:
     return root
 
 
-def peak_of(root: Path) -> int:
-    """Run `dockyard predict` on `root`; return the peak it printed, in MiB."""
+def predict_stderr(root: Path) -> str:
+    """Run `dockyard predict` on `root`; return what it printed on stderr."""
     done = subprocess.run(
         [sys.executable, "-m", "dockyard.cli.main", "predict", str(root), "-i", "[1, 2, 3]"],
         capture_output=True, text=True, env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4.125"
+    return done.stderr
+
+
+def peak_of(root: Path) -> int:
+    """Run `dockyard predict` on `root`; return the peak it printed, in MiB."""
+    stderr = predict_stderr(root)
     said = r"setup\+predict: (?:warning: )?peak memory (\d+) MiB, limit 256 MiB"
-    match = re.search(said, done.stderr)
-    assert match, done.stderr
+    match = re.search(said, stderr)
+    assert match, stderr
     return int(match.group(1))

@@ -8,6 +8,7 @@ themselves, and a rebuild removes the image it superseded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -107,6 +108,13 @@ def test_init_then_run_gives_a_healthy_container_in_two_commands(
         remove_images(f"{name}:0.1.0")
 
 
+def remove_project_images(engine: Engine, name: str) -> None:
+    """The image and its kept build stage (the labelled cache of the next build)."""
+    remove_images(f"{name}:0.1.0")
+    for image in engine.images(f"dev.dockyard.project={name}"):
+        remove_images(image["Id"])
+
+
 def test_rebuild_removes_the_image_it_superseded(engine: Engine, tmp_path: Path) -> None:
     name = unique("ee-rebuild")
     root = tmp_path / name
@@ -121,7 +129,50 @@ def test_rebuild_removes_the_image_it_superseded(engine: Engine, tmp_path: Path)
         assert engine.image(first) is None
         assert "removed 1 superseded image" in done.stderr
     finally:
-        remove_images(f"{name}:0.1.0")
+        remove_project_images(engine, name)
+
+
+def test_a_dependency_change_leaves_no_dangling_build_stage(engine: Engine, tmp_path: Path) -> None:
+    """The classic builder keeps each build stage as an untagged image; a rebuild with other
+    dependencies must remove the superseded one and keep the current one (the next cache).
+
+    A baked artifact named after the project makes this project's stage images recognisable
+    among the engine's dangling images (other builds may run meanwhile)."""
+    name = unique("ee-deps")
+    root = tmp_path / name
+    assert dockyard("init", str(root)).returncode == 0
+    weights = root / f"{name}.bin"
+    weights.write_bytes(name.encode())
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(f'\n[[artifacts]]\nname = "{name}.bin"\npath = "{name}.bin"\n'
+                   f'sha256 = "{digest}"\n')  # fmt: skip
+
+    def ours() -> set[str]:
+        ids = subprocess.run(
+            ["docker", "images", "-qf", "dangling=true", "--no-trunc"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        return {i for i in ids if any(name in layer.created_by for layer in engine.history(i))}
+
+    try:
+        assert dockyard("build", str(root)).returncode == 0
+        first = ours()
+        assert len(first) <= 1, "at most the current build stage (the next build's cache)"
+        with (root / "requirements.txt").open("a") as requirements:
+            requirements.write("six==1.17.0\n")
+        done = dockyard("build", str(root))
+        assert done.returncode == 0, done.stderr
+        assert "six" in (root / "dockyard.lock").read_text()
+        after = ours()
+        assert len(after) <= len(first) and not first & after, (first, after)
+        again = dockyard("build", str(root))  # the kept stage is the cache: no pip install
+        said = " ".join((again.stdout + again.stderr).split())
+        install = r"step (\d+/\d+) RUN \S+/pip --python \S+ install --no-index --no-compile --find"
+        pip = re.search(install, said)
+        assert again.returncode == 0 and pip and f"step {pip.group(1)} cached" in said, said
+    finally:
+        remove_project_images(engine, name)
 
 
 def test_run_without_an_image_and_no_build_says_how(tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from dockyard.errors import SpecError
+from dockyard.errors import BuildError, SpecError
 from dockyard.image.lock import (
     Lock,
     LockInputs,
@@ -17,6 +18,7 @@ from dockyard.image.lock import (
     parse_lock,
     render_lock,
 )
+from dockyard.image.resolve import ensure_lock
 from dockyard.image.wheelhouse import resolve, target_platforms
 from dockyard.spec import Spec, load_spec
 
@@ -94,3 +96,50 @@ def test_resolution_locks_the_cpu_build_and_refuses_a_mismatch(tmp_path: Path) -
     without = tuple(e for e in entries if e.name != "torch")
     with pytest.raises(ValueError, match="torch is not among the requirements"):
         check_torch(without, "cpu")
+
+
+def fake_torch_index(root: Path, version: str) -> Path:
+    """A PEP 503 index on disk holding one tiny `torch` wheel (no 700 MB download)."""
+    name = f"torch-{version}-py3-none-any.whl"
+    info = f"torch-{version}.dist-info"
+    files = {
+        "torch/__init__.py": f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
+    (root / "torch").mkdir(parents=True)
+    with zipfile.ZipFile(root / name, "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    href = f"../{name.replace('+', '%2B')}"
+    (root / "torch" / "index.html").write_text(
+        f'<html><body><a href="{href}">{name}</a></body></html>'
+    )
+    return root
+
+
+@pytest.mark.slow
+def test_ensure_lock_takes_torch_from_its_index_and_records_the_build(tmp_path: Path) -> None:
+    """spec -> ensure_lock -> pip searches the torch index -> check_torch -> `# torch:` in the
+    lock; a version only that index has proves pip was given it."""
+    index = fake_torch_index(tmp_path / "torch-cpu", "0.0.1+cpu")
+    root = tmp_path / "project"
+    root.mkdir()
+    extra = f'torch = "cpu"\ntorch_index_url = "{index.as_uri()}"'
+    spec = spec_with(root, extra)
+    deps = spec.dependencies.model_copy(update={"packages": ("torch==0.0.1",)})
+    spec = spec.model_copy(update={"dependencies": deps})
+    lock = ensure_lock(spec, root, lambda _: None)
+    torch = next(e for e in lock.entries if e.name == "torch")
+    assert torch.version == "0.0.1+cpu"
+    text = (root / "dockyard.lock").read_text()
+    assert "# torch: cpu\n" in text and f"# index: {index.as_uri()}\n" in text
+    assert "torch==0.0.1+cpu" in text
+
+    cuda = spec.model_copy(
+        update={"dependencies": spec.dependencies.model_copy(update={"torch": "cu124"})}
+    )
+    with pytest.raises(BuildError, match=r"dependencies.torch = 'cu124', but the lock resolved"):
+        ensure_lock(cuda, root, lambda _: None)
+    assert "# torch: cpu\n" in (root / "dockyard.lock").read_text(), "the old lock stays"

@@ -83,6 +83,47 @@ def test_run_config_is_locked_down(linear_spec: Spec, linear_dir: Path, tmp_path
     assert "zz-secret" not in str(config)
 
 
+def test_worker_config_shares_the_jobs_volume_and_publishes_nothing(linear_dir: Path) -> None:
+    spec = Spec.model_validate({
+        "project": {"name": "bulk"},
+        "model": {"entrypoint": "model:Linear"},
+        "worker": {"enabled": True, "sqlite_path": "/data/jobs.sqlite3"},
+    })  # fmt: skip
+    settings = RunSettings(
+        image="bulk:1", auto_remove=True, jobs_volume="bulk-jobs", labels={"dev.dockyard.run": "r1"}
+    )
+    config = container_config(spec, linear_dir, settings, role="worker")
+    host = config["host_config"]
+    assert host["binds"]["bulk-jobs"] == {"bind": "/data", "mode": "rw"}
+    assert host["auto_remove"] is True and host["read_only"]
+    assert host["port_bindings"] == {} and config["ports"] == []
+    assert config["labels"] == {
+        "dev.dockyard.project": "bulk",
+        "dev.dockyard.role": "worker",
+        "dev.dockyard.run": "r1",
+    }
+    assert config["command"] == ["worker", "/app"]
+    assert "--worker" in config["healthcheck"]["test"]
+    api = container_config(spec, linear_dir, settings)  # the API mounts the same volume
+    assert api["host_config"]["binds"]["bulk-jobs"] == {"bind": "/data", "mode": "rw"}
+    assert api["labels"]["dev.dockyard.role"] == "api"
+
+
+def test_init_wires_its_requirements_file_into_the_lock(tmp_path: Path) -> None:
+    """A package added to the scaffold's requirements.txt must reach the lock, not be ignored."""
+    from dockyard.cli.project import init
+    from dockyard.image.resolve import lock_inputs
+
+    init(tmp_path / "hello", name=None, force=False)
+    root = tmp_path / "hello"
+    before, args = lock_inputs(load_spec(root), root)
+    assert ["-r", str(root / "requirements.txt")] == args[:2]
+    with (root / "requirements.txt").open("a") as requirements:
+        requirements.write("six==1.17.0\n")
+    after, _ = lock_inputs(load_spec(root), root)
+    assert "six==1.17.0" in after.requirements and after.digest() != before.digest()
+
+
 def test_run_requires_every_declared_secret(linear_spec: Spec, linear_dir: Path) -> None:
     with pytest.raises(SpecError, match="api_token"):
         require_all(linear_spec, {}, "run")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -101,10 +103,10 @@ def test_retry_waits_for_exponential_backoff() -> None:
     assert gaps[0] >= 0.1 and gaps[1] >= 0.2
 
 
-def poison_executor() -> ModelExecutor:
+def poison_executor(expose_errors: bool = False) -> ModelExecutor:
     from tests.jobs.models.poison import Poison
 
-    return ModelExecutor(ModelRunner(Poison(), signature_of(Poison)))
+    return ModelExecutor(ModelRunner(Poison(), signature_of(Poison)), expose_errors)
 
 
 def test_one_poison_input_does_not_sink_its_batch(queue: JobQueue) -> None:
@@ -116,8 +118,33 @@ def test_one_poison_input_does_not_sink_its_batch(queue: JobQueue) -> None:
     assert [j.state for j in final if j] == [JobState.DONE] * 2 + [JobState.DEAD] + [
         JobState.DONE
     ] * 5
-    assert final[2] is not None and "negative input" in (final[2].error or "")
+    assert final[2] is not None and final[2].error
     assert final[7] is not None and final[7].result == 16
+
+
+def test_a_failed_job_shows_callers_a_generic_error_and_logs_the_exception(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = MemoryQueue()
+    job = put(queue, NewJob(-1, max_attempts=1))
+    worker = Worker(queue, poison_executor(), FAST, "w")
+    with caplog.at_level(logging.INFO, logger="dockyard.worker"), running(worker):
+        wait_until(settled(queue, 1))
+    shown = queue.get(job.id)
+    assert shown is not None and shown.state == JobState.DEAD
+    error = shown.public()["error"]
+    assert isinstance(error, str) and "negative input" not in error and "job's id" in error
+    logged = [r for r in caplog.records if getattr(r, "job_id", None) == job.id]
+    assert any("negative input" in str(getattr(r, "error", "")) for r in logged)
+
+
+def test_expose_errors_shows_the_exception_text_in_the_job() -> None:
+    queue = MemoryQueue()
+    job = put(queue, NewJob(-1, max_attempts=1))
+    with running(Worker(queue, poison_executor(expose_errors=True), FAST, "w")):
+        wait_until(settled(queue, 1))
+    shown = queue.get(job.id)
+    assert shown is not None and "negative input" in str(shown.public()["error"])
 
 
 def test_inputs_that_no_longer_validate_are_dead_lettered_at_once() -> None:
@@ -192,3 +219,19 @@ def test_heartbeat_file_drives_the_health_check(tmp_path: Path) -> None:
     beat(path, WorkerState.READY, now=100)
     assert is_healthy(path, 10, now=105)[0]
     assert not is_healthy(path, 10, now=111)[0]
+
+
+def test_a_non_finite_output_is_stored_as_null() -> None:
+    from tests.jobs.models.slow import Slow
+
+    class NaNs(Slow):
+        def predict(self, batch: list[float]) -> list[float]:
+            return [float("nan") for _ in batch]
+
+    queue = MemoryQueue()
+    job = put(queue, NewJob(1.0, max_attempts=1))
+    with running(Worker(queue, ModelExecutor(ModelRunner(NaNs(), signature_of(NaNs))), FAST, "w")):
+        wait_until(settled(queue, 1))
+    done = queue.get(job.id)
+    assert done is not None and done.state == JobState.DONE and done.result is None
+    json.dumps(done.public(), allow_nan=False)  # what GET /jobs sends

@@ -156,6 +156,19 @@ def test_expose_errors_shows_details_in_development(tmp_path: Path, serve: Serve
     assert response.status_code == 500 and "secret-internal-path" in response.text
 
 
+def test_jobs_refuse_non_finite_inputs_and_keep_listing(tmp_path: Path, serve: Serve) -> None:
+    worker = f'\n[worker]\nenabled = true\nsqlite_path = "{tmp_path / "jobs.sqlite3"}"\n'
+    server = serve(project(tmp_path / "p", "fragile", "Fragile", worker))
+    server.wait("/readyz")
+    for body in ('{"input": NaN}', '{"inputs": [1.0, Infinity]}', '{"input": 1e999}'):
+        refused = httpx.post(server.url + "/jobs", content=body)
+        assert refused.status_code == 422, body
+        assert "finite" in refused.text, body
+    listed = httpx.get(server.url + "/jobs")
+    assert listed.status_code == 200 and listed.json()["jobs"] == []
+    assert httpx.post(server.url + "/jobs", json={"input": 1.5}).status_code == 202
+
+
 # ---- item 4: [env] reaches the model's process ---------------------------------------------
 def test_env_table_reaches_the_served_model(tmp_path: Path, serve: Serve) -> None:
     extra = '\n[env]\nOPENAI_BASE_URL = "http://127.0.0.1:9/v1"\nTOKENIZERS_PARALLELISM = "false"\n'
@@ -178,6 +191,7 @@ def test_default_body_limit_fits_a_full_batch_of_long_vectors(tmp_path: Path, se
     assert response.status_code == 200 and len(response.json()["outputs"]) == 256
     too_big = httpx.post(server.url + "/predict", content=b" " * (65 * 1024**2), timeout=30)
     assert too_big.status_code == 413
+    assert "serving.max_body_bytes" in too_big.json()["error"]["message"]
 
 
 # Real server processes: part of the full suite, not the fast one.

@@ -4,6 +4,7 @@ one, warning that readiness has no canary (issue 10, item 3). Real CLI processes
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,46 @@ def test_serve_without_golden_file_is_ready_and_logs_the_warning(
 
 # Real server processes: part of the full suite, not the fast one.
 pytestmark = pytest.mark.slow
+
+
+SECRET_MODEL = """
+from dockyard import Model
+
+
+class Keyed(Model[str, str]):
+    def setup(self) -> None:
+        self.key = self.secrets["api_key"].read_text().strip()
+
+    def predict(self, batch: list[str]) -> list[str]:
+        return [f"{x}:{self.key}" for x in batch]
+"""
+
+
+def keyed_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "model.py").write_text(SECRET_MODEL)
+    spec = '[project]\nname = "keyed"\n\n[model]\nentrypoint = "model:Keyed"\n'
+    (root / "dockyard.toml").write_text('secrets = ["api_key"]\n\n' + spec)
+    return root
+
+
+def test_predict_and_golden_take_secrets_like_run_and_test(tmp_path: Path) -> None:
+    root = keyed_project(tmp_path / "p")
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("from-flag\n")
+    flagged = dockyard("predict", str(root), "-i", '"a"', "--secret", f"api_key={key_file}")
+    assert flagged.returncode == 0, flagged.stderr
+    assert json.loads(flagged.stdout) == "a:from-flag"
+    env = {**os.environ, "DOCKYARD_SECRET_API_KEY": "from-env"}
+    done = subprocess.run(
+        [*CLI, "predict", str(root), "-i", '"b"'], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == "b:from-env"
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text('"c"\n')
+    golden = dockyard(
+        "golden", str(root), "--inputs", str(inputs), "--secret", f"api_key={key_file}"
+    )
+    assert golden.returncode == 0, golden.stderr
+    assert "c:from-flag" in (root / "golden.jsonl").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import ipaddress
 import json
 import shutil
@@ -124,3 +125,29 @@ def _certificate(work: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+def put_image(registry: LocalRegistry, name: str, tag: str = "0.1.0") -> str:
+    """A minimal OCI image (an empty config, no layers) pushed by hand; its manifest digest.
+
+    Enough to sign, attach to and verify without building anything.
+    """
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+        "type": "layers", "diff_ids": []}}).encode()  # fmt: skip
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    base = f"{registry.base}/v2/{name}"
+    started = httpx.post(f"{base}/blobs/uploads/")
+    location = started.headers["location"]
+    location = location if location.startswith("http") else registry.base + location
+    joiner = "&" if "?" in location else "?"
+    httpx.put(f"{location}{joiner}digest={digest}", content=config).raise_for_status()
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest,
+                   "size": len(config)},
+        "layers": [],
+    }).encode()  # fmt: skip
+    headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+    httpx.put(f"{base}/manifests/{tag}", content=manifest, headers=headers).raise_for_status()
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()

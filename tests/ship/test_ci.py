@@ -88,13 +88,32 @@ def _expand(value: str, context: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: context[m.group(1)], value)
 
 
+def _artifact(step: dict[str, Any], context: dict[str, str], store: Path) -> None:
+    """upload-artifact / download-artifact, as a copy through a folder standing for GitHub's
+    artifact store (each job of a real run starts on a fresh runner, so only artifacts carry)."""
+    action = step["uses"].split("@")[0]
+    if action not in ("actions/upload-artifact", "actions/download-artifact"):
+        return
+    kept = store / step["with"]["name"]
+    path = Path(_expand(step["with"]["path"], context))
+    if action == "actions/upload-artifact":
+        assert path.is_dir() and any(path.iterdir()), f"nothing to upload at {path}"
+        shutil.copytree(path, kept)
+        shutil.rmtree(path)  # gone with the push job's runner
+    else:
+        shutil.copytree(kept, path, dirs_exist_ok=True)
+
+
 def _run_job(job: dict[str, Any], env: dict[str, str], context: dict[str, str], cwd: Path,
              runner: Path) -> dict[str, str]:  # fmt: skip
-    """Every `run` step of a job except installing Dockyard (it is installed here); outputs."""
+    """Every `run` step of a job except installing Dockyard (it is installed here), artifacts
+    carried between jobs; the job's outputs."""
     output = runner / f"output-{uuid.uuid4().hex}"
     output.touch()
     job_env = {k: _expand(v, context) for k, v in job.get("env", {}).items()}
     for step in job["steps"]:
+        if "uses" in step:
+            _artifact(step, context, runner / "artifacts")
         if "run" not in step or step.get("id") == "install":
             continue
         step_env = {k: _expand(v, context) for k, v in step.get("env", {}).items()}
@@ -142,6 +161,9 @@ rollout = {{ steps = [50], step_s = 2, drain_s = 1 }}
         "secrets.DOCKYARD_REGISTRY": f"{registry.host}/ci",
         "secrets.DOCKYARD_SIGNING_KEY": (repo / "signing.key").read_text(),
     }
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    context["runner.temp"] = str(runner)
     env = {k: _expand(v, context) for k, v in workflow["env"].items()}
     env["DOCKYARD_SECRET_API_TOKEN"] = "ci-token"
     # This machine's mirror of the base image (a CI runner would pull the official one).
@@ -149,8 +171,6 @@ rollout = {{ steps = [50], step_s = 2, drain_s = 1 }}
         "DOCKYARD_TEST_BASE_IMAGE", "dockyard-local/python:3.11-bookworm"
     )
     state = Path("/var/lib/dockyard/local") / name  # what the workflow's DOCKYARD_STATE names
-    runner = tmp_path / "runner"
-    runner.mkdir()
     jobs = workflow["jobs"]
     try:
         _run_job(jobs["doctor"], env, context, repo, runner)
@@ -162,7 +182,14 @@ rollout = {{ steps = [50], step_s = 2, drain_s = 1 }}
         _run_job(jobs["promote-prod"], env, context, repo, runner)
         record = json.loads((state / "releases.json").read_text())
         digest = reference.split("@")[1]
-        assert record["images"][digest]["signed"] is True
+        pushed = record["images"][digest]
+        assert pushed["signed"] is True
+        # The push job's record crossed to the deploy host: who pushed, what it was made from.
+        assert pushed["pushed_by"] != "(deployed by reference)"
+        provenance = pushed["provenance"]
+        assert provenance["spec-sha256"] and provenance["lock-sha256"], provenance
+        assert provenance["image-id"].startswith("sha256:"), provenance
+        assert (state / pushed["sbom"]).is_file()
         assert record["environments"]["staging"][-1]["digest"] == digest
         promoted = record["environments"]["prod"][-1]
         assert (promoted["digest"], promoted["action"], promoted["source"]) == (

@@ -97,3 +97,70 @@ def test_the_front_carries_no_model_settings_and_names_both_slots(project: Path)
         'url = "http://green:8000"' in files["dockyard.toml"]
         and "retry = true" in files["dockyard.toml"]
     )
+
+
+AUTH = """
+[environments.staging]
+stack = { api_port = 8100 }
+
+[environments.prod]
+stack = { api_port = 8200 }
+auth = { enabled = true, rps = 5 }
+"""
+
+
+def test_keys_required_in_one_environment_only_is_a_declared_difference(tmp_path: Path) -> None:
+    root = tmp_path / "linear"
+    shutil.copytree(FIXTURE, root)
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(AUTH)
+    prod, staging = load_spec(root, environment="prod"), load_spec(root, environment="staging")
+    assert (prod.auth.enabled, prod.auth.rps) == (True, 5.0)
+    assert (staging.auth.enabled, staging.auth.rps) == (False, 0.0)
+    with_keys, without = _stack(root, "prod"), _stack(root, "staging")
+    assert "DOCKYARD_AUTH_KEYS_FILE" in with_keys and "DOCKYARD_AUTH_KEYS_FILE" not in without
+    assert _parity(root, without, with_keys) == []
+    # The front checks the keys itself, so it mounts the keys file it is pointed at.
+    digest = DIGEST
+    doc = render(prod, root, Placement("prod", {"blue": digest}, "blue", digest, root / "f"))
+    front = doc["services"]["front"]
+    assert front["environment"]["DOCKYARD_AUTH_KEYS_FILE"] == "/run/secrets/dockyard_api_keys"
+    assert front["secrets"] == ["dockyard_api_keys"]
+    staged = render(
+        staging, root, Placement("staging", {"blue": digest}, "blue", digest, root / "f")
+    )
+    assert "secrets" not in staged["services"]["front"]
+
+
+def test_an_auth_overlay_is_validated_where_written(tmp_path: Path) -> None:
+    root = tmp_path / "linear"
+    shutil.copytree(FIXTURE, root)
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(AUTH.replace("rps = 5", "rps = -1"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(root)
+    assert [p.key for p in caught.value.problems] == ["environments.prod.auth.rps"]
+
+
+def test_deploy_stages_the_keys_of_the_environment_that_requires_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dockyard.cli.release import _target
+
+    root = tmp_path / "linear"
+    shutil.copytree(FIXTURE, root)
+    with (root / "dockyard.toml").open("a") as spec:
+        spec.write(AUTH)
+    own = root / ".dockyard" / "secrets" / "prod" / "dockyard_api_keys"
+    own.parent.mkdir(parents=True)
+    own.write_text("dk_prod-only-key operator admin\n")
+    monkeypatch.setenv("DOCKYARD_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("DOCKYARD_SECRET_API_TOKEN", "t")
+    prod = _target(load_spec(root, environment="prod"), root, "prod", None)
+    staged = (prod.secrets or {})["dockyard_api_keys"]
+    assert staged.read_text() == own.read_text() and staged.stat().st_mode & 0o077 == 0
+    placement = Placement("prod", {"blue": DIGEST}, "blue", DIGEST, root / "f")
+    doc = render(prod.spec, root, placement, prod.secrets)
+    assert doc["secrets"]["dockyard_api_keys"] == {"file": str(staged)}  # not a relative path
+    staging = _target(load_spec(root, environment="staging"), root, "staging", None)
+    assert set(staging.secrets or {}) == {"api_token"}

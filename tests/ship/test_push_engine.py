@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -45,6 +48,11 @@ def engine() -> Engine:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ship") / "linear"
     shutil.copytree(FIXTURE, root)
+    # A commit, so the image's provenance names a real source revision.
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "fixture"], check=True)
     return root
 
 
@@ -96,12 +104,37 @@ def test_push_prints_and_records_the_registry_digest(
     )
     assert answered.headers["docker-content-digest"] == digest
     entry = releases.load(project / ".dockyard" / "releases.json").image(digest)
-    assert entry.provenance["spec-sha256"] and entry.provenance["lock-sha256"]
-    assert entry.provenance["image-id"].startswith("sha256:")
+    provenance = entry.provenance
+    assert provenance["spec-sha256"] and provenance["lock-sha256"]
+    assert provenance["image-id"].startswith("sha256:")
+    head = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    assert provenance["revision"] == head
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*Z", provenance["created"])
+    # This machine's base is tagged locally (never pulled), so no registry digest exists for it:
+    # the tag is recorded with the local image's id beside it (docs/ship.md says so).
+    base = engine.image(BASE)
+    assert base is not None
+    assert provenance["base"] == (base["RepoDigests"][0] if base.get("RepoDigests") else BASE), (
+        provenance
+    )
+    assert provenance["base-id"] == base["Id"]
+    # The signed SBOM digest is the one of the SBOM stored beside the release.
+    stored = project / ".dockyard" / str(entry.sbom)
+    assert provenance["sbom-sha256"] == "sha256:" + hashlib.sha256(stored.read_bytes()).hexdigest()
     # The engine can pull it back by digest alone.
     engine.api.remove_image(f"{repository}:0.1.0")
     engine.api.pull(repository, tag=digest)
     assert engine.image(reference) is not None
+
+
+def test_the_sbom_command_writes_the_images_sbom(project: Path, image: str, tmp_path: Path) -> None:
+    out = tmp_path / "sbom.cdx.json"
+    assert _cli("sbom", str(project), "-o", str(out)) == 0
+    text = out.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert "numpy" in {c["name"] for c in json.loads(text)["components"]}
+    assert _cli("sbom", str(project), "--image", "no-such-image:0") == 5
 
 
 def test_the_sbom_is_attached_valid_and_carries_the_lock_hashes(

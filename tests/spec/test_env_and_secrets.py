@@ -76,7 +76,8 @@ def test_keys_written_under_a_table_get_a_hint(tmp_path: Path) -> None:
 def test_an_environment_variable_under_a_table_points_to_env(tmp_path: Path) -> None:
     found = problems(project(tmp_path, '\n[serving]\nOPENAI_BASE_URL = "http://up:8080/v1"\n'))
     assert 'the [env] table: OPENAI_BASE_URL = "..."' in found["serving.OPENAI_BASE_URL"]
-    assert "check the spelling" in problems(project(tmp_path, "\n[serving]\nprot = 1\n"))["serving.prot"]
+    typo = problems(project(tmp_path, "\n[serving]\nprot = 1\n"))
+    assert "check the spelling" in typo["serving.prot"]
 
 
 def test_the_cli_prints_the_hint_with_its_brackets(tmp_path: Path) -> None:

@@ -49,9 +49,13 @@ def golden(
         typer.Option(help="Where to write (default: the spec's health.golden, else golden.jsonl)"),
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing golden file")] = False,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME=FILE, read by the model as self.secrets[NAME] (repeatable)"),
+    ] = None,
 ) -> None:
     """Run the local model on INPUTS and write golden samples (the readiness canary)."""
-    from dockyard.cli.serve import predict_local
+    from dockyard.cli.serve import host_secrets, predict_local
     from dockyard.runtime.golden import read_inputs, render_golden
     from dockyard.spec import load_spec
 
@@ -61,7 +65,8 @@ def golden(
     if target.exists() and not force:
         raise DockyardError(f"{target} exists; use --force to overwrite it")
     items = read_inputs(inputs)
-    outputs = predict_local(root, items)
+    with host_secrets(spec, root, secret or []) as secrets_dir:
+        outputs = predict_local(root, items, secrets_dir)
     target.write_text(render_golden(items, outputs), encoding="utf-8")
     typer.echo(f"wrote {len(items)} golden samples to {target}")
     if spec.health.golden is None or (root / spec.health.golden).resolve() != target.resolve():

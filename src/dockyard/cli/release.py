@@ -14,9 +14,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from dockyard.cli import stack_secrets
 from dockyard.cli import swarm as swarm_cli
 from dockyard.cli.ship import RecordOpt
-from dockyard.deploy import releases, rollout
+from dockyard.deploy import auth, releases, rollout
 from dockyard.errors import GateError, ReleaseError
 from dockyard.image import distribution, gate, service_gate, signing
 from dockyard.image.oci import Registry
@@ -217,7 +218,16 @@ def _stage_secrets(spec: Spec, root: Path, env: str, out: Path) -> dict[str, Pat
     given = [f"{n}={own / n}" for n in spec.secrets if (own / n).is_file()]
     found = find_secrets(spec, root, given, secret_env(os.environ))
     require_all(spec, found, f"deploy --env {env}")
+    if auth.auth_on(spec):
+        found[spec.auth.keys_secret] = _api_keys(spec, root, env)
     return write_secrets(found, out, spec.build.uid)
+
+
+def _api_keys(spec: Spec, root: Path, env: str) -> bytes:
+    """The keys file of an environment that requires keys: its own (`.dockyard/secrets/ENV/`),
+    else the project's, found or made as `dockyard up` does."""
+    own = root / ".dockyard" / "secrets" / env / spec.auth.keys_secret
+    return own.read_bytes() if own.is_file() else stack_secrets.api_keys(spec, root).encode()
 
 
 def _url(spec: Spec, env: str) -> str:

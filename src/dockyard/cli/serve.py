@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +14,10 @@ from dockyard.errors import DockyardError, ModelError, SpecError, SpecProblem
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
+SecretOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="NAME=FILE, read by the model as self.secrets[NAME] (repeatable)"),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -72,6 +78,7 @@ def predict(
     input: Annotated[
         str, typer.Option("--input", "-i", help="One input as JSON, or @file.json")
     ] = "",
+    secret: SecretOpt = None,
 ) -> None:
     """Run one prediction locally through the model (setup, predict) and print the output."""
     text = Path(input[1:]).read_text() if input.startswith("@") else input
@@ -83,10 +90,10 @@ def predict(
     from dockyard.image.rss import PeakRss
 
     root = root.resolve()
-    with PeakRss() as rss:
-        output = predict_local(root, [item])[0]
-    typer.echo(json.dumps(output))
     spec = load_spec(root)
+    with host_secrets(spec, root, secret or []) as secrets_dir, PeakRss() as rss:
+        output = predict_local(root, [item], secrets_dir)[0]
+    typer.echo(json.dumps(output))
     typer.echo(f"setup+predict: {advise(rss.delta, spec.resources.memory).message()}", err=True)
     warn_without_golden(spec, root)
 
@@ -129,6 +136,30 @@ def predict_local(root: Path, items: list[Any], secrets_dir: Path | None = None)
     finally:
         runner.close()
     return [sig.outputs.dump_python(v, mode="json") for v in values]
+
+
+@contextmanager
+def host_secrets(spec: Spec, root: Path, given: list[str]) -> Iterator[Path]:
+    """A private directory holding the spec's secrets for a model run on this host, from the
+    same sources as `run` and `test` (`--secret NAME=FILE`, `DOCKYARD_SECRET_NAME`,
+    `.dockyard/secrets/NAME`); removed when the run ends."""
+    import os
+
+    from dockyard.image.secrets import (
+        find_secrets,
+        private_dir,
+        remove_secrets,
+        secret_env,
+        write_secrets,
+    )
+
+    found = find_secrets(spec, root, given, secret_env(os.environ))
+    directory = private_dir()
+    try:
+        write_secrets(found, directory, os.getuid())
+        yield directory
+    finally:
+        remove_secrets(directory)
 
 
 def warn_without_golden(spec: Spec, root: Path) -> None:

@@ -26,7 +26,7 @@ from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
 from dockyard.image.engine import Engine
 from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
-from dockyard.image.oci import Artifact, Registry, sha256
+from dockyard.image.oci import Artifact, Registry, pinned, sha256
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -86,7 +86,8 @@ def push(
         signing.check_key(key)
     console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
     pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
-    stored = _store_sbom(root, pushed.digest, bom)
+    path = releases.record_path(root, record, os.environ)
+    stored = releases.store_sbom(path, pushed.digest, bom)
     store = Registry(repository)
     try:
         store.attach(
@@ -107,12 +108,11 @@ def push(
         pushed_at=releases.now(),
         pushed_by=releases.actor(os.environ),
         provenance=provenance,
-        sbom=str(stored),
+        sbom=stored,
         signed=key is not None,
     )
-    path = releases.record_path(root, record, os.environ)
     releases.save(path, releases.load(path).add_image(entry))
-    console.print(f"sbom {stored.relative_to(root)}; signed: {'yes' if key else 'no'}")
+    console.print(f"sbom {path.parent / stored}; signed: {'yes' if key else 'no'}")
     typer.echo(pushed.reference)
 
 
@@ -234,10 +234,24 @@ def load(
     typer.echo(f"loaded {manifest['image']} ({manifest['image_id']}), digests verified")
 
 
-def releases_command(root: Dir = Path("."), record: RecordOpt = None) -> None:
+def releases_command(
+    root: Dir = Path("."),
+    record: RecordOpt = None,
+    merge: Annotated[
+        Path | None,
+        typer.Option(
+            "--merge",
+            help="Add the images of another record (e.g. the push job's CI artifact) first",
+        ),
+    ] = None,
+) -> None:
     """List pushed images and what each environment runs."""
     root = root.resolve()
-    found = releases.load(releases.record_path(root, record, os.environ))
+    path = releases.record_path(root, record, os.environ)
+    found = releases.load(path)
+    if merge is not None:
+        found = releases.merge(path, found, merge)
+        releases.save(path, found)
     for image in sorted(found.images.values(), key=lambda i: i.pushed_at):
         flags = "signed" if image.signed else "unsigned"
         typer.echo(f"{image.pushed_at}  {image.reference}  {flags}  by {image.pushed_by}")
@@ -268,13 +282,17 @@ def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
     labels = dict((found.get("Config") or {}).get("Labels") or {})
     lock_file = root / LOCK_FILE
     lock = _lock(root)
+    named = labels.get("dev.dockyard.base") or (lock.base if lock and lock.base else "") or ""
+    base = engine.image(named) if named else None
     return {
         "spec-sha256": labels.get("dev.dockyard.spec-sha256", ""),
         "lock-sha256": labels.get("dev.dockyard.lock-sha256")
         or hashlib.sha256(lock_file.read_bytes()).hexdigest()
         if lock_file.is_file()
         else "",
-        "base": labels.get("dev.dockyard.base") or (lock.base if lock and lock.base else "") or "",
+        # By digest when the base is pinned or came from a registry; else the tag (docs/ship.md).
+        "base": pinned(named, list((base or {}).get("RepoDigests") or [])),
+        "base-id": str((base or {}).get("Id", "")),
         "revision": labels.get("org.opencontainers.image.revision", ""),
         "created": labels.get("org.opencontainers.image.created", str(found.get("Created", ""))),
         "image-id": str(found.get("Id", "")),
@@ -284,14 +302,6 @@ def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
 def _lock(root: Path) -> Lock | None:
     path = root / LOCK_FILE
     return parse_lock(path.read_text()) if path.is_file() else None
-
-
-def _store_sbom(root: Path, digest: str, text: str) -> Path:
-    folder = root / ".dockyard" / "releases" / digest.replace(":", "-")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "sbom.cdx.json"
-    path.write_text(text)
-    return path
 
 
 def _attached(store: Registry, digest: str, kind: str) -> tuple[bytes, dict[str, str]]:

@@ -17,6 +17,13 @@ from typing import Any
 import yaml
 
 SIGNING_KEY = "$RUNNER_TEMP/dockyard-signing.key"
+# The push job's release record (digest, provenance, pusher) and SBOMs, kept as an artifact:
+# deploy jobs merge it into their host's lasting record, so the push is not lost with the
+# push job's checkout.
+ARTIFACT = "dockyard-release"
+GITHUB_RELEASE = "${{ runner.temp }}/dockyard-release"
+GITLAB_RELEASE = "dockyard-release"
+MERGE = 'dockyard releases "$DOCKYARD_PROJECT" --merge "$RELEASE/releases.json"'
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,19 @@ def github(p: Pipeline) -> dict[str, Any]:
                         "env": {
                             "DOCKYARD_REGISTRY": "${{ secrets.DOCKYARD_REGISTRY }}",
                             "SIGNING_KEY_PEM": "${{ secrets.DOCKYARD_SIGNING_KEY }}",
+                            "DOCKYARD_STATE": GITHUB_RELEASE,
                         },
                         "run": _push_script(),
+                    },
+                    {
+                        "name": "Keep the release record and SBOM",
+                        "if": on_main,
+                        "uses": "actions/upload-artifact@v4",
+                        "with": {
+                            "name": ARTIFACT,
+                            "path": GITHUB_RELEASE,
+                            "if-no-files-found": "error",
+                        },
                     },
                 ],
             },
@@ -111,6 +129,7 @@ def github(p: Pipeline) -> dict[str, Any]:
                 "env": {**state, "DOCKYARD_VERIFY_KEY": p.public_key},
                 "steps": [
                     *setup,
+                    *_fetch_release(),
                     {
                         "id": "promote",
                         "name": f"Promote {p.staging} -> {p.prod} (gated on {p.staging})",
@@ -137,6 +156,7 @@ def _deploy_job(
         },
         "steps": [
             *setup,
+            *_fetch_release(),
             {
                 "id": "deploy",
                 "name": f"Deploy to {p.staging} (signature verified)",
@@ -150,6 +170,23 @@ def _deploy_job(
             },
         ],
     }
+
+
+def _fetch_release() -> list[dict[str, Any]]:
+    """Steps adding the push job's record (provenance, pusher, SBOM) to this host's record."""
+    return [
+        {
+            "name": "Fetch the release record",
+            "uses": "actions/download-artifact@v4",
+            "with": {"name": ARTIFACT, "path": GITHUB_RELEASE},
+        },
+        {
+            "id": "merge",
+            "name": "Record the push here",
+            "env": {"RELEASE": GITHUB_RELEASE},
+            "run": MERGE,
+        },
+    ]
 
 
 def _push_script() -> str:
@@ -169,6 +206,7 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
     install = f'pip install "{p.install}"'
     on_main = [{"if": f'$CI_COMMIT_BRANCH == "{p.branch}"'}]
     deploy_env = {"DOCKYARD_STATE": "/var/lib/dockyard/$CI_PROJECT_PATH"}
+    release = {"RELEASE": f"$CI_PROJECT_DIR/{GITLAB_RELEASE}"}
     return {
         "stages": ["check", "build", "staging", "production"],
         "variables": {"DOCKYARD_PROJECT": p.project},
@@ -196,6 +234,7 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
             "needs": ["build"],
             "tags": ["docker"],
             "rules": on_main,
+            "variables": {"DOCKYARD_STATE": f"$CI_PROJECT_DIR/{GITLAB_RELEASE}"},
             "script": [
                 "umask 077",
                 'printf "%s\\n" "$DOCKYARD_SIGNING_KEY" > signing.key',
@@ -203,7 +242,7 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
                 "rm -f signing.key",
                 'echo "REFERENCE=$(cat reference.txt)" > reference.env',
             ],
-            "artifacts": {"reports": {"dotenv": "reference.env"}},
+            "artifacts": {"paths": [f"{GITLAB_RELEASE}/"], "reports": {"dotenv": "reference.env"}},
         },
         "deploy-staging": {
             "stage": "staging",
@@ -211,21 +250,22 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
             "tags": ["dockyard-staging"],
             "rules": on_main,
             "environment": {"name": p.staging},
-            "variables": {**deploy_env, "DOCKYARD_VERIFY_KEY": p.public_key},
+            "variables": {**deploy_env, "DOCKYARD_VERIFY_KEY": p.public_key, **release},
             "script": [
+                MERGE,
                 f'dockyard deploy "$DOCKYARD_PROJECT" --env {p.staging} --image "$REFERENCE"',
                 f'dockyard gate "$DOCKYARD_PROJECT" --env {p.staging}',
             ],
         },
         "promote-prod": {
             "stage": "production",
-            "needs": ["deploy-staging"],
+            "needs": ["push", "deploy-staging"],
             "tags": ["dockyard-prod"],
             "rules": [{**on_main[0], "when": "manual"}],
             "allow_failure": False,
             "environment": {"name": "production"},
-            "variables": {**deploy_env, "DOCKYARD_VERIFY_KEY": p.public_key},
-            "script": [f'dockyard promote "$DOCKYARD_PROJECT" {p.staging} {p.prod}'],
+            "variables": {**deploy_env, "DOCKYARD_VERIFY_KEY": p.public_key, **release},
+            "script": [MERGE, f'dockyard promote "$DOCKYARD_PROJECT" {p.staging} {p.prod}'],
         },
     }
 

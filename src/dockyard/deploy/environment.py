@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dockyard.deploy.auth import KEYS_FILE_ENV
 from dockyard.deploy.compose import document, render_compose
 from dockyard.deploy.compose.parts import FRONT, Service, healthy, limited
 from dockyard.deploy.front import STUB, front_spec
@@ -109,6 +110,9 @@ def _front(api: Service, spec: Spec, placement: Placement) -> Service:
         ],
     )
     front["networks"] = [FRONT]
+    if KEYS_FILE_ENV in front["environment"]:
+        # The front checks the API keys itself, so it mounts the keys file it is pointed at.
+        front["secrets"] = [spec.auth.keys_secret]
     # One published port for the front, however many API replicas sit behind it.
     front["ports"] = [
         {**port, "published": str(spec.stack.api_port or spec.serving.port)}
@@ -140,10 +144,12 @@ def declare_differences(text: str, spec: Spec, env: str) -> str:
     """Mark the lines an environment is meant to differ on, so the doctor's parity rules
     (run across the environments' stacks) report only differences nobody declared.
 
-    Declared: the overlay's `env` values, and each slot's image (environments run digests
+    Declared: the overlay's `env` values, the keys file when the overlay changes `auth` (keys
+    required in one environment only), and each slot's image (environments run digests
     independently; `promote` is what moves one digest between them).
     """
-    declared = set(spec.environments[env].env)
+    overlay = spec.environments[env]
+    declared = set(overlay.env) | ({KEYS_FILE_ENV} if overlay.auth else set())
     note = f"  # dockyard: ignore[{PARITY_RULES}] declared in [environments.{env}]"
     out = []
     for line in text.splitlines():

@@ -73,13 +73,33 @@ class Record(BaseModel):
         return self.images[events[-1].digest] if events else None
 
     def previous(self, env: str) -> Image:
-        """What `env` ran before its current digest: the rollback target."""
-        events = self.environments.get(env, [])
-        current = events[-1].digest if events else None
-        for event in reversed(events):
-            if event.digest != current:
-                return self.images[event.digest]
-        raise ReleaseError(f"{env} has no earlier release to roll back to")
+        """What `env` ran before its current digest: the rollback target.
+
+        Consecutive rollbacks walk further back (C -> B -> A after deploying A, B, C) instead
+        of flipping between the last two digests: a rollback takes the version it left off.
+        """
+        stack = self.lineage(env)
+        if len(stack) < 2:
+            raise ReleaseError(f"{env} has no earlier release to roll back to")
+        return self.images[stack[-2]]
+
+    def lineage(self, env: str) -> list[str]:
+        """The digests a rollback can return to, oldest first, the current one last.
+
+        A deploy or promotion of another digest pushes it; a rollback pops the digest it
+        replaced (so the rolled-back version is never a later rollback's target).
+        """
+        stack: list[str] = []
+        for event in self.environments.get(env, []):
+            if event.action == "rollback":
+                if stack:
+                    stack.pop()
+                if stack and stack[-1] == event.digest:
+                    continue
+            elif stack and stack[-1] == event.digest:
+                continue
+            stack.append(event.digest)
+        return stack
 
     def latest(self) -> Image:
         if not self.images:
@@ -112,6 +132,33 @@ def save(path: Path, record: Record) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(text)
     os.replace(tmp, path)
+
+
+def store_sbom(path: Path, digest: str, text: str) -> str:
+    """Keep an image's SBOM beside the record at `path`; its path relative to the record's
+    folder, so the record and its SBOMs move together (a CI artifact, DOCKYARD_STATE)."""
+    relative = f"releases/{digest.replace(':', '-')}/sbom.cdx.json"
+    stored = path.parent / relative
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(text)
+    return relative
+
+
+def merge(path: Path, record: Record, other: Path) -> Record:
+    """`record` (kept at `path`) with the pushed images of the record at `other` added, their
+    SBOMs copied beside `path`: how a deploy job learns what the push job recorded."""
+    if not other.is_file():
+        raise ReleaseError(f"{other}: no release record to merge (was the push job's kept?)")
+    for image in load(other).images.values():
+        known = record.images.get(image.digest)
+        if known is not None and known.provenance:
+            continue
+        if image.sbom:
+            source = other.parent / image.sbom
+            if source.is_file():
+                store_sbom(path, image.digest, source.read_text())
+        record = record.add_image(image)
+    return record
 
 
 def state_root(root: Path, environ: Mapping[str, str]) -> Path:

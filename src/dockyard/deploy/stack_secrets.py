@@ -100,6 +100,11 @@ def redis_for_cluster(spec: Spec, root: Path) -> list[str]:
     ]
 
 
+def api_keys(spec: Spec, root: Path, env: Mapping[str, str]) -> str:
+    """The project's keys file text (the user's, else one made now with an admin key)."""
+    return _keys(spec, root, env)[0]
+
+
 def _keys(spec: Spec, root: Path, env: Mapping[str, str]) -> tuple[str, bool]:
     """The user's keys file (DOCKYARD_SECRET_NAME or .dockyard/secrets/NAME), else a new one."""
     name = spec.auth.keys_secret

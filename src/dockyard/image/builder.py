@@ -21,7 +21,7 @@ import dockyard
 from dockyard.errors import EngineError
 from dockyard.image.container import PROJECT_LABEL
 from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
-from dockyard.image.dockerfile import render_dockerfile
+from dockyard.image.dockerfile import STAGE_LABEL, build_stage, render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
 from dockyard.image.lock import LOCK_FILE, Lock, render_lock
@@ -48,6 +48,7 @@ class Prepared:
     app: AppFiles
     entries: tuple[Entry, ...]
     lock: Lock
+    stage_key: str = ""
 
 
 def build_image(
@@ -91,7 +92,8 @@ def build_image(
         )
     console.print(f"built in {time.monotonic() - started:.1f}s")
     _record_base(root, prepared, engine)
-    if removed := remove_superseded(engine, prepared.spec.project.name, image_id):
+    project = prepared.spec.project.name
+    if removed := remove_superseded(engine, project, image_id, prepared.stage_key):
         console.print(f"removed {removed} superseded image(s) of {prepared.spec.project.name}")
     return _report(engine, prepared, image_id)
 
@@ -116,14 +118,15 @@ def prepare(
     spec = load_spec(root)
     lock = ensure_lock(spec, root, lambda text: console.print(text))
     plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created))
-    dockerfile = render_dockerfile(plan)
+    wheel = wheel or running_dockyard_wheel()
+    key = stage_key(plan, root, render_lock(lock), wheel.data)
+    dockerfile = render_dockerfile(plan, key)
     if review is not None:
         review(dockerfile)
     work = root / WORK / "build"
     work.mkdir(parents=True, exist_ok=True)
     (work / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
-    wheel = wheel or running_dockyard_wheel()
     app = app_files(plan, root)
     if app_check is not None:
         app_check(spec, root, app)
@@ -133,7 +136,7 @@ def prepare(
     )
     if extras is not None:
         entries += extras(spec, root, app)
-    return Prepared(spec, root, plan, dockerfile, app, entries, lock)
+    return Prepared(spec, root, plan, dockerfile, app, entries, lock, key)
 
 
 def rendered_dockerfile(
@@ -156,15 +159,30 @@ def running_dockyard_wheel() -> SelfWheel:
     return build_self_wheel(package, dockyard.__version__, requires, swagger_files())
 
 
-def remove_superseded(engine: Engine, project: str, keep: str) -> int:
-    """Remove the project's untagged images (the ones a rebuild took the tag from).
+def stage_key(plan: BuildPlan, root: Path, lock_text: str, dockyard_wheel: bytes) -> str:
+    """A digest of what the build stage is made of: its instructions, the lock (which pins every
+    wheel by hash), the dockyard wheel and the baked artifacts. Same key, same cached stage."""
+    digest = hashlib.sha256()
+    for part in (build_stage(plan), lock_text, hashlib.sha256(dockyard_wheel).hexdigest()):
+        digest.update(part.encode() + b"\0")
+    for art in plan.baked:
+        stat = (root / art.source).stat()
+        digest.update(f"{art.name} {art.sha256 or (stat.st_size, stat.st_mtime_ns)}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def remove_superseded(engine: Engine, project: str, keep: str, keep_stage: str = "") -> int:
+    """Remove the project's untagged images: the ones a rebuild took the tag from, and build
+    stages of earlier dependencies (the current stage, labelled with `keep_stage`, is the cache of
+    the next build and stays).
 
     Images a container still uses are refused by the engine and stay.
     """
     removed = 0
     for image in engine.images(f"{PROJECT_LABEL}={project}"):
         tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
-        if image["Id"] != keep and not tags and engine.remove_image(image["Id"]):
+        current = keep_stage and (image.get("Labels") or {}).get(STAGE_LABEL) == keep_stage
+        if image["Id"] != keep and not tags and not current and engine.remove_image(image["Id"]):
             removed += 1
     return removed
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from dockyard.image.container import PROJECT_LABEL
 from dockyard.image.plan import APP_DIR, VENV, BuildPlan
 
 TOOLS = "/opt/dockyard-build"
@@ -21,9 +22,26 @@ SELF = "/build/dockyard-site"
 PIP = f"{TOOLS}/bin/pip --python {VENV}/bin/python install --no-index --no-compile"
 
 
-def render_dockerfile(plan: BuildPlan) -> str:
-    """The whole Dockerfile; stages are joined by a blank line."""
-    return "\n".join([*_header(plan), "", *_build_stage(plan), "", *_runtime_stage(plan)]) + "\n"
+STAGE_LABEL = "dev.dockyard.build-stage"
+
+
+def render_dockerfile(plan: BuildPlan, stage_key: str | None = None) -> str:
+    """The whole Dockerfile; stages are joined by a blank line.
+
+    With `stage_key`, the build stage ends with a LABEL naming the project and that key: the
+    classic builder leaves each build stage as an untagged image (the label given to the build
+    reaches only the final one), so this lets the builder find the stages a rebuild superseded.
+    """
+    build = _build_stage(plan)
+    if stage_key:
+        build.append(f"LABEL {PROJECT_LABEL}={json.dumps(plan.name)} {STAGE_LABEL}={stage_key}")
+    return "\n".join([*_header(plan), "", *build, "", *_runtime_stage(plan)]) + "\n"
+
+
+def build_stage(plan: BuildPlan) -> str:
+    """The build stage's instructions alone (what its cached image depends on, with the context
+    files they copy)."""
+    return "\n".join(_build_stage(plan))
 
 
 def _header(plan: BuildPlan) -> list[str]:

@@ -67,6 +67,26 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def pinned(reference: str, repo_digests: list[str]) -> str:
+    """`reference` by digest when it is known: as written if pinned, else the engine's record of
+    the digest it was pulled by (`RepoDigests`) for the same repository; else `reference`
+    itself (an image built or tagged locally has no registry digest)."""
+    if "@sha256:" in reference or not reference:
+        return reference
+    last = reference.rsplit("/", 1)[-1]
+    repository = reference.rsplit(":", 1)[0] if ":" in last else reference
+    same = [d for d in repo_digests if d.split("@", 1)[0] == _canonical(repository)]
+    return same[0] if same else reference
+
+
+def _canonical(repository: str) -> str:
+    """How the engine names a Docker Hub repository in RepoDigests (`python` -> `python`)."""
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+        if repository.startswith(prefix):
+            return repository.removeprefix(prefix)
+    return repository
+
+
 def attached_tag(digest: str, kind: str) -> str:
     """`sha256:ab..` + `sbom` -> `sha256-ab...sbom`: the tag an artifact for `digest` lives at."""
     return digest.replace(":", "-") + f".{kind}"

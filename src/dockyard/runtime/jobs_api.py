@@ -1,13 +1,16 @@
 """The Jobs API under /jobs: submit (validated against the model's schema), get, list, cancel.
 
 Inputs are validated on submit, so bad input is refused (422) before it is queued; what is
-stored is the validated input dumped back to JSON, which the worker validates again.
+stored is the validated input dumped back to JSON, which the worker validates again. A
+non-finite number (NaN, Infinity, 1e999) is refused too: JSON cannot carry it, so a stored one
+would make every later listing of the jobs fail.
 With auth on, a job belongs to the key id that submitted it: another key gets 404 for it (as if
 it did not exist) and never sees it listed; an `admin` key sees every job.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +35,11 @@ from dockyard.runtime.queue import Job, JobQueue, JobState, NewJob, open_queue
 from dockyard.spec import Spec
 
 MAX_LIST = 1000
+NON_FINITE = {
+    "type": "finite_number",
+    "loc": [],
+    "msg": "a non-finite number (NaN or Infinity); only finite numbers are accepted",
+}
 
 
 def _answers_errors(handler: Handler) -> Handler:
@@ -137,11 +145,15 @@ class JobsService:
         adapter, problems, out = self.signature.inputs, [], []
         for i, item in enumerate(items):
             try:
-                out.append(adapter.dump_python(adapter.validate_python(item), mode="json"))
+                dumped = adapter.dump_python(adapter.validate_python(item), mode="json")
             except ValidationError as exc:
                 problems.append(
                     {"index": i, "errors": exc.errors(include_url=False, include_context=False)}
                 )
+                continue
+            if not _finite(dumped):
+                problems.append({"index": i, "errors": [NON_FINITE]})
+            out.append(dumped)
         if problems:
             raise ApiError(
                 422,
@@ -226,6 +238,15 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_request", "the body must be a JSON object")
     return body
+
+
+def _finite(value: Any) -> bool:
+    """Whether the value is strict JSON (no NaN or Infinity anywhere in it)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _submitter(request: Request) -> str | None:

@@ -1,10 +1,11 @@
 """Staged environments: `[environments.NAME]` overlays what differs, everything else is shared.
 
-An environment names only its differences, as partial tables of the spec (`stack`, `serving`,
-`resources`, `worker`, `env`), plus how a new version is rolled out there. The spec of an
-environment is the project's spec with those tables merged in and validated again, so a typo in
-an overlay is reported like any spec error (`environments.prod.stack.api_port`) and the set of
-declared differences is exactly what `dockyard env diff` may show between two environments.
+An environment names only its differences, as partial tables of the spec (`serving`,
+`resources`, `worker`, `stack`, `swarm`, `auth`, `env`), plus how a new version is rolled out
+there. The spec of an environment is the project's spec with those tables merged in and
+validated again, so a typo in an overlay is reported like any spec error
+(`environments.prod.stack.api_port`) and the set of declared differences is exactly what
+`dockyard env diff` may show between two environments.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dockyard.spec.base import Section
 
 # The tables an environment may change; the model, its dependencies and artifacts never differ
 # between environments (that is what "the same digest" promises).
-OVERLAYS = ("serving", "resources", "worker", "stack", "swarm", "env")
+OVERLAYS = ("serving", "resources", "worker", "stack", "swarm", "auth", "env")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -57,6 +58,9 @@ class Environment(Section):
     worker: dict[str, Any] = Field(default_factory=dict, description="[worker] keys changed")
     stack: dict[str, Any] = Field(default_factory=dict, description="[stack] keys changed")
     swarm: dict[str, Any] = Field(default_factory=dict, description="[swarm] keys changed")
+    auth: dict[str, Any] = Field(
+        default_factory=dict, description="[auth] keys changed (e.g. keys required in prod only)"
+    )
     env: dict[str, str] = Field(
         default_factory=dict, description="[env] variables added or changed (no secrets)"
     )

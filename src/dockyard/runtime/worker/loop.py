@@ -30,11 +30,16 @@ IDLE_MIN_S = 0.002
 
 @dataclass(frozen=True)
 class Result:
-    """What running one input gave: a JSON value, or an error (permanent ones skip retries)."""
+    """What running one input gave: a JSON value, or an error (permanent ones skip retries).
+
+    `error` is what the job records and its caller sees; `detail`, when set, is the full text
+    that only the worker log gets (a model's exception can hold internals a caller must not see).
+    """
 
     value: JSON = None
     error: str | None = None
     permanent: bool = False
+    detail: str | None = None
 
 
 Execute = Callable[[list[JSON]], Sequence[Result]]
@@ -217,7 +222,7 @@ class Worker:
         else:
             delay = backoff(job.attempts, self.policy.backoff_s, self.policy.backoff_max_s)
             outcome = "retried" if self._safely(self.queue.nack, claim, error, delay) else "stale"
-        self._record(claim, outcome, error)
+        self._record(claim, outcome, result.detail or error)
 
     def _record(self, claim: Claim, outcome: str, error: str | None) -> None:
         job = claim.job

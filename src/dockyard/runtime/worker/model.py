@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,20 @@ from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.worker.loop import Result
 from dockyard.spec import Spec
 
+HIDDEN = "the model failed on this input; the worker log has the details under this job's id"
+
 
 class ModelExecutor:
-    """Validates stored inputs, runs the model (splitting failing batches), dumps JSON outputs."""
+    """Validates stored inputs, runs the model (splitting failing batches), dumps JSON outputs.
 
-    def __init__(self, runner: ModelRunner) -> None:
+    A model's exception text goes to the worker log only, unless `expose_errors`
+    (serving.expose_errors, for development): jobs and webhooks carry a generic message.
+    """
+
+    def __init__(self, runner: ModelRunner, expose_errors: bool = False) -> None:
         self.runner = runner
         self.signature: Signature = runner.signature
+        self.expose_errors = expose_errors
 
     def __call__(self, inputs: list[JSON]) -> Sequence[Result]:
         results: list[Result | None] = [None] * len(inputs)
@@ -47,11 +55,16 @@ class ModelExecutor:
 
     def _result(self, value: Any, error: BaseException | None) -> Result:
         if error is not None:
-            return Result(error=str(error))
+            return self._failed(str(error))
         try:
-            return Result(value=self.signature.outputs.dump_python(value, mode="json"))
+            # through JSON text, as /predict answers: a NaN output becomes null, never a stored
+            # NaN that would make every listing of the jobs fail
+            return Result(value=json.loads(self.signature.outputs.dump_json(value)))
         except Exception as exc:
-            return Result(error=f"output not serialisable: {exc}")
+            return self._failed(f"output not serialisable: {exc}")
+
+    def _failed(self, detail: str) -> Result:
+        return Result(error=detail) if self.expose_errors else Result(error=HIDDEN, detail=detail)
 
 
 def load_executor(spec: Spec, root: Path) -> ModelExecutor:
@@ -66,4 +79,4 @@ def load_executor(spec: Spec, root: Path) -> ModelExecutor:
         model.setup()
     except Exception as exc:
         raise ModelError(f"{cls.__name__}.setup() failed: {type(exc).__name__}: {exc}") from exc
-    return ModelExecutor(ModelRunner(model, signature_of(cls)))
+    return ModelExecutor(ModelRunner(model, signature_of(cls)), spec.serving.expose_errors)
