@@ -129,7 +129,7 @@ def test_a_failed_job_shows_callers_a_generic_error_and_logs_the_exception(
     job = put(queue, NewJob(-1, max_attempts=1))
     worker = Worker(queue, poison_executor(), FAST, "w")
     with caplog.at_level(logging.INFO, logger="dockyard.worker"), running(worker):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     shown = queue.get(job.id)
     assert shown is not None and shown.state == JobState.DEAD
     error = shown.public()["error"]
@@ -142,7 +142,7 @@ def test_expose_errors_shows_the_exception_text_in_the_job() -> None:
     queue = MemoryQueue()
     job = put(queue, NewJob(-1, max_attempts=1))
     with running(Worker(queue, poison_executor(expose_errors=True), FAST, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     shown = queue.get(job.id)
     assert shown is not None and "negative input" in str(shown.public()["error"])
 
@@ -231,7 +231,7 @@ def test_a_non_finite_output_is_stored_as_null() -> None:
     queue = MemoryQueue()
     job = put(queue, NewJob(1.0, max_attempts=1))
     with running(Worker(queue, ModelExecutor(ModelRunner(NaNs(), signature_of(NaNs))), FAST, "w")):
-        wait_until(settled(queue, 1))
+        eventually(settled(queue, 1))
     done = queue.get(job.id)
     assert done is not None and done.state == JobState.DONE and done.result is None
     json.dumps(done.public(), allow_nan=False)  # what GET /jobs sends
