@@ -45,9 +45,6 @@ ENV_READERS = {
     "dockyard/runtime/metrics.py": "prometheus_client's own multiprocess switch",
     # loader.py applies the spec's [env] before the model's import (os.environ.setdefault).
     "dockyard/runtime/loader.py": "writes [env] for the model's libraries; TODO: in_container",
-    # TODO(#18): the lead moves these reads to runtime/entry and removes them from this list.
-    "dockyard/runtime/app.py": "TODO(#18): the lead's",
-    "dockyard/runtime/monitor/service.py": "TODO(#18): the lead's",
     # TODO(#18): callers in runtime/app.py, service.py, worker/, jobs_api.py must pass these
     # first (in_container, the Redis login, the child environment).
     "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,7 +59,7 @@ def write_project(
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[Served]:
     """Serve the project on a free loopback port until the block ends."""
-    app = create_app(load_spec(root), root, access_log=False)
+    app = create_app(load_spec(root), root, access_log=False, environ=os.environ)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, "127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

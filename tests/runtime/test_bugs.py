@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ from tests.fixtures.projects import make_project
 def _client(root: Path) -> Iterator[TestClient]:
     """The app in-process, started (lifespan) and ready; its model module forgotten after."""
     try:
-        with TestClient(create_app(load_spec(root), root, access_log=False)) as client:
+        with TestClient(
+            create_app(load_spec(root), root, access_log=False, environ=os.environ)
+        ) as client:
             deadline = time.monotonic() + 10
             while client.get("/readyz").status_code != 200:
                 assert time.monotonic() < deadline, client.get("/readyz").text

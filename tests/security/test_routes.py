@@ -9,6 +9,7 @@ A route added without a decision in `dockyard.runtime.auth.rules` fails
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ def _concrete(template: str) -> str:
 
 
 def model_routes(root: Path) -> list[BaseRoute]:
-    return list(create_app(load_spec(root), root).routes.routes)
+    return list(create_app(load_spec(root), root, environ=os.environ).routes.routes)
 
 
 def front_routes(root: Path) -> list[BaseRoute]:

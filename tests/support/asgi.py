@@ -7,6 +7,7 @@ processes for what only they show (signals, several processes, sockets, kill -9)
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,9 @@ def serving(
 def in_process(root: Path, ready: bool = True, spec: Spec | None = None) -> Iterator[TestClient]:
     """The project's model service, as `python -m dockyard.runtime serve` would run it."""
     spec = spec or load_spec(root)
-    with serving(create_app(spec, root, access_log=False), root, ready) as client:
+    with serving(
+        create_app(spec, root, access_log=False, environ=os.environ), root, ready
+    ) as client:
         yield client
 
 

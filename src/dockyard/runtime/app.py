@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -23,7 +22,7 @@ from dockyard.runtime.lifecycle import State
 from dockyard.runtime.monitor.service import create_monitor
 from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
-from dockyard.spec import Spec, load_spec
+from dockyard.spec import Spec
 
 log = logging.getLogger("dockyard.app")
 
@@ -120,14 +119,17 @@ def _template(scope: Scope) -> str:
     return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
-def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
+def create_app(
+    spec: Spec, root: Path, access_log: bool | None = None, *, environ: Mapping[str, str]
+) -> Guard:
     """Build the whole service for a project (jobs routes too when the spec enables workers).
 
     Wrapped in the auth layer (API keys when `[auth]` or the deployment turns them on, and
     security headers always); the wrapper forwards attributes, so `.service` still works.
+    `environ` is the process's environment, read by the entry point that serves the app.
     """
     service = Service(spec, root)
-    in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
+    in_container = environ.get("DOCKYARD_IN_CONTAINER") == "1"
     extras: list[Extra] = []
     # Loaded on use: only projects with jobs or a pipeline pay for their imports.
     if spec.worker.enabled:
@@ -140,7 +142,7 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
         from dockyard.runtime.pipeline import PipelineService
 
         # The spec's queue_dir is the stack's volume; locally the queues live in the project.
-        local_dir = os.environ.get("DOCKYARD_PIPELINE_QUEUE_DIR") or str(
+        local_dir = environ.get("DOCKYARD_PIPELINE_QUEUE_DIR") or str(
             root / ".dockyard" / "pipeline"
         )
         local = spec.pipeline.model_copy(update={"queue_dir": local_dir})
@@ -160,15 +162,8 @@ def create_app(spec: Spec, root: Path, access_log: bool | None = None) -> Guard:
     extras.append(monitor)
     log_requests = spec.serving.access_log if access_log is None else access_log
     app = DockyardApp(service, log_requests, extras, monitor.record)
-    auth = AuthConfig.resolve(spec, root, os.environ)
+    auth = AuthConfig.resolve(spec, root, environ)
     return Guard(app, auth, rules.MODEL_SERVICE, service.metrics.registry)
-
-
-def app_from_env() -> Guard:
-    """Factory for multi-process serving: each worker process reads the project from the env."""
-    root = Path(os.environ["DOCKYARD_ROOT"])
-    access = os.environ.get("DOCKYARD_ACCESS_LOG")
-    return create_app(load_spec(root), root, None if access is None else access == "1")
 
 
 # ---- Starlette routes: probes, metrics, docs, V2 metadata -------------------------------------

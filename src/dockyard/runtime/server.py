@@ -11,10 +11,14 @@ import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.runtime.entry.http import HttpOptions, serve_http
 from dockyard.runtime.entry.tls import tls_files
 from dockyard.spec import Spec
+
+if TYPE_CHECKING:
+    from dockyard.runtime.auth import Guard
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,22 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> int:
     if options.workers == 1:
         from dockyard.runtime.app import create_app
 
-        return serve_http(partial(create_app, spec, root, options.access_log), http)
+        return serve_http(
+            partial(create_app, spec, root, options.access_log, environ=os.environ), http
+        )
     # Each child process builds its own app from these; metrics are summed through the files.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dockyard-metrics-")
     os.environ["DOCKYARD_ROOT"] = str(root)
     os.environ["DOCKYARD_ACCESS_LOG"] = "1" if options.access_log else "0"
-    return serve_http("dockyard.runtime.app:app_from_env", http)
+    return serve_http("dockyard.runtime.server:app_from_env", http)
+
+
+def app_from_env() -> Guard:
+    """Factory for multi-process serving: each worker process reads the project from the env."""
+    from dockyard.runtime.app import create_app
+    from dockyard.spec import load_spec
+
+    root = Path(os.environ["DOCKYARD_ROOT"])
+    access = os.environ.get("DOCKYARD_ACCESS_LOG")
+    log_requests = None if access is None else access == "1"
+    return create_app(load_spec(root), root, log_requests, environ=os.environ)
