@@ -79,6 +79,7 @@ def test_five_minute_walkthrough(tmp_path: Path) -> None:
     assert tests.returncode == 0, tests.stdout
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_console_commands_match_the_cli() -> None:
     """Every `$ dockyard ...` line names a real command with real options (checked with --help,
     which click handles only after the options before it parsed)."""

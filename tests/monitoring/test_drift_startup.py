@@ -14,6 +14,7 @@ from tests.support.asgi import in_process
 from tests.support.waiting import eventually
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_the_baseline_is_made_on_the_first_records_not_at_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ def wait_recorded(client: TestClient, count: int) -> None:
     eventually(recorded, timeout=10, what="predictions recorded")
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_80_percent_correct_feedback_reads_accuracy_0_8(tmp_path: Path, app: App) -> None:
     client = app(project(tmp_path, "profile", "Profile"))
     outputs = predict_all(client, "r", PEOPLE)

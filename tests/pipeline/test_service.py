@@ -76,6 +76,7 @@ def test_per_stage_metrics_and_stats(example: TestClient) -> None:
     assert stats["classify"]["done"] == 3
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_sync_call_that_outlives_its_timeout_answers_504_with_the_id(
     tmp_path: Path, front_app: FrontApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -94,6 +94,7 @@ def test_model_exception_fails_only_its_request(
     assert client.post("/predict", json={"inputs": ["still"]}).json() == {"outputs": ["STILL"]}
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_overload_answers_503_with_retry_after_never_hangs(tmp_path: Path, app: App) -> None:
     client = app(make_project(tmp_path, "slow", serving={"queue_size": 2, "max_batch_size": 1}))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -106,6 +107,7 @@ def test_overload_answers_503_with_retry_after_never_hangs(tmp_path: Path, app: 
     assert metric(client, "dockyard_rejected_total", reason="queue_full") >= 4
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_request_timeout_gives_504(tmp_path: Path, app: App) -> None:
     client = app(make_project(tmp_path, "slow", serving={"timeout_s": 0.3}))
     started = time.monotonic()

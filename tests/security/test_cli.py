@@ -25,6 +25,7 @@ from tests.security.conftest import Keys
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stack" / "redis"
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_jobs_commands_send_the_key_from_the_flag_or_the_environment(
     service: Server, keys: Keys
 ) -> None:

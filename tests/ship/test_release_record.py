@@ -113,6 +113,7 @@ def test_merge_brings_the_push_jobs_record_and_sbom_to_the_deploy_host(
     assert _cli("releases", str(tmp_path), "--merge", str(tmp_path / "none.json")) == 9
 
 
+@pytest.mark.slow  # over a second: waits out a timeout or a refresh, or runs a tool
 def test_ci_writes_the_gitlab_pipeline_through_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
