@@ -20,12 +20,12 @@ from cyclonedx.validation.json import JsonStrictValidator
 from rich.console import Console
 
 from dockyard.cli.build import build_image
-from dockyard.cli.main import main
 from dockyard.deploy import releases
 from dockyard.errors import EngineError
 from dockyard.image.engine import Engine
 from dockyard.image.lock import parse_lock
 from dockyard.image.oci import Registry
+from tests.support.cli import cli as _cli
 
 from .registry import LocalRegistry
 
@@ -69,14 +69,6 @@ def registry(tmp_path: Path) -> Iterator[LocalRegistry]:
     found = LocalRegistry(tmp_path)
     yield found
     found.close()
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _push(project: Path, registry: LocalRegistry, *extra: str) -> str:

@@ -16,25 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
 from dockyard.deploy import releases
 from dockyard.deploy.releases import Event, Image, Record
 from dockyard.image import sbom
 from dockyard.image.oci import Artifact, Registry
 from tests.conftest import Server
+from tests.support.cli import cli as _cli
 
 from .registry import LocalRegistry, put_image
 
 FIXTURE = Path(__file__).parents[1] / "image" / "fixtures" / "linear"
 pytestmark = pytest.mark.slow
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.main import main
 from dockyard.deploy import releases
 from dockyard.deploy.releases import Event, Image, Record
 from dockyard.errors import ReleaseError
+from tests.support.cli import cli as _cli
 
 REPO = "reg.example/ml/linear"
 
@@ -70,14 +70,6 @@ def test_a_deploy_after_a_rollback_starts_a_new_line() -> None:
     record = _history(("deploy", "a"), ("deploy", "b"), ("rollback", "a"), ("deploy", "d"))
     assert record.lineage("prod") == [_digest("a"), _digest("d")]
     assert record.previous("prod").digest == _digest("a")
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_releases_lists_images_and_what_each_environment_runs(

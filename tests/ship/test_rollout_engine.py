@@ -22,10 +22,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from dockyard.cli.build import build_image
-from dockyard.cli.main import main
 from dockyard.deploy import releases
 from dockyard.image.engine import Engine
 from tests.conftest import free_port
+from tests.support.cli import cli as _cli
 
 from .registry import LocalRegistry
 
@@ -109,14 +109,6 @@ resources = {{ memory = "384m" }}
         _cli("undeploy", str(root), "--env", env, "--volumes")
     os.environ.pop("DOCKYARD_SECRET_API_TOKEN", None)
     os.environ.pop("DOCKYARD_VERIFY_KEY", None)
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _release(project: Path, registry: LocalRegistry, model_tail: str = "") -> str:

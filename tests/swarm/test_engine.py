@@ -25,10 +25,10 @@ import pytest
 from rich.console import Console
 
 from dockyard.cli.build import build_image
-from dockyard.cli.main import main
 from dockyard.deploy import releases
 from tests.ship.registry import LocalRegistry
 from tests.stack.redis_image import ensure_redis_image
+from tests.support.cli import cli as _cli
 from tests.support.ports import free_port
 
 FIXTURE = Path(__file__).parents[1] / "image" / "fixtures" / "linear"
@@ -41,14 +41,6 @@ def _docker(*args: str, check: bool = True) -> str:
     done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
     assert not check or done.returncode == 0, done.stderr
     return done.stdout
-
-
-def _cli(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 if (
