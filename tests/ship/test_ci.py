@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from dockyard.cli.main import main
 from dockyard.deploy import ci
 from tests.conftest import free_port
+from tests.support.cli import cli
 
 from .registry import LocalRegistry
 
@@ -150,8 +150,8 @@ rollout = {{ steps = [50], step_s = 2, drain_s = 1 }}
     cwd = Path.cwd()
     os.chdir(repo)
     try:
-        assert _code("keygen", "signing") == 0
-        assert _code("ci", "models/linear", "--public-key", "signing.pub") == 0
+        assert cli("keygen", "signing") == 0
+        assert cli("ci", "models/linear", "--public-key", "signing.pub") == 0
     finally:
         os.chdir(cwd)
     workflow = yaml.safe_load((repo / ".github/workflows/dockyard.yml").read_text())
@@ -200,18 +200,10 @@ rollout = {{ steps = [50], step_s = 2, drain_s = 1 }}
     finally:
         os.environ["DOCKYARD_STATE"] = str(state)
         for env_name in ("staging", "prod"):
-            _code("undeploy", str(project), "--env", env_name, "--volumes")
+            cli("undeploy", str(project), "--env", env_name, "--volumes")
         os.environ.pop("DOCKYARD_STATE", None)
         shutil.rmtree(state, ignore_errors=True)
         registry.close()
-
-
-def _code(*args: str) -> int:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 # Real processes, browsers or external tools: part of the full suite, not the fast one.
