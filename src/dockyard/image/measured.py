@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dockyard.image.startup import describe_startup
+
 RECORD = Path(".dockyard") / "startup.json"
 
 
@@ -47,7 +49,7 @@ def startup_line(root: Path) -> str:
     data = last_startup(root)
     if data is None:
         return "start-up not measured yet: `dockyard test` measures it in a container"
-    phases = ", ".join(f"{k.replace('_', ' ')} {v:.2f}s" for k, v in data["phases_s"].items())
+    phases = describe_startup(data)
     return (
         f"start-up ready in {data['ready_s']:.2f}s ({phases}); measured by the last"
         f" `dockyard test`, on {data['image']}"
