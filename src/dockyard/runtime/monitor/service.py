@@ -7,7 +7,6 @@ that the app mounts like the jobs or pipeline extras. The hot path calls only `M
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -121,7 +120,9 @@ def create_monitor(
     sinks: list[Sink] = []
     feedback = drift = None
     if cfg.feedback.enabled:
-        feedback = _feedback(service, state, _job_results(extras))
+        # The jobs API is among extras only with workers: others skip importing it (~20 ms).
+        jobs = _job_results(extras) if spec.worker.enabled else None
+        feedback = _feedback(service, state, jobs)
         sinks.append(feedback)
     if cfg.drift.enabled and (baseline := _baseline(spec, root)) is not None:
         metrics_ = DriftMetrics(metrics.registry)
@@ -157,10 +158,6 @@ def _path(root: Path, given: str | None, default: Path) -> Path:
 
 def _job_results(extras: Sequence[object]) -> JobResult | None:
     """Look finished jobs up in the jobs API's queue (their results are the predictions)."""
-    # Without the jobs API loaded there is no JobsService among extras, and importing it to
-    # find out would cost every project without jobs ~20 ms of start-up.
-    if "dockyard.runtime.jobs_api" not in sys.modules:
-        return None
     from dockyard.runtime.jobs_api import JobsService
     from dockyard.runtime.queue import JobState
 
