@@ -49,7 +49,6 @@ ENV_READERS = {
     # first (in_container, the Redis login, the child environment).
     "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",
     "dockyard/runtime/queue/__init__.py": "TODO(#18): open_queue's Redis login",
-    "dockyard/runtime/scheduler/launcher.py": "TODO(#18): the local launcher's child env",
 }
 
 
