@@ -13,6 +13,7 @@ from typing import Any
 
 from dockyard.errors import ModelError
 from dockyard.runtime.contract import Model
+from dockyard.runtime.model_env import apply_model_env
 from dockyard.spec import Spec
 
 CHUNK = 1024 * 1024
@@ -23,10 +24,9 @@ def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
     """Import `module:Class` with the project directory first on sys.path.
 
     The spec's [env] is applied first (without overriding the real environment), because
-    libraries such as tokenizers and torch read their settings at import time.
+    libraries such as tokenizers and torch read their settings at import time (`model_env`).
     """
-    for key, value in spec.env.items():
-        os.environ.setdefault(key, value)
+    apply_model_env(spec.env)
     module_name, class_name = spec.model.entrypoint.split(":", 1)
     _put_first_on_path(root)
     _forget_other_projects(module_name, root)
