@@ -50,7 +50,6 @@ ENV_READERS = {
     # TODO(#18): callers in runtime/app.py, service.py, worker/, jobs_api.py must pass these
     # first (in_container, the Redis login, the child environment).
     "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",
-    "dockyard/runtime/queue/__init__.py": "TODO(#18): open_queue's Redis login",
 }
 
 

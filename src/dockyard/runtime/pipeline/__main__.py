@@ -113,7 +113,7 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
     heartbeat = Path(os.environ.get("DOCKYARD_HEARTBEAT_FILE", HEARTBEAT))
     beat(heartbeat, WorkerState.STARTING)
     predict = load_stage(stage_root)
-    queues = StageQueues(pipeline, root)
+    queues = StageQueues(pipeline, root, os.environ)
     metrics = PipelineMetrics()
     metrics.watch(lambda: [(name, queues[name])])
     from dockyard.runtime.auth.config import AuthConfig

@@ -1,7 +1,8 @@
 """`dockyard worker DIR`: the process that runs queued jobs, and its container health check.
 
 Settings are merged in one order: the spec's `[worker]` table, then these environment variables
-(read here, at the edge): DOCKYARD_HEARTBEAT_FILE, DOCKYARD_METRICS_PORT, DOCKYARD_WORKER_ID.
+(read here, at the edge): DOCKYARD_HEARTBEAT_FILE, DOCKYARD_METRICS_PORT, DOCKYARD_WORKER_ID;
+the Redis login is read here too and passed down.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main(spec: Spec, root: Path) -> int:
     edge = Edge.read(spec, os.environ)
     beat(edge.heartbeat_file, WorkerState.STARTING)
     execute = load_executor(spec, root)
-    queue = open_queue(spec.worker, root)
+    queue = open_queue(spec.worker, root, os.environ)
     metrics = WorkerMetrics()
     serve_metrics(metrics.registry, edge.metrics_port, AuthConfig.resolve(spec, root, os.environ))
     policy = Policy.from_spec(spec.worker, spec.serving.max_batch_size)
