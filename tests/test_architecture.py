@@ -46,10 +46,6 @@ ENV_READERS = {
     # The spec's [env] must be in the environment before the model's libraries are imported;
     # model_env.py is that one write (os.environ.setdefault) and nothing else.
     "dockyard/runtime/model_env.py": "writes the spec's [env] for the model's libraries",
-    "dockyard/runtime/loader.py": "TODO(#18): artifact_paths' DOCKYARD_IN_CONTAINER default",
-    # TODO(#18): callers in runtime/app.py, service.py, worker/, jobs_api.py must pass these
-    # first (in_container, the Redis login, the child environment).
-    "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",
 }
 
 

@@ -22,7 +22,7 @@ from dockyard.runtime.lifecycle import State
 from dockyard.runtime.monitor.service import create_monitor
 from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
-from dockyard.spec import Spec
+from dockyard.spec import Spec, runs_in_container
 
 log = logging.getLogger("dockyard.app")
 
@@ -129,8 +129,8 @@ def create_app(
     `environ` is the process's environment, read by the entry point that serves the app; what
     the service needs from it (inside an image or not, the Redis login) is taken from it here.
     """
-    service = Service(spec, root)
-    in_container = environ.get("DOCKYARD_IN_CONTAINER") == "1"
+    in_container = runs_in_container(environ)
+    service = Service(spec, root, in_container=in_container)
     extras: list[Extra] = []
     # Loaded on use: only projects with jobs or a pipeline pay for their imports.
     if spec.worker.enabled:

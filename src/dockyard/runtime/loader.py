@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,10 +66,11 @@ def _forget_other_projects(module_name: str, root: Path) -> None:
         del sys.modules[name]
 
 
-def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> dict[str, Path]:
-    """Where each artifact is: its container path inside an image, else relative to the project."""
-    if in_container is None:
-        in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
+def artifact_paths(spec: Spec, root: Path, in_container: bool) -> dict[str, Path]:
+    """Where each artifact is: its container path inside an image, else relative to the project.
+
+    `in_container` comes from the process's entry point (`dockyard.spec.runs_in_container`).
+    """
     return {
         a.name: Path(a.container_path) if in_container else (root / a.path).resolve()
         for a in spec.artifacts

@@ -73,8 +73,8 @@ class Front:
 def create_front(spec: Spec, root: Path, env: Mapping[str, str], local: bool = True) -> Guard:
     """The front's ASGI app behind the auth layer (`local`: run every stage here too).
 
-    `env` is the process environment (API keys file, shared limits, the queues' Redis login),
-    passed by the entry point.
+    `env` is the process environment (API keys file, shared limits, the queues' Redis login,
+    inside an image or not), passed by the entry point.
     """
     front = Front(spec, root, local, env)
     auth = AuthConfig.resolve(spec, root, env)

@@ -28,7 +28,7 @@ from dockyard.runtime.pipeline.queues import StageQueues
 from dockyard.runtime.pipeline.stage import stage_dirs
 from dockyard.runtime.pipeline.status import ItemState, ItemStatus, item_status
 from dockyard.runtime.queue import JobState
-from dockyard.spec import Spec
+from dockyard.spec import Spec, runs_in_container
 
 POLL_MIN_S, POLL_MAX_S = 0.002, 0.1
 
@@ -39,7 +39,7 @@ class PipelineService:
     def __init__(
         self, spec: Spec, root: Path, local: bool = True, *, environ: Mapping[str, str]
     ) -> None:
-        """`environ`: the process's environment, from its entry point (the Redis login)."""
+        """`environ`: the process's environment, from its entry point (Redis login, image)."""
         if not spec.pipeline.stages:
             raise ValueError("the spec has no [[pipeline.stages]]")
         self.spec, self.root, self.local, self.environ = spec, root, local, environ
@@ -62,7 +62,9 @@ class PipelineService:
         self.metrics.watch(self._queues.items)
         if self.local:
             dirs = stage_dirs(self.pipeline, self.root, str(self.root / "dockyard.toml"))
-            self.stages = LocalStages(self.pipeline, self._queues, self.metrics)
+            self.stages = LocalStages(
+                self.pipeline, self._queues, self.metrics, runs_in_container(self.environ)
+            )
             await run_in_threadpool(self.stages.start, dirs)
 
     async def shutdown(self) -> None:

@@ -25,7 +25,7 @@ from dockyard.runtime.scheduler.core import Scheduler
 from dockyard.runtime.scheduler.history import History, Run
 from dockyard.runtime.scheduler.launcher import Launcher, ProcessLauncher, docker_argv, local_argv
 from dockyard.runtime.scheduler.metrics import ScheduleMetrics
-from dockyard.spec import Spec, load_spec
+from dockyard.spec import Spec, load_spec, runs_in_container
 
 HISTORY = ".dockyard/schedule/history.sqlite3"
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     root = Path(args.root).resolve()
     try:
-        spec = load_spec(root)
+        spec = load_spec(root, runs_in_container(os.environ))
         scheduler = build(spec, root, args, dict(os.environ))
         if args.run:
             run = scheduler.run_now(args.run)
