@@ -43,13 +43,9 @@ ENV_READERS = {
     # prometheus_client itself picks multiprocess mode from PROMETHEUS_MULTIPROC_DIR in every
     # process; metrics.py reads the same variable so the exposition agrees with it.
     "dockyard/runtime/metrics.py": "prometheus_client's own multiprocess switch",
-    # loader.py applies the spec's [env] before the model's import (os.environ.setdefault).
-    "dockyard/runtime/loader.py": "writes [env] for the model's libraries; TODO: in_container",
-    # TODO(#18): callers in runtime/app.py, service.py, worker/, jobs_api.py must pass these
-    # first (in_container, the Redis login, the child environment).
-    "dockyard/spec/load.py": "TODO(#18): DOCKYARD_IN_CONTAINER default of load_spec",
-    "dockyard/runtime/queue/__init__.py": "TODO(#18): open_queue's Redis login",
-    "dockyard/runtime/scheduler/launcher.py": "TODO(#18): the local launcher's child env",
+    # The spec's [env] must be in the environment before the model's libraries are imported;
+    # model_env.py is that one write (os.environ.setdefault) and nothing else.
+    "dockyard/runtime/model_env.py": "writes the spec's [env] for the model's libraries",
 }
 
 
@@ -79,3 +75,27 @@ def test_only_entry_points_read_the_environment() -> None:
         for line in _reads_environment(ast.parse(path.read_text(encoding="utf-8")))
     }
     assert not found, f"read the environment in an entry point and pass it down: {sorted(found)}"
+
+
+def test_the_model_env_writer_only_sets_defaults() -> None:
+    """The allow-listed write stays that one write: os.environ.setdefault, no other access."""
+    tree = ast.parse((REPO / "src/dockyard/runtime/model_env.py").read_text(encoding="utf-8"))
+    touches = {
+        id(node)
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name))
+        and node.value.id == "os"
+        and node.attr not in {"path"}
+    }
+    setdefaults = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "setdefault"
+        and isinstance(node.value, ast.Attribute)
+        and isinstance(node.value.value, ast.Name)
+        and (node.value.value.id, node.value.attr) == ("os", "environ")
+    }
+    assert setdefaults, "model_env.py no longer writes the spec's [env]"
+    assert touches == setdefaults, "model_env.py may only call os.environ.setdefault"
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "os"]

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from dockyard.runtime.loader import artifact_paths
-from dockyard.spec import load_spec
+from dockyard.spec import load_spec, runs_in_container
 
 KEEP = 3
 
@@ -15,7 +15,8 @@ KEEP = 3
 def models_dir() -> Path:
     """Where the `digits` artifact lives here: the project's models/ or the container's mount."""
     root = Path(__file__).resolve().parent
-    return artifact_paths(load_spec(root), root)["digits"]
+    inside = runs_in_container(os.environ)  # a scheduled run in the image, or the project here
+    return artifact_paths(load_spec(root, inside), root, inside)["digits"]
 
 
 def current(directory: Path) -> str:

@@ -18,7 +18,7 @@ from tests.jobs.test_jobs_api import job_spec
 
 def test_the_api_reports_queued_jobs_with_no_worker_running(tmp_path: Path) -> None:
     registry = CollectorRegistry()
-    service = JobsService(job_spec(tmp_path), tmp_path, signature_of(Poison), registry)
+    service = JobsService(job_spec(tmp_path), tmp_path, signature_of(Poison), registry, environ={})
     assert b"dockyard_jobs{" not in generate_latest(registry)  # not started: no queue to read
 
     @asynccontextmanager

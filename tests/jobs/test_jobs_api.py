@@ -27,7 +27,7 @@ def job_spec(tmp_path: Path, **worker: Any) -> Spec:
 
 
 def jobs_app(spec: Spec, root: Path) -> Starlette:
-    service = JobsService(spec, root, signature_of(Poison))
+    service = JobsService(spec, root, signature_of(Poison), environ={})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> Any:

@@ -55,7 +55,7 @@ def label(values: list[object]) -> list[Result]:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[StageQueues, PipelineMetrics, LocalStages]]:
     spec = pipeline(max_attempts=2)
-    queues, metrics = StageQueues(spec, tmp_path), PipelineMetrics()
+    queues, metrics = StageQueues(spec, tmp_path, {}), PipelineMetrics()
     metrics.watch(queues.items)
     stages = LocalStages(spec, queues, metrics)
     stages.start_one("double", Double())

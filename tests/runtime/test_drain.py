@@ -198,7 +198,7 @@ def test_pipeline_stage_finishes_its_batch_and_exits_0(
 ) -> None:
     root = _pipeline_project(tmp_path / "pipe")
     spec = load_spec(root)
-    queues = StageQueues(spec.pipeline, root)
+    queues = StageQueues(spec.pipeline, root, {})
     item = queues.submit(SLOW_S)
     command = [sys.executable, "-m", "dockyard.runtime.pipeline", "stage", "slow", str(root)]
     proc = Process(command, tmp_path / "stage.log", {"DOCKYARD_METRICS_PORT": "0"})

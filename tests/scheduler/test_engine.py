@@ -21,7 +21,7 @@ from prometheus_client import generate_latest
 from rich.console import Console
 
 from dockyard.runtime.scheduler import History, ProcessLauncher, RunState, Scheduler
-from dockyard.runtime.scheduler.launcher import docker_argv, host_env
+from dockyard.runtime.scheduler.launcher import docker_argv
 from dockyard.runtime.scheduler.metrics import ScheduleMetrics
 from dockyard.spec import Spec, load_spec
 from tests.scheduler.conftest import START
@@ -68,7 +68,7 @@ def scheduler(
     chosen = [j for j in spec.schedules if only in (None, j.name)]
     jobs = [j.model_copy(update={"volumes": mount}) for j in chosen]
     launcher = ProcessLauncher(
-        docker_argv(spec, IMAGE), root / "logs", root, host_env(), docker_names=True
+        docker_argv(spec, IMAGE), root / "logs", root, dict(os.environ), docker_names=True
     )
     history = History(root / "history.sqlite3")
     return Scheduler(jobs, history, launcher, clock, ScheduleMetrics())

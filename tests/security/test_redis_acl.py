@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from dockyard.deploy.auth import REDIS_USER
-from dockyard.runtime.queue import JobState, NewJob
+from dockyard.runtime.queue import JobState, NewJob, open_queue
 from dockyard.runtime.queue.redis import RedisQueue
+from dockyard.spec.jobs import Worker
 from tests.security.acl_redis import AclRedis
 
 pytestmark = [
@@ -63,3 +64,22 @@ def test_no_login_no_access_and_the_user_is_fenced_in(acl_redis: str) -> None:
     assert health.ping()
     with pytest.raises(redis.exceptions.NoPermissionError):
         health.hgetall("{ns}:job:1")
+
+
+def test_open_queue_logs_in_with_the_environment_its_entry_point_passes(
+    acl_redis: str, tmp_path: Path
+) -> None:
+    password_file = tmp_path / "redis_password"
+    password_file.write_text(PASSWORD + "\n")
+    environ = {
+        "DOCKYARD_REDIS_PASSWORD_FILE": str(password_file),
+        "DOCKYARD_REDIS_USER": REDIS_USER,
+    }
+    worker = Worker(backend="redis", redis_url=acl_redis, namespace="ns")
+    queue = open_queue(worker, tmp_path, environ)
+    assert queue.put_many([NewJob(1)]) and queue.stats().count(JobState.QUEUED) == 1
+    queue.close()
+    anonymous = open_queue(worker, tmp_path)  # no environment passed: no login
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.stats()
+    anonymous.close()

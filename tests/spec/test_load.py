@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from dockyard.errors import SpecError
-from dockyard.spec import format_size, load_spec, parse_size
+from dockyard.spec import format_size, load_spec, parse_size, runs_in_container
 
 GOOD = """
 [project]
@@ -189,3 +189,15 @@ def test_in_container_skips_build_time_files(tmp_path: Path) -> None:
     with pytest.raises(SpecError):
         load_spec(write(tmp_path, text), in_container=False)
     assert load_spec(tmp_path, in_container=True).dependencies.requirements == "gone.txt"
+
+
+def test_load_spec_never_reads_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image's entry point passes in_container; a bare call is the host's, whatever is set."""
+    monkeypatch.setenv("DOCKYARD_IN_CONTAINER", "1")
+    write(tmp_path, GOOD + '\n[dependencies]\nrequirements = "gone.txt"\n')
+    with pytest.raises(SpecError):
+        load_spec(tmp_path)
+    assert runs_in_container({"DOCKYARD_IN_CONTAINER": "1"})
+    assert not runs_in_container({}) and not runs_in_container({"DOCKYARD_IN_CONTAINER": "0"})

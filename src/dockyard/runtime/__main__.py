@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "healthcheck" and not args.worker and port:
         return healthcheck(int(port), os.environ.get(CERT_ENV))
     try:
-        from dockyard.spec import load_spec
+        from dockyard.spec import load_spec, runs_in_container
 
-        spec = load_spec(root)
+        spec = load_spec(root, runs_in_container(os.environ))
         if args.command == "healthcheck":
             if args.worker:
                 from dockyard.runtime import worker

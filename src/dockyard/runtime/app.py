@@ -22,7 +22,7 @@ from dockyard.runtime.lifecycle import State
 from dockyard.runtime.monitor.service import create_monitor
 from dockyard.runtime.predict import PredictEndpoints, Record
 from dockyard.runtime.service import Service
-from dockyard.spec import Spec
+from dockyard.spec import Spec, runs_in_container
 
 log = logging.getLogger("dockyard.app")
 
@@ -126,16 +126,19 @@ def create_app(
 
     Wrapped in the auth layer (API keys when `[auth]` or the deployment turns them on, and
     security headers always); the wrapper forwards attributes, so `.service` still works.
-    `environ` is the process's environment, read by the entry point that serves the app.
+    `environ` is the process's environment, read by the entry point that serves the app; what
+    the service needs from it (inside an image or not, the Redis login) is taken from it here.
     """
-    service = Service(spec, root)
-    in_container = environ.get("DOCKYARD_IN_CONTAINER") == "1"
+    in_container = runs_in_container(environ)
+    service = Service(spec, root, in_container=in_container)
     extras: list[Extra] = []
     # Loaded on use: only projects with jobs or a pipeline pay for their imports.
     if spec.worker.enabled:
         from dockyard.runtime.jobs_api import JobsService
 
-        extras.append(JobsService(spec, root, service.signature, service.metrics.registry))
+        extras.append(
+            JobsService(spec, root, service.signature, service.metrics.registry, environ=environ)
+        )
     # Locally `dockyard serve` runs the whole pipeline in one process; in a stack the pipeline
     # has its own front and stage containers, so the API container leaves it to them.
     if spec.pipeline.stages and not in_container:
@@ -147,7 +150,9 @@ def create_app(
         )
         local = spec.pipeline.model_copy(update={"queue_dir": local_dir})
         extras.append(
-            PipelineService(spec.model_copy(update={"pipeline": local}), root, local=True)
+            PipelineService(
+                spec.model_copy(update={"pipeline": local}), root, local=True, environ=environ
+            )
         )
     generation = None
     if service.signature.generative:  # streamed generations, continuously batched

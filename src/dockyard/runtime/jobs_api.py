@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,12 @@ class JobsService:
         root: Path,
         signature: Signature,
         registry: CollectorRegistry | None = None,
+        *,
+        environ: Mapping[str, str],
     ) -> None:
+        """`environ`: the process's environment, from its entry point (the queue's Redis login)."""
         self.spec, self.root, self.signature = spec, root, signature
+        self.environ = environ
         self.webhooks = WebhookPolicy.from_spec(spec.auth)
         self._queue: JobQueue | None = None
         if registry is not None:
@@ -81,7 +85,7 @@ class JobsService:
 
     async def startup(self) -> None:
         """Open the queue (creating the SQLite file or connecting to Redis)."""
-        self._queue = await run_in_threadpool(open_queue, self.spec.worker, self.root)
+        self._queue = await run_in_threadpool(open_queue, self.spec.worker, self.root, self.environ)
 
     async def shutdown(self) -> None:
         """Close the queue connection."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from dockyard.errors import ModelError
 from dockyard.runtime.contract import Model
+from dockyard.runtime.model_env import apply_model_env
 from dockyard.spec import Spec
 
 CHUNK = 1024 * 1024
@@ -23,10 +23,9 @@ def load_model_class(spec: Spec, root: Path) -> type[Model[Any, Any]]:
     """Import `module:Class` with the project directory first on sys.path.
 
     The spec's [env] is applied first (without overriding the real environment), because
-    libraries such as tokenizers and torch read their settings at import time.
+    libraries such as tokenizers and torch read their settings at import time (`model_env`).
     """
-    for key, value in spec.env.items():
-        os.environ.setdefault(key, value)
+    apply_model_env(spec.env)
     module_name, class_name = spec.model.entrypoint.split(":", 1)
     _put_first_on_path(root)
     _forget_other_projects(module_name, root)
@@ -67,10 +66,11 @@ def _forget_other_projects(module_name: str, root: Path) -> None:
         del sys.modules[name]
 
 
-def artifact_paths(spec: Spec, root: Path, in_container: bool | None = None) -> dict[str, Path]:
-    """Where each artifact is: its container path inside an image, else relative to the project."""
-    if in_container is None:
-        in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
+def artifact_paths(spec: Spec, root: Path, in_container: bool) -> dict[str, Path]:
+    """Where each artifact is: its container path inside an image, else relative to the project.
+
+    `in_container` comes from the process's entry point (`dockyard.spec.runs_in_container`).
+    """
     return {
         a.name: Path(a.container_path) if in_container else (root / a.path).resolve()
         for a in spec.artifacts

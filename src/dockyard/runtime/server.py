@@ -59,9 +59,10 @@ def serve(spec: Spec, root: Path, options: ServeOptions) -> int:
 def app_from_env() -> Guard:
     """Factory for multi-process serving: each worker process reads the project from the env."""
     from dockyard.runtime.app import create_app
-    from dockyard.spec import load_spec
+    from dockyard.spec import load_spec, runs_in_container
 
     root = Path(os.environ["DOCKYARD_ROOT"])
     access = os.environ.get("DOCKYARD_ACCESS_LOG")
     log_requests = None if access is None else access == "1"
-    return create_app(load_spec(root), root, log_requests, environ=os.environ)
+    spec = load_spec(root, runs_in_container(os.environ))
+    return create_app(spec, root, log_requests, environ=os.environ)

@@ -34,8 +34,9 @@ log = logging.getLogger("dockyard.service")
 class Service:
     """One model replica behind a batcher, with an explicit lifecycle and its metrics."""
 
-    def __init__(self, spec: Spec, root: Path) -> None:
-        self.spec, self.root = spec, root
+    def __init__(self, spec: Spec, root: Path, *, in_container: bool = False) -> None:
+        """`in_container`: artifacts are at their container paths (an image's entry point says)."""
+        self.spec, self.root, self.in_container = spec, root, in_container
         self.startup = StartupClock()
         self.startup.mark("dockyard")
         self.model_cls: type[Model[Any, Any]] = load_model_class(spec, root)
@@ -77,7 +78,7 @@ class Service:
         self._tasks.append(asyncio.create_task(self._canary_loop(), name="dockyard-canary"))
 
     def _setup_model(self) -> None:
-        paths = artifact_paths(self.spec, self.root)
+        paths = artifact_paths(self.spec, self.root, self.in_container)
         problems = verify_artifacts(self.spec, paths)
         if problems:
             raise DockyardError("; ".join(problems))

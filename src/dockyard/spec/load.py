@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,12 @@ from dockyard.spec.environments import merged
 from dockyard.spec.model import Spec
 
 SPEC_FILE = "dockyard.toml"
+IN_CONTAINER_ENV = "DOCKYARD_IN_CONTAINER"  # set to "1" by every image dockyard builds
+
+
+def runs_in_container(environ: Mapping[str, str]) -> bool:
+    """Whether `environ` (a process environment an entry point read) is an image's."""
+    return environ.get(IN_CONTAINER_ENV) == "1"
 
 
 def find_spec_file(root: Path) -> Path:
@@ -32,16 +37,13 @@ def find_spec_file(root: Path) -> Path:
     )
 
 
-def load_spec(
-    root: Path | str, in_container: bool | None = None, environment: str | None = None
-) -> Spec:
+def load_spec(root: Path | str, in_container: bool = False, environment: str | None = None) -> Spec:
     """Load and validate the spec of the project in `root` (as `environment` sees it, if named).
 
-    Inside an image (DOCKYARD_IN_CONTAINER=1) dependency files and baked artifacts are not where
-    the spec names them (installed and copied at build), so only runtime paths are checked.
+    Inside an image dependency files and baked artifacts are not where the spec names them
+    (installed and copied at build), so with `in_container` only runtime paths are checked. The
+    environment is never read here: an image's entry point passes `runs_in_container(environ)`.
     """
-    if in_container is None:
-        in_container = os.environ.get("DOCKYARD_IN_CONTAINER") == "1"
     root = Path(root).resolve()
     path = find_spec_file(root)
     raw = _read_toml(path)

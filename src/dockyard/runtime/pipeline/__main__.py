@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from dockyard.errors import DockyardError, SpecError, SpecProblem
-from dockyard.spec import Spec, load_spec
+from dockyard.spec import Spec, load_spec, runs_in_container
 from dockyard.spec.pipeline import Pipeline
 
 PIPELINE_ENV = "DOCKYARD_PIPELINE"
@@ -80,7 +80,7 @@ def wiring(name: str, root: Path) -> tuple[Pipeline, Path]:
     directory is the stage's project, and the stack passes the pipeline table as JSON in
     DOCKYARD_PIPELINE (so one spec stays the single source of the wiring).
     """
-    spec = load_spec(root)
+    spec = load_spec(root, runs_in_container(os.environ))
     if any(s.name == name for s in spec.pipeline.stages):
         return spec.pipeline, (root / spec.pipeline.stage(name).path).resolve()
     raw = os.environ.get(PIPELINE_ENV)
@@ -112,8 +112,8 @@ def run_stage(name: str, root: Path, queue_dir: str | None = None) -> int:
         )
     heartbeat = Path(os.environ.get("DOCKYARD_HEARTBEAT_FILE", HEARTBEAT))
     beat(heartbeat, WorkerState.STARTING)
-    predict = load_stage(stage_root)
-    queues = StageQueues(pipeline, root)
+    predict = load_stage(stage_root, runs_in_container(os.environ))
+    queues = StageQueues(pipeline, root, os.environ)
     metrics = PipelineMetrics()
     metrics.watch(lambda: [(name, queues[name])])
     from dockyard.runtime.auth.config import AuthConfig
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "stage":
             return run_stage(args.name, root, args.queue_dir)
-        spec = load_spec(root)
+        spec = load_spec(root, runs_in_container(os.environ))
         if args.command == "healthcheck":
             return healthcheck(spec, args)
         return serve(spec, root, args)

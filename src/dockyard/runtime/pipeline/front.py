@@ -22,8 +22,8 @@ from dockyard.spec import Spec
 class Front:
     """Probes plus the /pipeline routes; ready once the queues (and local stages) are up."""
 
-    def __init__(self, spec: Spec, root: Path, local: bool) -> None:
-        self.service = PipelineService(spec, root, local)
+    def __init__(self, spec: Spec, root: Path, local: bool, environ: Mapping[str, str]) -> None:
+        self.service = PipelineService(spec, root, local, environ=environ)
         self.ready = False
         self.draining = False
         probes = [Route("/healthz", self.live), Route("/readyz", self.readyz)]
@@ -73,8 +73,9 @@ class Front:
 def create_front(spec: Spec, root: Path, env: Mapping[str, str], local: bool = True) -> Guard:
     """The front's ASGI app behind the auth layer (`local`: run every stage here too).
 
-    `env` is the process environment (API keys file, shared limits), passed by the entry point.
+    `env` is the process environment (API keys file, shared limits, the queues' Redis login,
+    inside an image or not), passed by the entry point.
     """
-    front = Front(spec, root, local)
+    front = Front(spec, root, local, env)
     auth = AuthConfig.resolve(spec, root, env)
     return Guard(front, auth, rules.PIPELINE_FRONT, front.service.metrics.registry)

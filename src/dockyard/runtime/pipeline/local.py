@@ -20,15 +20,25 @@ log = logging.getLogger("dockyard.pipeline")
 class LocalStages:
     """Loads each stage's model and runs its worker loop in a thread until `stop()`."""
 
-    def __init__(self, pipeline: Pipeline, queues: StageQueues, metrics: PipelineMetrics) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        queues: StageQueues,
+        metrics: PipelineMetrics,
+        in_container: bool = False,
+    ) -> None:
+        """`in_container`: the stages' specs and artifacts are an image's (the entry point says)."""
         self.pipeline, self.queues, self.metrics = pipeline, queues, metrics
+        self.in_container = in_container
         self._workers: list[Worker] = []
         self._threads: list[threading.Thread] = []
 
     def start(self, dirs: Mapping[str, Path]) -> None:
         """Set up every model first (a broken stage fails start-up), then start the loops."""
-        check_modules(dirs)
-        models: dict[str, Execute] = {name: load_stage(root) for name, root in dirs.items()}
+        check_modules(dirs, self.in_container)
+        models: dict[str, Execute] = {
+            name: load_stage(root, self.in_container) for name, root in dirs.items()
+        }
         for name, predict in models.items():
             self.start_one(name, predict)
 

@@ -33,13 +33,20 @@ def queue_settings(pipeline: Pipeline, stage: str) -> Worker:
     )
 
 
-Opener = Callable[[Worker, Path], JobQueue]
+Opener = Callable[[Worker, Path, Mapping[str, str]], JobQueue]
 
 
 class StageQueues:
     """The queues of a pipeline's stages, opened once and shared by whoever runs in-process."""
 
-    def __init__(self, pipeline: Pipeline, root: Path, opener: Opener = open_queue) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        root: Path,
+        environ: Mapping[str, str],
+        opener: Opener = open_queue,
+    ) -> None:
+        """`environ`: the process's environment, from its entry point (the Redis login)."""
         self.pipeline = pipeline
         self.names = tuple(s.name for s in pipeline.stages)
         self._queues: dict[str, JobQueue] = {}
@@ -47,7 +54,7 @@ class StageQueues:
             self._queues[name] = (
                 MemoryQueue()
                 if pipeline.backend == "memory"
-                else opener(queue_settings(pipeline, name), root)
+                else opener(queue_settings(pipeline, name), root, environ)
             )
 
     def __getitem__(self, stage: str) -> JobQueue:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from dockyard.runtime.pipeline.queues import StageQueues
 from dockyard.runtime.pipeline.stage import stage_dirs
 from dockyard.runtime.pipeline.status import ItemState, ItemStatus, item_status
 from dockyard.runtime.queue import JobState
-from dockyard.spec import Spec
+from dockyard.spec import Spec, runs_in_container
 
 POLL_MIN_S, POLL_MAX_S = 0.002, 0.1
 
@@ -35,10 +36,13 @@ POLL_MIN_S, POLL_MAX_S = 0.002, 0.1
 class PipelineService:
     """The /pipeline routes, the stage queues they share, and (locally) the stages themselves."""
 
-    def __init__(self, spec: Spec, root: Path, local: bool = True) -> None:
+    def __init__(
+        self, spec: Spec, root: Path, local: bool = True, *, environ: Mapping[str, str]
+    ) -> None:
+        """`environ`: the process's environment, from its entry point (Redis login, image)."""
         if not spec.pipeline.stages:
             raise ValueError("the spec has no [[pipeline.stages]]")
-        self.spec, self.root, self.local = spec, root, local
+        self.spec, self.root, self.local, self.environ = spec, root, local, environ
         self.pipeline = spec.pipeline
         self.metrics = PipelineMetrics()
         self.stages: LocalStages | None = None
@@ -54,11 +58,13 @@ class PipelineService:
 
     async def startup(self) -> None:
         """Open the queues; locally, also set up every stage's model and start its loop."""
-        self._queues = await run_in_threadpool(StageQueues, self.pipeline, self.root)
+        self._queues = await run_in_threadpool(StageQueues, self.pipeline, self.root, self.environ)
         self.metrics.watch(self._queues.items)
         if self.local:
             dirs = stage_dirs(self.pipeline, self.root, str(self.root / "dockyard.toml"))
-            self.stages = LocalStages(self.pipeline, self._queues, self.metrics)
+            self.stages = LocalStages(
+                self.pipeline, self._queues, self.metrics, runs_in_container(self.environ)
+            )
             await run_in_threadpool(self.stages.start, dirs)
 
     async def shutdown(self) -> None:

@@ -126,11 +126,14 @@ def stage_worker(
     return Worker(queues[name], executor, policy, worker_id, beat=beat)
 
 
-def load_stage(root: Path) -> Execute:
-    """Import and set up the model of the stage project in `root` (slow: weights load here)."""
+def load_stage(root: Path, in_container: bool = False) -> Execute:
+    """Import and set up the model of the stage project in `root` (slow: weights load here).
+
+    `in_container`: inside an image (the entry point read it), for the spec and artifacts.
+    """
     from dockyard.runtime.worker.model import load_executor
 
-    return load_executor(load_spec(root), root)
+    return load_executor(load_spec(root, in_container), root, in_container=in_container)
 
 
 def stage_dirs(pipeline: Pipeline, root: Path, file: str) -> dict[str, Path]:
@@ -146,12 +149,12 @@ def stage_dirs(pipeline: Pipeline, root: Path, file: str) -> dict[str, Path]:
     return dirs
 
 
-def check_modules(dirs: Mapping[str, Path]) -> None:
+def check_modules(dirs: Mapping[str, Path], in_container: bool = False) -> None:
     """Stages sharing one interpreter must not share a top-level module name."""
     seen: dict[str, str] = {}
     problems = []
     for name, root in dirs.items():
-        module = load_spec(root).model.entrypoint.split(":")[0].split(".")[0]
+        module = load_spec(root, in_container).model.entrypoint.split(":")[0].split(".")[0]
         if module in seen:
             problems.append(
                 SpecProblem(

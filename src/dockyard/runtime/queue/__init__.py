@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -55,11 +54,13 @@ def redis_login(environ: Mapping[str, str]) -> dict[str, str]:
     return {"username": environ.get(USER_ENV, "default"), "password": password}
 
 
-def open_queue(worker: Worker, root: Path) -> JobQueue:
+def open_queue(worker: Worker, root: Path, environ: Mapping[str, str] | None = None) -> JobQueue:
     """The back end `[worker]` names; a relative sqlite path is relative to the project.
 
     A stack's Redis needs a login, which the deployment passes as DOCKYARD_REDIS_USER and
-    DOCKYARD_REDIS_PASSWORD_FILE (a mounted secret); read here, where the queue is opened.
+    DOCKYARD_REDIS_PASSWORD_FILE (a mounted secret): `environ` is the process's environment,
+    read by its entry point and passed down; the password file is read here, on opening. Without
+    `environ` (tests, tools on the host) Redis is opened without a login.
     """
     if worker.backend == "memory":
         return MemoryQueue()
@@ -67,5 +68,5 @@ def open_queue(worker: Worker, root: Path) -> JobQueue:
     cls = getattr(importlib.import_module(module_name), class_name)
     if worker.backend == "sqlite":
         return cls(root / worker.sqlite_path)  # type: ignore[no-any-return]
-    login = redis_login(os.environ)
+    login = redis_login(environ or {})
     return cls(worker.redis_url, namespace=worker.namespace, **login)  # type: ignore[no-any-return]

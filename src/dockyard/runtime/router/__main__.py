@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from dockyard.errors import DockyardError
-from dockyard.spec import load_spec
+from dockyard.spec import load_spec, runs_in_container
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     env = os.environ
     try:
         root = Path(args.root).resolve()
-        spec = load_spec(root)
+        spec = load_spec(root, runs_in_container(env))
         from dockyard.runtime.router.server import run
 
         return run(

@@ -16,21 +16,16 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
 from dockyard.errors import DockyardError, SpecError, SpecProblem
 from dockyard.runtime.scheduler.core import Scheduler
 from dockyard.runtime.scheduler.history import History, Run
-from dockyard.runtime.scheduler.launcher import (
-    Launcher,
-    ProcessLauncher,
-    docker_argv,
-    host_env,
-    local_argv,
-)
+from dockyard.runtime.scheduler.launcher import Launcher, ProcessLauncher, docker_argv, local_argv
 from dockyard.runtime.scheduler.metrics import ScheduleMetrics
-from dockyard.spec import Spec, load_spec
+from dockyard.spec import Spec, load_spec, runs_in_container
 
 HISTORY = ".dockyard/schedule/history.sqlite3"
 
@@ -41,21 +36,28 @@ def history_path(root: Path, flag: str | None = None) -> Path:
     return Path(chosen) if chosen else root / HISTORY
 
 
-def launcher_for(spec: Spec, root: Path, kind: str, image: str | None, logs: Path) -> Launcher:
-    """The local or Docker launcher; local runs see the spec's [env] under the host's own."""
+def launcher_for(
+    spec: Spec, root: Path, kind: str, image: str | None, logs: Path, environ: Mapping[str, str]
+) -> Launcher:
+    """The local or Docker launcher; local runs see the spec's [env] under the host's own.
+
+    `environ` is the scheduler's own environment (read by `main`), the base of every child's.
+    """
     if kind == "docker":
         tag = image or f"{spec.project.name}:{spec.project.version}"
-        return ProcessLauncher(docker_argv(spec, tag), logs, root, host_env(), docker_names=True)
-    env = {**spec.env, **host_env()}
+        return ProcessLauncher(docker_argv(spec, tag), logs, root, environ, docker_names=True)
+    env = {**spec.env, **environ}
     return ProcessLauncher(local_argv, logs, root, env)
 
 
-def build(spec: Spec, root: Path, args: argparse.Namespace) -> Scheduler:
+def build(
+    spec: Spec, root: Path, args: argparse.Namespace, environ: Mapping[str, str]
+) -> Scheduler:
     """A scheduler over the spec's jobs, with its history, launcher and metrics."""
     if not spec.schedules:
         raise SpecError([SpecProblem(str(root), "schedules", "none", "[[schedules]] entries")])
     path = history_path(root, args.history)
-    launcher = launcher_for(spec, root, args.launcher, args.image, path.parent / "logs")
+    launcher = launcher_for(spec, root, args.launcher, args.image, path.parent / "logs", environ)
     return Scheduler(spec.schedules, History(path), launcher, metrics=ScheduleMetrics())
 
 
@@ -87,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     root = Path(args.root).resolve()
     try:
-        spec = load_spec(root)
-        scheduler = build(spec, root, args)
+        spec = load_spec(root, runs_in_container(os.environ))
+        scheduler = build(spec, root, args, dict(os.environ))
         if args.run:
             run = scheduler.run_now(args.run)
             print(run_record(run))

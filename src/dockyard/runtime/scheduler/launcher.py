@@ -7,7 +7,6 @@ container ever needs the Docker socket; under Kubernetes a CronJob replaces all 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -72,7 +71,11 @@ class ProcessHandle:
 
 
 class ProcessLauncher:
-    """Runs `argv(job, run_id)` as a child of the scheduler, one log file per run."""
+    """Runs `argv(job, run_id)` as a child of the scheduler, one log file per run.
+
+    `env` is the children's base environment: the scheduler's own, which its entry point reads
+    and passes in (this module never reads the environment itself).
+    """
 
     def __init__(
         self, argv: Argv, log_dir: Path, cwd: Path, env: Mapping[str, str],
@@ -138,8 +141,3 @@ def docker_argv(spec: Spec, image: str) -> Argv:
 
 def _quiet(argv: list[str]) -> None:
     subprocess.run(argv, capture_output=True, check=False, timeout=30)
-
-
-def host_env() -> dict[str, str]:
-    """The scheduler's own environment, read once at the edge and passed to local runs."""
-    return dict(os.environ)

@@ -1,7 +1,9 @@
 """`dockyard worker DIR`: the process that runs queued jobs, and its container health check.
 
 Settings are merged in one order: the spec's `[worker]` table, then these environment variables
-(read here, at the edge): DOCKYARD_HEARTBEAT_FILE, DOCKYARD_METRICS_PORT, DOCKYARD_WORKER_ID.
+(read here, at the edge): DOCKYARD_HEARTBEAT_FILE, DOCKYARD_METRICS_PORT, DOCKYARD_WORKER_ID;
+DOCKYARD_IN_CONTAINER (artifacts at their container paths) and the Redis login are read here too
+and passed down.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dockyard.runtime.worker.heartbeat import WorkerState, beat, is_healthy
 from dockyard.runtime.worker.loop import Execute, Policy, Result, Worker
 from dockyard.runtime.worker.metrics import WorkerMetrics
 from dockyard.runtime.worker.model import load_executor
-from dockyard.spec import Spec
+from dockyard.spec import Spec, runs_in_container
 
 __all__ = ["Execute", "Policy", "Result", "Worker", "WorkerState", "healthcheck", "main"]
 
@@ -38,6 +40,7 @@ class Edge:
     heartbeat_file: Path
     metrics_port: int
     worker_id: str
+    in_container: bool = False
 
     @classmethod
     def read(cls, spec: Spec, environ: Mapping[str, str]) -> Edge:
@@ -45,6 +48,7 @@ class Edge:
             heartbeat_file=Path(environ.get("DOCKYARD_HEARTBEAT_FILE", spec.worker.heartbeat_file)),
             metrics_port=int(environ.get("DOCKYARD_METRICS_PORT", spec.worker.metrics_port)),
             worker_id=environ.get("DOCKYARD_WORKER_ID", f"{socket.gethostname()}-{os.getpid()}"),
+            in_container=runs_in_container(environ),
         )
 
 
@@ -55,8 +59,8 @@ def main(spec: Spec, root: Path) -> int:
     configure_logging(service=f"{spec.project.name}-worker")
     edge = Edge.read(spec, os.environ)
     beat(edge.heartbeat_file, WorkerState.STARTING)
-    execute = load_executor(spec, root)
-    queue = open_queue(spec.worker, root)
+    execute = load_executor(spec, root, in_container=edge.in_container)
+    queue = open_queue(spec.worker, root, os.environ)
     metrics = WorkerMetrics()
     serve_metrics(metrics.registry, edge.metrics_port, AuthConfig.resolve(spec, root, os.environ))
     policy = Policy.from_spec(spec.worker, spec.serving.max_batch_size)

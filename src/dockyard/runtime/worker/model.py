@@ -67,10 +67,13 @@ class ModelExecutor:
         return Result(error=detail) if self.expose_errors else Result(error=HIDDEN, detail=detail)
 
 
-def load_executor(spec: Spec, root: Path) -> ModelExecutor:
-    """Import, instantiate and set up the model (slow: weights load here)."""
+def load_executor(spec: Spec, root: Path, *, in_container: bool = False) -> ModelExecutor:
+    """Import, instantiate and set up the model (slow: weights load here).
+
+    `in_container`: artifacts are at their container paths (the entry point read it).
+    """
     cls = load_model_class(spec, root)
-    paths = artifact_paths(spec, root)
+    paths = artifact_paths(spec, root, in_container)
     problems = verify_artifacts(spec, paths)
     if problems:
         raise ModelError("; ".join(problems))
