@@ -28,9 +28,24 @@ FILES = {
     "hf_token": "x\n",
     "db-secret.yaml": "a: 1\n",
     ".kube/config": "x\n",
+    "token.json": "{}\n",  # what Google's OAuth quickstart writes
+    "openai_token.json": "{}\n",
+    "client_secret_123.apps.json": "{}\n",
+    "secret": "x\n",
+    "upstream-secret": "x\n",
+    "credentials": "x\n",
+    "key.json": "{}\n",
+    "signing-key.json": "{}\n",
+    "keyfile": "x\n",
+    ".env": "A=1\n",
+    "server.key": "key\n",
+    ".git/config": "[core]\n",
     # model files that merely contain the word: they must stay
     "tokenizer.json": '{"model": {}}\n',
     "special_tokens_map.json": "{}\n",
+    "added_tokens.json": "{}\n",
+    "tokenizer_config.json": "{}\n",
+    "secrets_of_the_model.md": "notes\n",
     "keys.py": "KEYS = ('a', 'b')\n",
     # development only
     "requirements-dev.txt": "pytest\n",
@@ -39,7 +54,15 @@ FILES = {
     "export.py": "print('export')\n",
     "Makefile": "all:\n",
 }
-KEPT = {"model.py", "tokenizer.json", "special_tokens_map.json", "keys.py"}
+KEPT = {
+    "model.py",
+    "tokenizer.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "tokenizer_config.json",
+    "secrets_of_the_model.md",
+    "keys.py",
+}
 
 
 def project(tmp_path: Path, extra: str = "") -> Path:

@@ -207,6 +207,10 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
     on_main = [{"if": f'$CI_COMMIT_BRANCH == "{p.branch}"'}]
     deploy_env = {"DOCKYARD_STATE": "/var/lib/dockyard/$CI_PROJECT_PATH"}
     release = {"RELEASE": f"$CI_PROJECT_DIR/{GITLAB_RELEASE}"}
+    build_and_gate = [
+        'dockyard build "$DOCKYARD_PROJECT"',
+        'dockyard test "$DOCKYARD_PROJECT" --format json > gate.json',
+    ]
     return {
         "stages": ["check", "build", "staging", "production"],
         "variables": {"DOCKYARD_PROJECT": p.project},
@@ -220,33 +224,37 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
             ],
             "artifacts": {"when": "always", "paths": ["doctor.sarif"]},
         },
+        # Branches build and gate; main also pushes, in the same job: a separate push job may
+        # run on another runner, whose engine has no such image (or one built apart from the
+        # image the gate tested).
         "build": {
             "stage": "build",
             "tags": ["docker"],
-            "script": [
-                'dockyard build "$DOCKYARD_PROJECT"',
-                'dockyard test "$DOCKYARD_PROJECT" --format json > gate.json',
-            ],
+            "rules": [{"if": f'$CI_COMMIT_BRANCH != "{p.branch}"'}],
+            "script": build_and_gate,
             "artifacts": {"paths": ["gate.json"]},
         },
-        "push": {
+        "release": {
             "stage": "build",
-            "needs": ["build"],
             "tags": ["docker"],
             "rules": on_main,
             "variables": {"DOCKYARD_STATE": f"$CI_PROJECT_DIR/{GITLAB_RELEASE}"},
             "script": [
+                *build_and_gate,
                 "umask 077",
                 'printf "%s\\n" "$DOCKYARD_SIGNING_KEY" > signing.key',
                 'dockyard push "$DOCKYARD_PROJECT" --key signing.key > reference.txt',
                 "rm -f signing.key",
                 'echo "REFERENCE=$(cat reference.txt)" > reference.env',
             ],
-            "artifacts": {"paths": [f"{GITLAB_RELEASE}/"], "reports": {"dotenv": "reference.env"}},
+            "artifacts": {
+                "paths": ["gate.json", f"{GITLAB_RELEASE}/"],
+                "reports": {"dotenv": "reference.env"},
+            },
         },
         "deploy-staging": {
             "stage": "staging",
-            "needs": ["push"],
+            "needs": ["release"],
             "tags": ["dockyard-staging"],
             "rules": on_main,
             "environment": {"name": p.staging},
@@ -259,7 +267,7 @@ def gitlab(p: Pipeline) -> dict[str, Any]:
         },
         "promote-prod": {
             "stage": "production",
-            "needs": ["push", "deploy-staging"],
+            "needs": ["release", "deploy-staging"],
             "tags": ["dockyard-prod"],
             "rules": [{**on_main[0], "when": "manual"}],
             "allow_failure": False,
