@@ -98,6 +98,7 @@ class _RejectsSeven(Model[int, int]):
 
 
 def _run(cls: type[Model[Any, Any]], items: list[int]) -> list[str | int]:
+    cls.calls = 0  # type: ignore[attr-defined]  # counted per run, so a rerun counts afresh
     runner = ModelRunner(cls(), signature_of(cls), inline=False)
     try:
         outcomes = runner.run_sync(items)

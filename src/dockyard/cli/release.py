@@ -14,10 +14,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dockyard.cli import stack_secrets
 from dockyard.cli import swarm as swarm_cli
 from dockyard.cli.ship import RecordOpt
-from dockyard.deploy import auth, releases, rollout
+from dockyard.deploy import auth, releases, rollout, stack_secrets
 from dockyard.errors import GateError, ReleaseError
 from dockyard.image import distribution, gate, service_gate, signing
 from dockyard.image.oci import Registry
@@ -227,7 +226,9 @@ def _api_keys(spec: Spec, root: Path, env: str) -> bytes:
     """The keys file of an environment that requires keys: its own (`.dockyard/secrets/ENV/`),
     else the project's, found or made as `dockyard up` does."""
     own = root / ".dockyard" / "secrets" / env / spec.auth.keys_secret
-    return own.read_bytes() if own.is_file() else stack_secrets.api_keys(spec, root).encode()
+    if own.is_file():
+        return own.read_bytes()
+    return stack_secrets.api_keys(spec, root, os.environ).encode()
 
 
 def _url(spec: Spec, env: str) -> str:
