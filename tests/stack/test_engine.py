@@ -259,12 +259,15 @@ def kill_paused(container: str) -> None:
 
     Each process dies on its way out of the freezer, before any more of its code runs.
     `docker kill` would signal only PID 1, the init: once thawed, the worker beneath it ran on
-    until the kernel reaped the namespace, sometimes long enough to ack the batch it held.
+    until the kernel reaped the namespace, sometimes long enough to ack the batch it held. The
+    restart policy is switched off first: the engine restarts a container whose processes die
+    by a signal it did not send (the caller restores the policy).
     """
+    _docker("update", "--restart=no", container)
     for pid in _docker("top", container, "-eo", "pid").split()[1:]:
         os.kill(int(pid), signal.SIGKILL)
     _docker("unpause", container)
-    _docker("wait", container)
+    subprocess.run(["docker", "wait", container], capture_output=True, timeout=60, check=True)
 
 
 def every_job(stack: Stack) -> dict[str, dict[str, Any]]:
@@ -301,6 +304,7 @@ def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:
             _docker("unpause", victim)
         return held or None
 
+    policy = _docker("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", victim).strip()
     try:
         paused = eventually(paused_holding_a_batch, timeout=60, interval=0.1, what="a batch")
         kill_paused(victim)  # no drain, no ack: the lease must expire
@@ -311,6 +315,7 @@ def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:
         final = wait_done(stack, base + len(ids), timeout_s=240)
     finally:
         subprocess.run(["docker", "unpause", victim], capture_output=True, check=False)
+        _docker("update", f"--restart={policy}", victim)
         _docker("start", victim)
     assert final["dead"] == start["dead"] and final["queued"] == 0 and final["running"] == 0
     jobs = {i: j for i, j in every_job(stack).items() if i in set(ids)}
