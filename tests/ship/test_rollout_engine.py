@@ -161,13 +161,19 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
     assert record.current("prod").digest == first.split("@")[1]  # type: ignore[union-attr]
 
     load_staging, load_prod = Load(staging), Load(prod)
+    took: dict[str, float] = {}
     try:
-        assert _cli("deploy", str(project), "--env", "staging", "--image", second) == 0
-        assert _cli("promote", str(project), "staging", "prod") == 0
-        before = _answers(prod)
-        assert _cli("deploy", str(project), "--env", "prod", "--image", broken) == 9
-        during = _answers(prod) - before
-        assert _cli("rollback", str(project), "--env", "prod") == 0
+        for step, args, code in (
+            ("rollout staging", ["deploy", str(project), "--env", "staging", "--image", second], 0),
+            ("promote", ["promote", str(project), "staging", "prod"], 0),
+            ("aborted canary", ["deploy", str(project), "--env", "prod", "--image", broken], 9),
+            ("rollback", ["rollback", str(project), "--env", "prod"], 0),
+        ):
+            before, started = _answers(prod), time.monotonic()
+            assert _cli(*args) == code, step
+            took[step] = time.monotonic() - started
+            if step == "aborted canary":
+                during = _answers(prod) - before
     finally:
         staged, served = load_staging.stop(), load_prod.stop()
 
@@ -183,3 +189,6 @@ def test_release_path_with_zero_failed_requests(project: Path, registry: LocalRe
     record = releases.load(project / ".dockyard" / "releases.json")
     assert record.current("prod").digest == first.split("@")[1]  # type: ignore[union-attr]
     assert [e.action for e in record.environments["prod"]] == ["promote", "promote", "rollback"]
+    # For the record (pytest -rP shows it): what the loads saw and how long each step took.
+    print(f"staging {dict(staged)}, prod {dict(served)}, canary {dict(during)}")
+    print(", ".join(f"{step} {s:.1f} s" for step, s in took.items()))
