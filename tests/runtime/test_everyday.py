@@ -75,8 +75,18 @@ def project(root: Path, module: str, entry: str, extra: str = "") -> Path:
 
 
 # ---- item 2: a failed setup() is fatal, a failed canary is not --------------------------------
-def test_failed_setup_turns_liveness_red_then_exits_3(tmp_path: Path, serve: Serve) -> None:
-    root = make_project(tmp_path, "setup_fails", health={"setup_failure_exit_s": 3.0})
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failed_setup_turns_liveness_red_then_exits_3(
+    tmp_path: Path, serve: Serve, workers: int
+) -> None:
+    """With several server processes too: the supervisor stops them all and exits 3, so a
+    restart policy acts (Docker's does not act on an unhealthy container, only on an exit)."""
+    root = make_project(
+        tmp_path,
+        "setup_fails",
+        health={"setup_failure_exit_s": 3.0},
+        serving={"workers": workers},
+    )
     server = serve(root)
     server.wait("/healthz", status=503)
     live = httpx.get(server.url + "/healthz").json()
