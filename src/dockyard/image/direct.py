@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from dockyard.image.assemble import OwnLayer, base_history, image_config, write_archive
 from dockyard.image.context import Entry, write_tar
@@ -71,18 +71,41 @@ def assemble(
 ) -> str:
     """Write, load and tag the runtime image over the build stage `stage`; return its id."""
     base = engine.image(plan.base_image) or {}
-    history = base_history(engine.api.history(base["Id"]), len(base["RootFS"]["Layers"]))
+    below = list(base["RootFS"]["Layers"])
+    history = base_history(engine.api.history(base["Id"]), len(below))
     with tempfile.TemporaryDirectory(prefix="dockyard-layers-") as tmp:
         work = Path(tmp)
-        own = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
-        own.append(_app_layer(entries, epoch, work))
-        config = image_config(plan, base, history, own, epoch)
-        image_id = hashlib.sha256(config).hexdigest()
-        if engine.image(f"sha256:{image_id}") is None:
-            _load(engine, plan, stage, config, image_id, own, base, epoch, cache_dir, work)
-        else:
-            engine.api.tag(f"sha256:{image_id}", *split_reference(plan.tag))
-    return f"sha256:{image_id}"
+        copied = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
+        app = _app_layer(entries, epoch, work)
+        config = image_config(plan, base, history, [*copied, app], epoch)
+        image_id = f"sha256:{hashlib.sha256(config).hexdigest()}"
+        if engine.image(image_id) is not None:  # nothing changed: only the tag moves
+            engine.api.tag(image_id, *split_reference(plan.tag))
+            return image_id
+        layers = [*below, *(x.diff_id for x in copied), app.diff_id]
+        if _unsent(engine, plan.tag, layers, len(below), copied):
+            (cache_dir / CACHE).unlink(missing_ok=True)
+            copied = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
+        files = {x.diff_id: x.path for x in (*copied, app) if x.path is not None}
+        with tempfile.TemporaryFile(dir=work) as archive:
+            write_archive(archive, config, image_id.split(":", 1)[1], plan.tag, layers, files)
+            archive.seek(0)
+            load(engine, archive)
+    return image_id
+
+
+def _unsent(
+    engine: Engine, tag: str, layers: list[str], below: int, copied: list[OwnLayer]
+) -> bool:
+    """Whether a layer named from the cache (no file written) lies past the bottom layers the
+    engine is known to hold (the base's, and those shared with the image `tag` names now)."""
+    current = (engine.image(tag) or {}).get("RootFS", {}).get("Layers", [])
+    held = below
+    while held < min(len(layers), len(current)) and layers[held] == current[held]:
+        held += 1
+    if current[:below] != layers[:below]:
+        held = below
+    return any(x.path is None for x in copied[held - below :])
 
 
 def _stage_layers(
@@ -171,45 +194,6 @@ def _read_one(raw: Path) -> bytes:
         member = tar.getmembers()[0]
         handle = tar.extractfile(member)
         return handle.read() if handle else b""
-
-
-def _load(
-    engine: Engine,
-    plan: BuildPlan,
-    stage: str,
-    config: bytes,
-    image_id: str,
-    own: list[OwnLayer],
-    base: dict[str, Any],
-    epoch: int,
-    cache_dir: Path,
-    work: Path,
-) -> None:
-    """Send the config and the layers the engine lacks (past the prefix it shares with the image
-    the tag names now), then tag."""
-    layers = [*base["RootFS"]["Layers"], *(x.diff_id for x in own)]
-    held = _shared_prefix(engine, plan.tag, layers, len(base["RootFS"]["Layers"]))
-    missing = [x for x in own[held - len(base["RootFS"]["Layers"]) :] if x.path is None]
-    if missing:  # named from the cache, but the engine no longer has them: write them again
-        (cache_dir / CACHE).unlink(missing_ok=True)
-        fresh = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
-        own = [*fresh, own[-1]]
-    files = {x.diff_id: x.path for x in own if x.path is not None}
-    with tempfile.TemporaryFile(dir=work) as archive:
-        write_archive(archive, config, image_id, plan.tag, layers, files)
-        archive.seek(0)
-        load(engine, archive)
-
-
-def _shared_prefix(engine: Engine, tag: str, layers: list[str], floor: int) -> int:
-    """How many of `layers` (from the bottom) the engine holds, judged by the tagged image."""
-    current = (engine.image(tag) or {}).get("RootFS", {}).get("Layers", [])
-    held = 0
-    for ours, theirs in zip(layers, current, strict=False):
-        if ours != theirs:
-            break
-        held += 1
-    return max(held, floor)
 
 
 __all__ = ["Source", "assemble", "find_stage", "sources"]
