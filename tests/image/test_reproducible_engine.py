@@ -30,8 +30,8 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 QUIET = Console(quiet=True)
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z"}
+def _git(cwd: Path, *args: str, date: str = "2026-01-02T03:04:05Z") -> None:
+    env = {**os.environ, "GIT_AUTHOR_DATE": date}
     env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"]
     subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
@@ -105,6 +105,7 @@ def test_a_code_change_adds_one_small_layer(engine: Engine, clones: tuple[Path, 
     layers = (engine.image(before.image_id) or {})["RootFS"]["Layers"]
     model = root / "model.py"
     model.write_text(model.read_text() + "# one more line\n")
+    _git(root, "commit", "-qam", "a one-line change", date="2026-02-03T04:05:06Z")
     after = build_image(root, BASE, None, QUIET)
     changed = (engine.image(after.image_id) or {})["RootFS"]["Layers"]
     assert after.image_id != before.image_id

@@ -2,7 +2,8 @@
 
 The classic builder stamps every layer it writes with the build's clock, so the runtime stage's
 layers (venv, artifacts, dockyard, app, the user) are written here as normalized tars over the
-base's layers, with a config whose times are the source epoch, and handed to `docker load`.
+base's layers (file times fixed), with a config whose times are the source epoch, and handed to
+`docker load`.
 Layers the engine already holds are named, not sent; an unchanged image is only tagged.
 """
 
@@ -22,7 +23,7 @@ from dockyard.image.context import Entry, write_tar
 from dockyard.image.distribution import load, split_reference
 from dockyard.image.dockerfile import SELF, STAGE_LABEL
 from dockyard.image.engine import Engine
-from dockyard.image.layers import Rename, moved, normalize
+from dockyard.image.layers import FILE_TIME, Rename, moved, normalize
 from dockyard.image.plan import APP_DIR, VENV, BuildPlan
 
 CACHE = "layers.json"
@@ -75,8 +76,8 @@ def assemble(
     history = base_history(engine.api.history(base["Id"]), len(below))
     with tempfile.TemporaryDirectory(prefix="dockyard-layers-") as tmp:
         work = Path(tmp)
-        copied = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
-        app = _app_layer(entries, epoch, work)
+        copied = _stage_layers(engine, plan, stage, cache_dir, work)
+        app = _app_layer(entries, work)
         config = image_config(plan, base, history, [*copied, app], epoch)
         image_id = f"sha256:{hashlib.sha256(config).hexdigest()}"
         if engine.image(image_id) is not None:  # nothing changed: only the tag moves
@@ -85,7 +86,7 @@ def assemble(
         layers = [*below, *(x.diff_id for x in copied), app.diff_id]
         if _unsent(engine, plan.tag, layers, len(below), copied):
             (cache_dir / CACHE).unlink(missing_ok=True)
-            copied = _stage_layers(engine, plan, stage, epoch, cache_dir, work)
+            copied = _stage_layers(engine, plan, stage, cache_dir, work)
         files = {x.diff_id: x.path for x in (*copied, app) if x.path is not None}
         with tempfile.TemporaryFile(dir=work) as archive:
             write_archive(archive, config, image_id.split(":", 1)[1], plan.tag, layers, files)
@@ -109,45 +110,47 @@ def _unsent(
 
 
 def _stage_layers(
-    engine: Engine, plan: BuildPlan, stage: str, epoch: int, cache_dir: Path, work: Path
+    engine: Engine, plan: BuildPlan, stage: str, cache_dir: Path, work: Path
 ) -> list[OwnLayer]:
     """The user and build-stage layers: from the cache when the stage is unchanged (named, not
     written), else read from the engine and normalized."""
-    cached = _read_cache(cache_dir, stage, epoch)
+    cached = _read_cache(cache_dir, stage)
     if cached is not None:
         return cached
-    made = _user_layer(engine, plan, epoch, work)
-    made += _copied_layers(engine, plan, stage, epoch, work)
-    record = {"stage": stage, "epoch": epoch, "layers": [[x.diff_id, x.created_by] for x in made]}
+    made = _user_layer(engine, plan, work)
+    made += _copied_layers(engine, plan, stage, work)
+    record = {
+        "stage": stage,
+        "file_time": FILE_TIME,
+        "layers": [[x.diff_id, x.created_by] for x in made],
+    }
     cache_dir.mkdir(parents=True, exist_ok=True)
     (cache_dir / CACHE).write_text(json.dumps(record, indent=1), encoding="utf-8")
     return made
 
 
-def _read_cache(cache_dir: Path, stage: str, epoch: int) -> list[OwnLayer] | None:
+def _read_cache(cache_dir: Path, stage: str) -> list[OwnLayer] | None:
     try:
         record = json.loads((cache_dir / CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("stage") != stage or record.get("epoch") != epoch:
+    if record.get("stage") != stage or record.get("file_time") != FILE_TIME:
         return None
     return [OwnLayer(diff_id, created_by) for diff_id, created_by in record["layers"]]
 
 
-def _copied_layers(
-    engine: Engine, plan: BuildPlan, stage: str, epoch: int, work: Path
-) -> list[OwnLayer]:
+def _copied_layers(engine: Engine, plan: BuildPlan, stage: str, work: Path) -> list[OwnLayer]:
     found = sources(plan)
     raws = engine.copy_out(stage, [s.path for s in found], work)
     made = []
     for index, (source, raw) in enumerate(zip(found, raws, strict=True)):
         rename = moved(source.path.rsplit("/", 1)[-1], source.dest)
-        made.append(_normalized(raw, rename, epoch, work / f"layer-{index}.tar", source.created_by))
+        made.append(_normalized(raw, rename, work / f"layer-{index}.tar", source.created_by))
         raw.unlink()
     return made
 
 
-def _user_layer(engine: Engine, plan: BuildPlan, epoch: int, work: Path) -> list[OwnLayer]:
+def _user_layer(engine: Engine, plan: BuildPlan, work: Path) -> list[OwnLayer]:
     """The base's /etc/passwd and /etc/group with the runtime user added (the stage's RUN)."""
     raws = engine.copy_out(plan.base_image, ["/etc/passwd", "/etc/group"], work)
     uid = plan.uid
@@ -163,29 +166,27 @@ def _user_layer(engine: Engine, plan: BuildPlan, epoch: int, work: Path) -> list
     write_tar(entries, buffer)
     buffer.seek(0)
     by = "dockyard: the runtime user in /etc/passwd"
-    return [_normalized(buffer, moved("etc", "etc"), epoch, work / "user.tar", by)]
+    return [_normalized(buffer, moved("etc", "etc"), work / "user.tar", by)]
 
 
-def _app_layer(entries: tuple[Entry, ...], epoch: int, work: Path) -> OwnLayer:
+def _app_layer(entries: tuple[Entry, ...], work: Path) -> OwnLayer:
     """The project's files as the context stages them (`app/...`), at /app."""
     buffer = io.BytesIO()
     write_tar((e for e in entries if e.name.startswith("app/")), buffer)
     buffer.seek(0)
     app = APP_DIR.strip("/")
     return _normalized(
-        buffer, moved("app", app), epoch, work / "app.tar", f"dockyard: COPY app in {APP_DIR}/"
+        buffer, moved("app", app), work / "app.tar", f"dockyard: COPY app in {APP_DIR}/"
     )
 
 
-def _normalized(
-    raw: Path | IO[bytes], rename: Rename, epoch: int, dest: Path, created_by: str
-) -> OwnLayer:
+def _normalized(raw: Path | IO[bytes], rename: Rename, dest: Path, created_by: str) -> OwnLayer:
     with dest.open("wb") as out:
         if isinstance(raw, Path):
             with raw.open("rb") as src:
-                written = normalize(src, out, rename, epoch)
+                written = normalize(src, out, rename)
         else:
-            written = normalize(raw, out, rename, epoch)
+            written = normalize(raw, out, rename)
     return OwnLayer(written.diff_id, created_by, dest)
 
 

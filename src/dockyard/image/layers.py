@@ -1,7 +1,7 @@
 """Normalized layer tars: the same files give the same bytes, hence the same layer digest.
 
-Entries are sorted, stamped with one time (the source epoch), owned by 0:0, moded 0644/0755,
-stripped of extended headers (xattrs, atimes), with hard links written as plain files.
+Entries are sorted, stamped with one fixed time, owned by 0:0, moded 0644/0755, stripped of
+extended headers (xattrs, atimes), with hard links written as plain files.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ from typing import IO, cast
 
 Rename = Callable[[str], str | None]
 """An archive name -> its path in the image (no leading slash), or None to leave it out."""
+
+# Files carry a constant time, not the source epoch (which the image's config carries): with the
+# commit's time in every file, each commit would rewrite every layer, dependencies included. One
+# second past 1970, as Jib does: some tools read a zero time as "unset".
+FILE_TIME = 1
 
 _KINDS = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE)
 
@@ -43,7 +48,7 @@ def moved(source: str, dest: str) -> Rename:
     return rename
 
 
-def normalize(src: IO[bytes], out: IO[bytes], rename: Rename, epoch: int) -> Written:
+def normalize(src: IO[bytes], out: IO[bytes], rename: Rename, mtime: int = FILE_TIME) -> Written:
     """Copy the tar in `src` (seekable) to `out` as a normalized layer; return its diff id."""
     hashed = _Hashing(out)
     with tarfile.open(fileobj=src, mode="r:") as tar:
@@ -56,7 +61,7 @@ def normalize(src: IO[bytes], out: IO[bytes], rename: Rename, epoch: int) -> Wri
         with tarfile.open(fileobj=sink, mode="w:", format=tarfile.PAX_FORMAT) as layer:
             for name in _with_parents(members):
                 found = members.get(name)
-                fixed = _header(name, found, epoch)
+                fixed = _header(name, found, mtime)
                 data = tar.extractfile(found) if found is not None and fixed.isreg() else None
                 layer.addfile(fixed, data)
     return Written(f"sha256:{hashed.digest.hexdigest()}", hashed.size)
@@ -74,10 +79,10 @@ def _with_parents(members: Iterable[str]) -> list[str]:
     return sorted(names)
 
 
-def _header(name: str, source: tarfile.TarInfo | None, epoch: int) -> tarfile.TarInfo:
+def _header(name: str, source: tarfile.TarInfo | None, mtime: int) -> tarfile.TarInfo:
     """A fresh header: only the name, type, size, mode and link survive from the source."""
     info = tarfile.TarInfo(name)
-    info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
+    info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
     if source is None or source.isdir():
         info.type, info.mode = tarfile.DIRTYPE, 0o755
     elif source.issym():
@@ -103,4 +108,4 @@ class _Hashing:
         return self.size
 
 
-__all__ = ["Rename", "Written", "moved", "normalize"]
+__all__ = ["FILE_TIME", "Rename", "Written", "moved", "normalize"]
