@@ -6,7 +6,9 @@ one superseded (untagged now) are removed, so rebuilding leaves no dangling giga
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import subprocess
 import tempfile
 import time
@@ -303,9 +305,14 @@ def _show_step(console: Console, step: Step) -> None:
         console.print(step.instruction[:110], markup=False)
 
 
-def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
-    image = engine.image(image_id) or {}
-    base = engine.image(prepared.plan.base_image) or {}
+def _sizes(engine: Engine, prepared: Prepared, image_id: str) -> str:
+    """`du` of the venv's packages, /app and /models in a throwaway container; kept per image id
+    (which names the content), so a rebuild that changed nothing starts no container."""
+    kept = prepared.root / WORK / "build" / "sizes.json"
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(kept.read_text(encoding="utf-8"))
+        if record.get("image") == image_id:
+            return str(record["du"])
     du = engine.run_once(
         image_id,
         [
@@ -317,6 +324,14 @@ def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
         entrypoint=[],
         labels={PROJECT_LABEL: prepared.spec.project.name},
     )
+    kept.write_text(json.dumps({"image": image_id, "du": du}), encoding="utf-8")
+    return du
+
+
+def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
+    image = engine.image(image_id) or {}
+    base = engine.image(prepared.plan.base_image) or {}
+    du = _sizes(engine, prepared, image_id)
     return BuildReport(
         image_id=image_id,
         tag=prepared.plan.tag,
