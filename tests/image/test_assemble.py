@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from dockyard.image.assemble import (
     merge_env,
     write_archive,
 )
+from dockyard.image.direct import not_reproducible, sources
 from dockyard.image.dockerfile import render_dockerfile
 from dockyard.image.plan import BuildPlan
 
@@ -121,3 +123,21 @@ def test_archive_names_every_layer_and_carries_only_the_new_ones(tmp_path: Path)
         }
     ]
     assert names == ["manifest.json", f"{config_id}.json", "3" * 64 + "/layer.tar"]
+
+
+def test_layers_go_from_least_to_most_often_changed(linear_plan: BuildPlan) -> None:
+    """venv, each artifact, dockyard (the app layer comes last, from the context)."""
+    assert [(s.path, s.dest) for s in sources(linear_plan)] == [
+        ("/opt/venv", "/opt/venv"),
+        ("/build/models/weights", "/models/weights"),
+        ("/build/dockyard-site", "/opt/venv/lib/python3.11/site-packages"),
+    ]
+
+
+def test_apt_in_the_runtime_stage_is_built_by_docker_and_says_why(
+    linear_plan: BuildPlan,
+) -> None:
+    assert not_reproducible(linear_plan) is None
+    with_apt = replace(linear_plan, system_packages=("libgomp1",))
+    reason = not_reproducible(with_apt)
+    assert reason is not None and "libgomp1" in reason and "docker build" in reason

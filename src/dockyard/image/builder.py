@@ -23,7 +23,7 @@ from dockyard.errors import EngineError
 from dockyard.image.assemble import iso
 from dockyard.image.container import PROJECT_LABEL
 from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
-from dockyard.image.direct import assemble, find_stage
+from dockyard.image.direct import assemble, find_stage, not_reproducible
 from dockyard.image.dockerfile import STAGE_LABEL, build_stage, render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
@@ -90,11 +90,8 @@ def build_image(
     _check_base(engine, prepared.plan.base_image)
     console.print(f"[bold]building[/] {prepared.plan.tag} from {prepared.plan.base_image}")
     started = time.monotonic()
-    if prepared.plan.system_packages:
-        console.print(
-            "[yellow]not reproducible[/]: build.system_packages are installed by apt in the "
-            "runtime stage, so `docker build` builds the whole image (its times differ per build)"
-        )
+    if reason := not_reproducible(prepared.plan):
+        console.print(f"[yellow]not reproducible[/]: {reason}")
         image_id = _engine_build(engine, prepared, console, prepared.plan.tag)
     else:
         image_id = _assembled(engine, prepared, console)

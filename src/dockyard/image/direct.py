@@ -38,6 +38,17 @@ class Source:
     created_by: str
 
 
+def not_reproducible(plan: BuildPlan) -> str | None:
+    """Why this image must come from `docker build` of the whole Dockerfile, if it must."""
+    if plan.system_packages:
+        return (
+            f"apt installs {', '.join(plan.system_packages)} in the runtime stage "
+            "(build.system_packages, or Python for a CUDA base), so `docker build` builds the "
+            "whole image and its times differ per build"
+        )
+    return None
+
+
 def sources(plan: BuildPlan) -> list[Source]:
     """The build stage's layers, least to most often changed (as the runtime stage copies them)."""
     site = f"{VENV}/lib/python{plan.python}/site-packages"
@@ -197,4 +208,4 @@ def _read_one(raw: Path) -> bytes:
         return handle.read() if handle else b""
 
 
-__all__ = ["Source", "assemble", "find_stage", "sources"]
+__all__ = ["Source", "assemble", "find_stage", "not_reproducible", "sources"]
