@@ -112,11 +112,10 @@ def _unsent(
     """Whether a layer named from the cache (no file written) lies past the bottom layers the
     engine is known to hold (the base's, and those shared with the image `tag` names now)."""
     current = (engine.image(tag) or {}).get("RootFS", {}).get("Layers", [])
-    held = below
+    held = 0
     while held < min(len(layers), len(current)) and layers[held] == current[held]:
         held += 1
-    if current[:below] != layers[:below]:
-        held = below
+    held = max(held, below)
     return any(x.path is None for x in copied[held - below :])
 
 
@@ -125,27 +124,31 @@ def _stage_layers(
 ) -> list[OwnLayer]:
     """The user and build-stage layers: from the cache when the stage is unchanged (named, not
     written), else read from the engine and normalized."""
-    cached = _read_cache(cache_dir, stage)
+    key = _recipe(plan, stage)
+    cached = _read_cache(cache_dir, key)
     if cached is not None:
         return cached
     made = _user_layer(engine, plan, work)
     made += _copied_layers(engine, plan, stage, work)
-    record = {
-        "stage": stage,
-        "file_time": FILE_TIME,
-        "layers": [[x.diff_id, x.created_by] for x in made],
-    }
+    record = {"key": key, "layers": [[x.diff_id, x.created_by] for x in made]}
     cache_dir.mkdir(parents=True, exist_ok=True)
     (cache_dir / CACHE).write_text(json.dumps(record, indent=1), encoding="utf-8")
     return made
 
 
-def _read_cache(cache_dir: Path, stage: str) -> list[OwnLayer] | None:
+def _recipe(plan: BuildPlan, stage: str) -> str:
+    """What the cached layers depend on besides the stage's files: the user's id, where each
+    layer goes, how files are stamped."""
+    parts = [stage, plan.uid, FILE_TIME, [(s.path, s.dest) for s in sources(plan)]]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _read_cache(cache_dir: Path, key: str) -> list[OwnLayer] | None:
     try:
         record = json.loads((cache_dir / CACHE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("stage") != stage or record.get("file_time") != FILE_TIME:
+    if record.get("key") != key:
         return None
     return [OwnLayer(diff_id, created_by) for diff_id, created_by in record["layers"]]
 
