@@ -70,10 +70,17 @@ def build(
     root = root.resolve()
     if print_only:
         created = os.environ.get("DOCKYARD_CREATED")
-        typer.echo(builder.rendered_dockerfile(root, base_image, tag, created), nl=False)
+        epoch = _source_date_epoch()
+        typer.echo(builder.rendered_dockerfile(root, base_image, tag, created, epoch), nl=False)
         return
     typer.echo(render_report(build_image(root, base_image, tag, _console())))
     typer.echo(startup_line(root))
+
+
+def _source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH (reproducible-builds.org), else None: the last commit's time."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(value) if value.isdigit() else None
 
 
 def build_image(
@@ -93,6 +100,7 @@ def build_image(
         console,
         wheel,
         created=created,
+        epoch=_source_date_epoch(),
         review=check_dockerfile,
         app_check=refuse_secrets,
         extras=_baseline,

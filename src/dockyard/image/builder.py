@@ -6,21 +6,24 @@ one superseded (untagged now) are removed, so rebuilding leaves no dangling giga
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 import dockyard
 from dockyard.errors import EngineError
+from dockyard.image.assemble import iso
 from dockyard.image.container import PROJECT_LABEL
 from dockyard.image.context import AppFiles, Entry, app_files, stage, write_tar
+from dockyard.image.direct import assemble, find_stage, not_reproducible
 from dockyard.image.dockerfile import STAGE_LABEL, build_stage, render_dockerfile
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
@@ -49,6 +52,7 @@ class Prepared:
     entries: tuple[Entry, ...]
     lock: Lock
     stage_key: str = ""
+    epoch: int = 0
 
 
 def build_image(
@@ -59,6 +63,7 @@ def build_image(
     wheel: SelfWheel | None = None,
     *,
     created: str | None = None,
+    epoch: int | None = None,
     review: Review | None = None,
     app_check: AppCheck | None = None,
     extras: Extras | None = None,
@@ -66,7 +71,8 @@ def build_image(
     """Lock, download, stage, build, report.
 
     `review` may refuse the rendered Dockerfile, `app_check` the files bound for /app; `extras`
-    adds generated files to the context.
+    adds generated files to the context. `epoch` (SOURCE_DATE_EPOCH) is the time every file and
+    the image carry; by default the last commit's.
     """
     engine = Engine.connect()
     prepared = prepare(
@@ -76,6 +82,7 @@ def build_image(
         console,
         wheel,
         created=created,
+        epoch=epoch,
         review=review,
         app_check=app_check,
         extras=extras,
@@ -83,19 +90,41 @@ def build_image(
     _check_base(engine, prepared.plan.base_image)
     console.print(f"[bold]building[/] {prepared.plan.tag} from {prepared.plan.base_image}")
     started = time.monotonic()
-    labels = {PROJECT_LABEL: prepared.spec.project.name}
-    with tempfile.TemporaryFile() as context:
-        write_tar(prepared.entries, context)
-        context.seek(0)
-        image_id = engine.build(
-            context, prepared.plan.tag, lambda s: _show_step(console, s), labels
-        )
+    if reason := not_reproducible(prepared.plan):
+        console.print(f"[yellow]not reproducible[/]: {reason}")
+        image_id = _engine_build(engine, prepared, console, prepared.plan.tag)
+    else:
+        image_id = _assembled(engine, prepared, console)
     console.print(f"built in {time.monotonic() - started:.1f}s")
     _record_base(root, prepared, engine)
     project = prepared.spec.project.name
     if removed := remove_superseded(engine, project, image_id, prepared.stage_key):
         console.print(f"removed {removed} superseded image(s) of {prepared.spec.project.name}")
     return _report(engine, prepared, image_id)
+
+
+def _engine_build(engine: Engine, prepared: Prepared, console: Console, tag: str | None) -> str:
+    """The classic builder over the staged context: the whole Dockerfile, or (no tag) only its
+    build stage."""
+    labels = {PROJECT_LABEL: prepared.spec.project.name}
+    target = None if tag else "build"
+    with tempfile.TemporaryFile() as context:
+        write_tar(prepared.entries, context)
+        context.seek(0)
+        return engine.build(context, tag, lambda s: _show_step(console, s), labels, target)
+
+
+def _assembled(engine: Engine, prepared: Prepared, console: Console) -> str:
+    """The build stage (reused when its key and base match), then the runtime image written
+    by `image.direct`: same inputs, same image id."""
+    base = engine.image(prepared.plan.base_image) or {}
+    stage = find_stage(engine, prepared.stage_key, str(base["Id"]))
+    if stage is None:
+        stage = _engine_build(engine, prepared, console, None)
+    else:
+        console.print(f"  [dim]build stage {prepared.stage_key} cached[/]")
+    cache = prepared.root / WORK / "build"
+    return assemble(engine, prepared.plan, stage, prepared.entries, prepared.epoch, cache)
 
 
 def prepare(
@@ -106,6 +135,7 @@ def prepare(
     wheel: SelfWheel | None = None,
     *,
     created: str | None = None,
+    epoch: int | None = None,
     review: Review | None = None,
     app_check: AppCheck | None = None,
     extras: Extras | None = None,
@@ -117,7 +147,8 @@ def prepare(
     """
     spec = load_spec(root)
     lock = ensure_lock(spec, root, lambda text: console.print(text))
-    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created))
+    epoch = source_epoch(root) if epoch is None else epoch
+    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created, epoch))
     wheel = wheel or running_dockyard_wheel()
     key = stage_key(plan, root, render_lock(lock), wheel.data)
     dockerfile = render_dockerfile(plan, key)
@@ -136,16 +167,21 @@ def prepare(
     )
     if extras is not None:
         entries += extras(spec, root, app)
-    return Prepared(spec, root, plan, dockerfile, app, entries, lock, key)
+    return Prepared(spec, root, plan, dockerfile, app, entries, lock, key, epoch)
 
 
 def rendered_dockerfile(
-    root: Path, base_image: str | None, tag: str | None, created: str | None = None
+    root: Path,
+    base_image: str | None,
+    tag: str | None,
+    created: str | None = None,
+    epoch: int | None = None,
 ) -> str:
     """The Dockerfile a build would use, without resolving or building anything."""
     spec = load_spec(root)
     lock = read_lock(root)
-    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created))
+    epoch = source_epoch(root) if epoch is None else epoch
+    plan = plan_for(spec, root, overrides(spec, root, lock, base_image, tag, created, epoch))
     return render_dockerfile(plan)
 
 
@@ -194,21 +230,30 @@ def overrides(
     base: str | None,
     tag: str | None,
     created: str | None = None,
+    epoch: int = 0,
 ) -> Overrides:
-    """Per-build values: base and tag choices, git revision, creation time, pinned versions."""
+    """Per-build values: base and tag choices, git revision, creation time (the source epoch,
+    not the clock: a rebuild gives the same labels), pinned versions."""
     return Overrides(
         base_image=base,
         locked_base=lock.base if lock else None,
         tag=tag,
         revision=_git(root, "rev-parse", "HEAD") or "unknown",
-        created=created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        source=_git(root, "config", "--get", "remote.origin.url") or root.as_posix(),
+        created=created or iso(epoch),
+        # no remote: nothing (a local path names the builder's disk, and differs per clone)
+        source=_git(root, "config", "--get", "remote.origin.url"),
         dockyard_version=dockyard.__version__,
         dockyard_wheel=f"dockyard-{dockyard.__version__}-py3-none-any.whl",
         pins=lock.pins if lock else (),
         has_sdists=any(e.is_sdist for e in lock.entries) if lock else False,
         lock_sha256=hashlib.sha256(render_lock(lock).encode()).hexdigest() if lock else "",
     )
+
+
+def source_epoch(root: Path) -> int:
+    """The last commit's time (what SOURCE_DATE_EPOCH would say), or 0 outside git."""
+    found = _git(root, "log", "-1", "--format=%ct")
+    return int(found) if found.isdigit() else 0
 
 
 def _wheels(root: Path, lock: Lock) -> list[tuple[str, Path]]:
@@ -257,9 +302,14 @@ def _show_step(console: Console, step: Step) -> None:
         console.print(step.instruction[:110], markup=False)
 
 
-def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
-    image = engine.image(image_id) or {}
-    base = engine.image(prepared.plan.base_image) or {}
+def _sizes(engine: Engine, prepared: Prepared, image_id: str) -> str:
+    """`du` of the venv's packages, /app and /models in a throwaway container; kept per image id
+    (which names the content), so a rebuild that changed nothing starts no container."""
+    kept = prepared.root / WORK / "build" / "sizes.json"
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(kept.read_text(encoding="utf-8"))
+        if record.get("image") == image_id:
+            return str(record["du"])
     du = engine.run_once(
         image_id,
         [
@@ -271,6 +321,14 @@ def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
         entrypoint=[],
         labels={PROJECT_LABEL: prepared.spec.project.name},
     )
+    kept.write_text(json.dumps({"image": image_id, "du": du}), encoding="utf-8")
+    return du
+
+
+def _report(engine: Engine, prepared: Prepared, image_id: str) -> BuildReport:
+    image = engine.image(image_id) or {}
+    base = engine.image(prepared.plan.base_image) or {}
+    du = _sizes(engine, prepared, image_id)
     return BuildReport(
         image_id=image_id,
         tag=prepared.plan.tag,
@@ -292,4 +350,5 @@ __all__ = [
     "remove_superseded",
     "rendered_dockerfile",
     "running_dockyard_wheel",
+    "source_epoch",
 ]

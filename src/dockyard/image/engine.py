@@ -6,8 +6,9 @@ import contextlib
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import docker
@@ -55,15 +56,18 @@ class Engine:
     def build(
         self,
         context: IO[bytes],
-        tag: str,
+        tag: str | None,
         on_step: Callable[[Step], None],
         labels: Mapping[str, str] | None = None,
+        target: str | None = None,
     ) -> str:
-        """Build with the classic builder, reporting each step; return the image id."""
+        """Build with the classic builder (up to the stage `target`), reporting each step;
+        return the image id."""
         stream = self.api.build(
             fileobj=context,
             custom_context=True,
             tag=tag,
+            target=target,
             rm=True,
             forcerm=True,
             decode=True,
@@ -209,6 +213,25 @@ class Engine:
         except docker.errors.APIError as exc:
             if exc.status_code != 409:  # 409: an auto-removal is already under way
                 raise
+
+    def copy_out(self, image: str, paths: Sequence[str], into: Path) -> list[Path]:
+        """The engine's tar archive of each path of `image`, written to `into/0.tar`, ...
+
+        Read from a created (never started) container: nothing runs, nothing is stamped.
+        """
+        container = self.api.create_container(image, command=["true"], network_disabled=True)
+        written = []
+        try:
+            for index, path in enumerate(paths):
+                stream, _ = self.api.get_archive(container, path)
+                target = into / f"{index}.tar"
+                with target.open("wb") as out:
+                    for chunk in stream:
+                        out.write(chunk)
+                written.append(target)
+        finally:
+            self.api.remove_container(container, force=True)
+        return written
 
     def export_layers(self, ref: str) -> Iterator[bytes]:
         """`docker save` of the image, streamed: every layer's files, for audits."""
