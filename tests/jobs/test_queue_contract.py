@@ -195,3 +195,14 @@ def test_ack_many_records_held_claims_and_refuses_stale_ones(queue: JobQueue) ->
     queue.cancel(b.id)
     assert queue.ack_many([(a, "A"), (b, "B"), (c, "C")]) == [True, False, True]
     assert [queue.get(x.id).result for x in (a, b, c)] == ["A", None, "C"]  # type: ignore[union-attr]
+
+
+def test_a_null_result_is_recorded_beside_the_others_of_its_batch(queue: JobQueue) -> None:
+    """A model may answer None (an optional output, or NaN sent as null): that job is done with
+    no result, and the rest of the batch is recorded with it (Redis once refused the batch)."""
+    queue.put_many([NewJob(i) for i in range(3)])
+    a, b, c = queue.claim(3, 10, "w")
+    assert queue.ack_many([(a, "A"), (b, None), (c, [None, 1.5])]) == [True, True, True]
+    found = [queue.get(x.id) for x in (a, b, c)]
+    assert [j.state for j in found] == [JobState.DONE] * 3  # type: ignore[union-attr]
+    assert [j.result for j in found] == ["A", None, [None, 1.5]]  # type: ignore[union-attr]

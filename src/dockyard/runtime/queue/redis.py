@@ -113,7 +113,8 @@ return out
 _ACK = """
 local id, token, now, result = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not held(id, token) then return 0 end
-redis.call('HSET', jk(id), 'result', result)
+if result == '' then redis.call('HDEL', jk(id), 'result')  -- no result (None), not JSON null
+else redis.call('HSET', jk(id), 'result', result) end
 redis.call('HDEL', jk(id), 'error')
 finish(id, 'done', now)
 return 1
@@ -308,7 +309,8 @@ class RedisQueue:
     def ack_many(self, done: Sequence[tuple[Claim, JSON]]) -> builtins.list[bool]:
         pipe, now = self._redis.pipeline(transaction=False), self.clock()
         for claim, result in done:
-            args = [self.prefix, claim.id, claim.token, now, encode_json(result)]
+            # '' for no result: Redis arguments cannot be None, and JSON text is never empty
+            args = [self.prefix, claim.id, claim.token, now, encode_json(result) or ""]
             self._scripts["ack"](args=args, client=pipe)
         return [bool(ok) for ok in pipe.execute()]
 
