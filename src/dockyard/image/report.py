@@ -9,7 +9,9 @@ from dockyard.image.engine import Layer
 
 # What a layer holds, recognised from the instruction that created it.
 _KNOWN = (
-    (" in /opt/venv", "the virtual environment (dependencies + dockyard)"),
+    # dockyard's own layer first: it also lands under /opt/venv, straight in site-packages
+    ("/site-packages", "dockyard itself"),
+    (" in /opt/venv", "the virtual environment (dependencies)"),
     (" in /models/", "a baked artifact"),
     (" in /app/", "the application code and spec"),
     ("/etc/passwd", "the runtime user"),
