@@ -191,8 +191,11 @@ def test_tls_registry_with_basic_auth(project: Path, image: str, tmp_path: Path)
     found = LocalRegistry(tmp_path, tls=True, user="ci", password="s3cret-pass")
     try:
         os.environ["DOCKER_CONFIG"] = str(found.docker_config("ci", "s3cret-pass"))
-        reference = _push(project, found)
+        assert _cli("keygen", str(tmp_path / "release")) == 0
+        reference = _push(project, found, "--key", str(tmp_path / "release.key"))
         assert reference.startswith(f"{found.host}/")
+        # the signature and the SBOM are OCI artifacts read back over TLS with the same login
+        assert _cli("verify", reference, "--key", str(tmp_path / "release.pub")) == 0
         os.environ["DOCKER_CONFIG"] = str(tmp_path / "nobody")
         assert _cli("push", str(project), "--registry", f"{found.host}/anon") == 5
     finally:
