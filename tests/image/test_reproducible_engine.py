@@ -93,7 +93,10 @@ def test_two_clones_give_the_same_image_id(engine: Engine, clones: tuple[Path, P
     stage = _fresh_stage(engine, second)
     try:
         cache = Path(tempfile.mkdtemp())
-        fresh = assemble(engine, prepared.plan, stage, prepared.entries, prepared.epoch, cache)
+        base = engine.image(BASE) or {}
+        fresh = assemble(
+            engine, prepared.plan, base, stage, prepared.entries, prepared.epoch, cache
+        )
     finally:
         engine.remove_image(stage)
     assert fresh == built.image_id

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.image.container import PROJECT_LABEL
-from dockyard.image.plan import APP_DIR, VENV, BuildPlan
+from dockyard.image.dockerfile import CMD, ENTRYPOINT, HEALTHCHECK
+from dockyard.image.plan import APP_DIR, BuildPlan
 
 _NS = 1_000_000_000
 
@@ -73,7 +74,6 @@ def image_config(
 def runtime_settings(plan: BuildPlan, base: Mapping[str, Any]) -> dict[str, Any]:
     """The container config of the runtime stage, over the base's (Env merged as ENV does)."""
     settings = dict(base)
-    healthcheck = [f"{VENV}/bin/python", "-m", "dockyard.runtime", "healthcheck"]
     settings.update(
         Hostname="",
         Image="",
@@ -83,14 +83,14 @@ def runtime_settings(plan: BuildPlan, base: Mapping[str, Any]) -> dict[str, Any]
         ExposedPorts={**(base.get("ExposedPorts") or {}), f"{plan.port}/tcp": {}},
         StopSignal="SIGTERM",
         Healthcheck={
-            "Test": ["CMD", *healthcheck],
+            "Test": ["CMD", *HEALTHCHECK],
             "Interval": round(plan.healthcheck_interval_s * _NS),
             "Timeout": 5 * _NS,
             "StartPeriod": round(plan.healthcheck_start_period_s * _NS),
             "Retries": 3,
         },
-        Entrypoint=[f"{VENV}/bin/python", "-m", "dockyard.runtime"],
-        Cmd=["serve", APP_DIR],
+        Entrypoint=list(ENTRYPOINT),
+        Cmd=list(CMD),
         Labels={**(base.get("Labels") or {}), **dict(plan.labels), PROJECT_LABEL: plan.name},
     )
     return settings

@@ -35,6 +35,8 @@ from dockyard.image.selfwheel import SelfWheel, build_self_wheel, runtime_requir
 from dockyard.image.swagger import swagger_files
 from dockyard.spec import Spec, load_spec
 
+# Where a build keeps its Dockerfile, .dockerignore, layer cache and sizes, under the project.
+BUILD_DIR = Path(WORK) / "build"
 Review = Callable[[str], None]
 AppCheck = Callable[[Spec, Path, AppFiles], None]
 Extras = Callable[[Spec, Path, AppFiles], tuple[Entry, ...]]
@@ -118,13 +120,13 @@ def _assembled(engine: Engine, prepared: Prepared, console: Console) -> str:
     """The build stage (reused when its key and base match), then the runtime image written
     by `image.direct`: same inputs, same image id."""
     base = engine.image(prepared.plan.base_image) or {}
-    stage = find_stage(engine, prepared.stage_key, str(base["Id"]))
+    stage = find_stage(engine, prepared.stage_key, base)
     if stage is None:
         stage = _engine_build(engine, prepared, console, None)
     else:
         console.print(f"  [dim]build stage {prepared.stage_key} cached[/]")
-    cache = prepared.root / WORK / "build"
-    return assemble(engine, prepared.plan, stage, prepared.entries, prepared.epoch, cache)
+    cache = prepared.root / BUILD_DIR
+    return assemble(engine, prepared.plan, base, stage, prepared.entries, prepared.epoch, cache)
 
 
 def prepare(
@@ -154,7 +156,7 @@ def prepare(
     dockerfile = render_dockerfile(plan, key)
     if review is not None:
         review(dockerfile)
-    work = root / WORK / "build"
+    work = root / BUILD_DIR
     work.mkdir(parents=True, exist_ok=True)
     (work / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     (work / ".dockerignore").write_text(render_dockerignore(spec), encoding="utf-8")
@@ -305,7 +307,7 @@ def _show_step(console: Console, step: Step) -> None:
 def _sizes(engine: Engine, prepared: Prepared, image_id: str) -> str:
     """`du` of the venv's packages, /app and /models in a throwaway container; kept per image id
     (which names the content), so a rebuild that changed nothing starts no container."""
-    kept = prepared.root / WORK / "build" / "sizes.json"
+    kept = prepared.root / BUILD_DIR / "sizes.json"
     with contextlib.suppress(OSError, ValueError):
         record = json.loads(kept.read_text(encoding="utf-8"))
         if record.get("image") == image_id:

@@ -14,14 +14,15 @@ import io
 import json
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dockyard.image.assemble import OwnLayer, base_history, image_config, write_archive
 from dockyard.image.context import Entry, write_tar
 from dockyard.image.distribution import load, split_reference
-from dockyard.image.dockerfile import SELF, STAGE_LABEL
+from dockyard.image.dockerfile import SELF, STAGE_LABEL, user_lines
 from dockyard.image.engine import Engine
 from dockyard.image.layers import FILE_TIME, Rename, moved, normalize
 from dockyard.image.plan import APP_DIR, VENV, BuildPlan
@@ -62,13 +63,13 @@ def sources(plan: BuildPlan) -> list[Source]:
     ]
 
 
-def find_stage(engine: Engine, key: str, base_id: str) -> str | None:
-    """The cached build stage for `key` on the current base, if the engine still has it."""
-    base = engine.image(base_id) or {}
+def find_stage(engine: Engine, key: str, base: Mapping[str, Any]) -> str | None:
+    """The cached build stage for `key` on the current base (the engine's inspect of it), if
+    the engine still has it."""
+    below = base["RootFS"]["Layers"]
     for found in engine.images(f"{STAGE_LABEL}={key}"):
         stage = engine.image(found["Id"]) or {}
-        layers = stage.get("RootFS", {}).get("Layers", [])
-        if layers[: len(base["RootFS"]["Layers"])] == base["RootFS"]["Layers"]:
+        if stage.get("RootFS", {}).get("Layers", [])[: len(below)] == below:
             return str(found["Id"])
     return None
 
@@ -76,13 +77,14 @@ def find_stage(engine: Engine, key: str, base_id: str) -> str | None:
 def assemble(
     engine: Engine,
     plan: BuildPlan,
+    base: Mapping[str, Any],
     stage: str,
     entries: tuple[Entry, ...],
     epoch: int,
     cache_dir: Path,
 ) -> str:
-    """Write, load and tag the runtime image over the build stage `stage`; return its id."""
-    base = engine.image(plan.base_image) or {}
+    """Write, load and tag the runtime image over the build stage `stage` and the base (the
+    engine's inspect of `plan.base_image`); return its id."""
     below = list(base["RootFS"]["Layers"])
     history = base_history(engine.api.history(base["Id"]), len(below))
     with tempfile.TemporaryDirectory(prefix="dockyard-layers-") as tmp:
@@ -167,13 +169,9 @@ def _copied_layers(engine: Engine, plan: BuildPlan, stage: str, work: Path) -> l
 def _user_layer(engine: Engine, plan: BuildPlan, work: Path) -> list[OwnLayer]:
     """The base's /etc/passwd and /etc/group with the runtime user added (the stage's RUN)."""
     raws = engine.copy_out(plan.base_image, ["/etc/passwd", "/etc/group"], work)
-    uid = plan.uid
-    added = {
-        "passwd": f"dockyard:x:{uid}:{uid}:dockyard:/tmp:/usr/sbin/nologin\n",
-        "group": f"dockyard:x:{uid}:\n",
-    }
+    added = user_lines(plan.uid)
     entries = [
-        Entry(f"etc/{name}", data=_read_one(raw) + added[name].encode())
+        Entry(f"etc/{name}", data=_read_one(raw) + f"{added[name]}\n".encode())
         for name, raw in zip(("passwd", "group"), raws, strict=True)
     ]
     buffer = io.BytesIO()

@@ -23,6 +23,19 @@ PIP = f"{TOOLS}/bin/pip --python {VENV}/bin/python install --no-index --no-compi
 
 
 STAGE_LABEL = "dev.dockyard.build-stage"
+# What the runtime stage runs and who as; `image.assemble` and `image.direct` write the same into
+# the image they assemble, so both build paths give one image.
+ENTRYPOINT = (f"{VENV}/bin/python", "-m", "dockyard.runtime")
+HEALTHCHECK = (*ENTRYPOINT, "healthcheck")
+CMD = ("serve", APP_DIR)
+
+
+def user_lines(uid: int) -> dict[str, str]:
+    """The runtime user's line in /etc/passwd and in /etc/group (no newline)."""
+    return {
+        "passwd": f"dockyard:x:{uid}:{uid}:dockyard:/tmp:/usr/sbin/nologin",
+        "group": f"dockyard:x:{uid}:",
+    }
 
 
 def render_dockerfile(plan: BuildPlan, stage_key: str | None = None) -> str:
@@ -97,12 +110,12 @@ def _verify(plan: BuildPlan) -> str:
 
 def _runtime_stage(plan: BuildPlan) -> list[str]:
     """Only the interpreter, the venv, the artifacts and the app; root-owned, so read-only."""
-    uid = plan.uid
+    uid, user = plan.uid, user_lines(plan.uid)
     lines = [f"FROM {plan.base_image}"]
     lines += _apt(plan.system_packages)
     lines += [
-        f"RUN echo 'dockyard:x:{uid}:{uid}:dockyard:/tmp:/usr/sbin/nologin' >> /etc/passwd \\",
-        f"    && echo 'dockyard:x:{uid}:' >> /etc/group",
+        f"RUN echo '{user['passwd']}' >> /etc/passwd \\",
+        f"    && echo '{user['group']}' >> /etc/group",
         "ENV " + " \\\n    ".join(f"{k}={_env_value(v)}" for k, v in plan.env),
         f"COPY --from=build {VENV} {VENV}",
     ]
@@ -116,9 +129,9 @@ def _runtime_stage(plan: BuildPlan) -> list[str]:
         "STOPSIGNAL SIGTERM",
         f"HEALTHCHECK --interval={_secs(plan.healthcheck_interval_s)} --timeout=5s "
         f"--start-period={_secs(plan.healthcheck_start_period_s)} --retries=3 \\",
-        "    CMD " + json.dumps([f"{VENV}/bin/python", "-m", "dockyard.runtime", "healthcheck"]),
-        "ENTRYPOINT " + json.dumps([f"{VENV}/bin/python", "-m", "dockyard.runtime"]),
-        "CMD " + json.dumps(["serve", APP_DIR]),
+        "    CMD " + json.dumps(HEALTHCHECK),
+        "ENTRYPOINT " + json.dumps(ENTRYPOINT),
+        "CMD " + json.dumps(CMD),
         "LABEL " + " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in plan.labels),
     ]
     return lines

@@ -10,6 +10,7 @@ from dockyard.errors import BuildError
 from dockyard.image.dockerignore import ignore_patterns
 from dockyard.spec import Spec
 from dockyard.spec.build import DEFAULT_BASES
+from dockyard.spec.load import IN_CONTAINER_ENV
 
 VENV = "/opt/venv"
 APP_DIR = "/app"
@@ -189,7 +190,7 @@ def _env(spec: Spec) -> tuple[tuple[str, str], ...]:
         ("PYTHONDONTWRITEBYTECODE", "1"),
         ("PYTHONUNBUFFERED", "1"),
         ("HOME", "/tmp"),
-        ("DOCKYARD_IN_CONTAINER", "1"),
+        (IN_CONTAINER_ENV, "1"),
         ("DOCKYARD_PORT", str(spec.serving.port)),
     )
     return base + _tls_env(spec) + tuple(sorted(spec.env.items()))

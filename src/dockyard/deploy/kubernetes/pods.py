@@ -15,6 +15,7 @@ from dockyard.deploy.kubernetes.components import PYTHON, Claim, Component
 from dockyard.deploy.kubernetes.objects import Manifest, labels
 from dockyard.spec import Spec
 from dockyard.spec.base import format_size
+from dockyard.spec.load import IN_CONTAINER_ENV
 from dockyard.spec.resources import Resources
 
 SECRETS_DIR = "/run/secrets"
@@ -130,7 +131,7 @@ def spread(spec: Spec, role: str) -> Manifest:
 
 
 def env(spec: Spec, own: Spec, extra: dict[str, str]) -> list[dict[str, str]]:
-    values = {**spec.env, **own.env, "DOCKYARD_IN_CONTAINER": "1", **extra}
+    values = {**spec.env, **own.env, IN_CONTAINER_ENV: "1", **extra}
     if auth.k8s_auth_on(own):
         values[auth.KEYS_FILE_ENV] = f"{auth.K8S_KEYS_DIR}/{own.auth.keys_secret}"
     return [{"name": k, "value": v} for k, v in sorted(values.items())]
