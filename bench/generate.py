@@ -3,8 +3,10 @@
     python bench/generate.py [--conns 1,16,64] [--tokens 64] [--duration 8]
                              [--systems dockyard,fastapi,litserve] [--drops 1000]
 
-- the limit: the model in-process stepping a full batch of C sequences (tokens/s = C / step
-  time; at C = 1 the single-sequence step), measured right before each server run;
+- the limits, measured right before each server run: the model in-process stepping a full batch
+  of C sequences (tokens/s = C / step time; at C = 1 the single-sequence step), and the same
+  model running the clients' workload in-process (continuous batching with no server: each
+  sequence is released and a new prompt started after --tokens characters, so prefills count);
 - dockyard: `dockyard serve examples/generate`, POST /generate_stream (SSE);
 - fastapi: plain FastAPI StreamingResponse, one generation per request (bench/generate_peers.py);
 - litserve: LitServe stream=True, max_batch_size 64 (needs `pip install litserve`).
@@ -80,21 +82,46 @@ class Limit:
         self.model.artifacts = {"weights": EXAMPLE / "artifacts" / "charlm.pt"}
         self.model.setup()
 
-    def measure(self, conns: int, steps: int = 100) -> dict[str, float]:
-        """Best of three: tokens/s of a full batch of `conns` sequences, and its step time."""
+    def measure(self, conns: int, tokens: int, steps: int = 50) -> dict[str, float]:
+        """Best of three, for a full batch of `conns` sequences: the decode step alone (tokens/s
+        and step time), and the same workload as the clients' (each sequence restarts with a new
+        prompt after `tokens` characters, so prefills join the batch) with no server around it."""
         from dockyard.runtime.contract import GenerationParams
 
-        states = [self.model.start(PROMPTS[i % 5], GenerationParams()) for i in range(conns)]
-        for _ in range(5):
+        params = GenerationParams(max_tokens=tokens)
+        step = min(self._step_time(conns, params, steps) for _ in range(3))
+        states = [self.model.start(PROMPTS[i % 5], params) for i in range(conns)]
+        made = [i * tokens // conns for i in range(conns)]  # restarts spread over the steps
+
+        def generate() -> None:  # one step of continuous batching, in-process
+            for i, n in enumerate(made):
+                if n >= tokens:
+                    self.model.release(states[i])
+                    states[i], made[i] = self.model.start(PROMPTS[i % 5], params), 0
             self.model.step(states)
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            for _ in range(steps):
-                self.model.step(states)
-            timings.append((time.perf_counter() - started) / steps)
-        step = min(timings)
-        return {"tok_s": conns / step, "step_ms": 1000 * step}
+            for i in range(conns):
+                made[i] += 1
+
+        loop = min(self._timed(generate, steps) for _ in range(3))
+        for state in states:
+            self.model.release(state)
+        return {"tok_s": conns / step, "step_ms": 1000 * step, "loop_tok_s": conns / loop}
+
+    def _step_time(self, conns: int, params: Any, steps: int) -> float:
+        """Seconds per step of `conns` fresh sequences (fresh: the context must not fill up)."""
+        states = [self.model.start(PROMPTS[i % 5], params) for i in range(conns)]
+        self.model.step(states)
+        seconds = self._timed(lambda: self.model.step(states), steps)
+        for state in states:
+            self.model.release(state)
+        return seconds
+
+    @staticmethod
+    def _timed(work: Any, steps: int) -> float:
+        started = time.perf_counter()
+        for _ in range(steps):
+            work()
+        return (time.perf_counter() - started) / steps
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -179,21 +206,30 @@ async def one_stream(port: int, body: dict[str, Any], result: Result, stop_after
         result.per_token.append((last - first) / (count - 1))
 
 
-async def load(system: str, port: int, conns: int, tokens: int, duration: float) -> Result:
+async def load(
+    system: str, port: int, conns: int, tokens: int, duration: float, stagger: float
+) -> Result:
+    """C clients streaming back to back. Client i starts i/C of `stagger` seconds late, as
+    independent users would (started together, equal-length generations stay in lockstep: every
+    stream ends at the same step and all C prompts arrive at once); streams that begin before
+    every client has started are not counted."""
     warm = Result()
     await asyncio.gather(
         *(one_stream(port, body_for(system, PROMPTS[i % 5], 8), warm) for i in range(conns))
     )
     result = Result()
-    started = time.perf_counter()
-    deadline = started + duration
+    begun = time.perf_counter()
+    counted_from = begun + stagger
+    deadline = counted_from + duration
 
     async def worker(i: int) -> None:
-        while time.perf_counter() < deadline:
-            await one_stream(port, body_for(system, PROMPTS[i % 5], tokens), result)
+        await asyncio.sleep(stagger * i / conns)
+        while (now := time.perf_counter()) < deadline:
+            into = result if now >= counted_from else warm
+            await one_stream(port, body_for(system, PROMPTS[i % 5], tokens), into)
 
     await asyncio.gather(*(worker(i) for i in range(conns)))
-    result.seconds = time.perf_counter() - started
+    result.seconds = time.perf_counter() - counted_from
     return result
 
 
@@ -251,6 +287,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--systems", default="dockyard,fastapi,litserve")
     parser.add_argument("--drops", type=int, default=1000)
+    parser.add_argument(
+        "--stagger",
+        type=float,
+        default=2.0,
+        help="seconds over which the clients' first streams start (0: together)",
+    )
     args = parser.parse_args()
     conns = [int(c) for c in args.conns.split(",")]
     systems = args.systems.split(",")
@@ -266,8 +308,11 @@ def main() -> None:
             continue
         try:
             for c in conns:
-                report.setdefault("limit", {}).setdefault(system, {})[c] = limit.measure(c)
-                row = asyncio.run(load(system, port, c, args.tokens, args.duration)).row()
+                limits = report.setdefault("limit", {}).setdefault(system, {})
+                limits[c] = limit.measure(c, args.tokens)
+                row = asyncio.run(
+                    load(system, port, c, args.tokens, args.duration, args.stagger)
+                ).row()
                 report.setdefault(system, {})[c] = row
                 print(system, c, {k: round(v, 2) for k, v in row.items()},
                       "limit", report["limit"][system][c], flush=True)  # fmt: skip
@@ -282,9 +327,10 @@ def main() -> None:
 
 def print_table(report: dict[str, Any], conns: list[int]) -> None:
     limits = report.get("limit", {})
-    print("\n| system | streams | tokens/s | limit tokens/s (step ms) | vs limit | TTFT p50 ms "
-          "| TTFT p99 ms | per-token ms |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| system | streams | tokens/s | limit: step tokens/s (step ms) | vs step limit "
+          "| limit: in-process loop tokens/s | vs loop limit | TTFT p50 ms | TTFT p99 ms "
+          "| TTFT p50 in steps | per-token ms |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in conns:
         for system in ("dockyard", "fastapi", "litserve"):
             row = report.get(system, {}).get(c)
@@ -293,7 +339,9 @@ def print_table(report: dict[str, Any], conns: list[int]) -> None:
             lim = limits[system][c]
             print(f"| {system} | {c} | {row['tok_s']:.0f} | {lim['tok_s']:.0f} "
                   f"({lim['step_ms']:.2f}) | {row['tok_s'] / lim['tok_s']:.2f} "
+                  f"| {lim['loop_tok_s']:.0f} | {row['tok_s'] / lim['loop_tok_s']:.2f} "
                   f"| {row['ttft_p50_ms']:.1f} | {row['ttft_p99_ms']:.1f} "
+                  f"| {row['ttft_p50_ms'] / lim['step_ms']:.1f} "
                   f"| {row['per_token_ms']:.2f} |")  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,14 +48,22 @@ def fastapi_app() -> Any:
     from fastapi.responses import StreamingResponse
 
     model = load()
+    lock = threading.Lock()  # the model's key/value cache is shared: one call at a time
     app = FastAPI()
 
     @app.post("/generate_stream")
     def generate(body: Body) -> StreamingResponse:
         def tokens() -> Iterator[str]:
-            seq = model.start(body.input, GenerationParams(max_tokens=body.max_tokens))
-            for _ in range(body.max_tokens):
-                yield event(model.step([seq])[0] or "")
+            with lock:
+                seq = model.start(body.input, GenerationParams(max_tokens=body.max_tokens))
+            try:
+                for _ in range(body.max_tokens):
+                    with lock:
+                        chunk = model.step([seq])[0]
+                    yield event(chunk or "")
+            finally:
+                with lock:
+                    model.release(seq)
 
         return StreamingResponse(tokens(), media_type="text/event-stream")
 
@@ -78,8 +87,12 @@ if ls is not None:
 
         def predict(self, inputs: list[tuple[str, int]]) -> Iterator[list[str]]:
             states = [self.model.start(p, GenerationParams(max_tokens=n)) for p, n in inputs]
-            for _ in range(max(n for _, n in inputs)):  # a batch runs until its longest ends
-                yield [c or "" for c in self.model.step(states)]
+            try:
+                for _ in range(max(n for _, n in inputs)):  # a batch runs until its longest ends
+                    yield [c or "" for c in self.model.step(states)]
+            finally:
+                for state in states:
+                    self.model.release(state)
 
         def encode_response(self, outputs):  # type: ignore[no-untyped-def]
             for batch in outputs:

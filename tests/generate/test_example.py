@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -34,6 +35,26 @@ def test_greedy_streams_are_the_golden_generations(client: openai.OpenAI) -> Non
         )
         pieces = [c.choices[0].text for c in stream]
         assert len(pieces) >= 64 and "".join(pieces) == sample["output"]
+
+
+def test_sequences_that_join_and_leave_the_batch_do_not_disturb_the_others(
+    client: openai.OpenAI,
+) -> None:
+    """The example's key/value cache moves rows when a sequence leaves: every stream, run side by
+    side with others that end earlier or start later, must still be its own golden text."""
+    golden = [json.loads(line) for line in (EXAMPLE / "golden.jsonl").read_text().splitlines()]
+    asks = [(g, n) for g in golden for n in (7, 33, 64)]
+
+    def run(ask: tuple[dict[str, str], int]) -> tuple[str, str]:
+        sample, n = ask
+        stream = client.completions.create(
+            model="generate", prompt=sample["input"], max_tokens=n, stream=True
+        )
+        return "".join(c.choices[0].text for c in stream), sample["output"][:n]
+
+    with ThreadPoolExecutor(len(asks)) as pool:
+        for got, want in pool.map(run, asks):
+            assert got == want
 
 
 def test_a_seed_makes_sampling_repeatable(client: openai.OpenAI) -> None:
