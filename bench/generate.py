@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -141,7 +143,9 @@ def start(system: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         python = os.environ.get("PEER_PYTHON", sys.executable)
         command = [python, str(REPO / "bench" / "generate_peers.py"), system, str(port)]
     with log.open("ab") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=ENV)
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=ENV, start_new_session=True
+        )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -158,8 +162,23 @@ def start(system: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    proc.kill()
+    stop(proc)
     raise RuntimeError(f"{system} never answered:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the server and every process it started (LitServe's inference workers outlive a
+    terminated parent and keep a core busy, skewing every later measurement)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    time.sleep(1)  # the group's other processes are not our children: give them a moment
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def body_for(system: str, prompt: str, tokens: int) -> dict[str, Any]:
@@ -276,8 +295,7 @@ def drop_test(n: int, log: Path) -> dict[str, float]:
             "cancelled": gauge(port, 'dockyard_generation_cancelled_total{cause="disconnect"}'),
         }
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop(proc)
 
 
 def main() -> None:
@@ -317,8 +335,7 @@ def main() -> None:
                 print(system, c, {k: round(v, 2) for k, v in row.items()},
                       "limit", report["limit"][system][c], flush=True)  # fmt: skip
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop(proc)
     if args.drops:
         report["drops"] = drop_test(args.drops, log)
         print("drops", {k: round(v, 2) for k, v in report["drops"].items()}, flush=True)
