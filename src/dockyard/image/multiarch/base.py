@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,17 +58,26 @@ class ForeignBase:
             return handle.read()
 
 
-def cache_root() -> Path:
-    """Where bases and compressed layers are kept between builds and projects."""
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(home) / "dockyard" / "multiarch"
+@dataclass(frozen=True)
+class BaseSource:
+    """Where bases are cached (between builds and projects) and the Debian mirror they come
+    from."""
+
+    cache: Path
+    mirror: str
 
 
-def debian_mirror() -> str:
-    """DOCKYARD_DEBIAN_MIRROR, else the first Debian mirror apt is configured with, else
-    deb.debian.org (as `scripts/provision-engine.sh` chooses)."""
-    if found := os.environ.get("DOCKYARD_DEBIAN_MIRROR"):
-        return found
+def base_source(environ: Mapping[str, str]) -> BaseSource:
+    """The cache under XDG_CACHE_HOME (else ~/.cache); the mirror DOCKYARD_DEBIAN_MIRROR, else
+    the first Debian mirror apt is configured with, else deb.debian.org (as
+    `scripts/provision-engine.sh` chooses). The entry point passes its environment."""
+    home = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return BaseSource(
+        home / "dockyard" / "multiarch", environ.get("DOCKYARD_DEBIAN_MIRROR") or _apt_mirror()
+    )
+
+
+def _apt_mirror() -> str:
     sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
     for path in sources:
         try:
@@ -79,9 +89,9 @@ def debian_mirror() -> str:
     return DEFAULT_MIRROR
 
 
-def foreign_base(platform: Platform, cache: Path | None = None) -> ForeignBase:
+def foreign_base(platform: Platform, source: BaseSource) -> ForeignBase:
     """The cached base for `platform`, made first when missing (about half a minute)."""
-    folder = (cache or cache_root()) / f"debian-{SUITE}-{platform.debian}"
+    folder = source.cache / f"debian-{SUITE}-{platform.debian}"
     record = folder / "base.json"
     if record.is_file():
         found = json.loads(record.read_text(encoding="utf-8"))
@@ -91,7 +101,7 @@ def foreign_base(platform: Platform, cache: Path | None = None) -> ForeignBase:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dockyard-rootfs-", dir=folder) as tmp:
         rootfs = Path(tmp) / "rootfs"
-        python, version = _bootstrap(platform, rootfs)
+        python, version = _bootstrap(platform, rootfs, source.mirror)
         layer = folder / "layer.tar"
         _write_layer(rootfs, layer)
     made = {
@@ -104,7 +114,7 @@ def foreign_base(platform: Platform, cache: Path | None = None) -> ForeignBase:
     return ForeignBase(layer, **made)
 
 
-def _bootstrap(platform: Platform, rootfs: Path) -> tuple[str, str]:
+def _bootstrap(platform: Platform, rootfs: Path, mirror: str) -> tuple[str, str]:
     """Unpack the packages into `rootfs`; return the Python it holds ("3.11", "3.11.2")."""
     if shutil.which("debootstrap") is None or shutil.which("dpkg-deb") is None:
         raise BuildError(
@@ -116,7 +126,6 @@ def _bootstrap(platform: Platform, rootfs: Path) -> tuple[str, str]:
             f"debootstrap makes the {platform.name} base and needs root (device nodes, owners): "
             "run this build as root once; the base is cached afterwards"
         )
-    mirror = debian_mirror()
     first = ["--foreign", f"--arch={platform.debian}", "--variant=minbase"]
     _run(
         ["debootstrap", *first, f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror],
@@ -172,4 +181,4 @@ def _run(cmd: list[str], what: str) -> None:
         )
 
 
-__all__ = ["PACKAGES", "SUITE", "ForeignBase", "cache_root", "debian_mirror", "foreign_base"]
+__all__ = ["PACKAGES", "SUITE", "BaseSource", "ForeignBase", "base_source", "foreign_base"]

@@ -11,7 +11,7 @@ from dockyard.errors import BuildError
 from dockyard.image.direct import not_reproducible
 from dockyard.image.engine import Engine
 from dockyard.image.lock import Lock
-from dockyard.image.multiarch.base import foreign_base
+from dockyard.image.multiarch.base import BaseSource, base_source, foreign_base
 from dockyard.image.multiarch.image import Variant, assemble_variant, read_variant
 from dockyard.image.multiarch.platform import others
 from dockyard.image.plan import BuildPlan
@@ -31,6 +31,7 @@ def build_variants(
     layouts: Path,
     epoch: int,
     say: Say,
+    bases: BaseSource | None = None,
 ) -> list[Variant]:
     """Assemble an image per other platform of `build.platforms` into `layouts/<platform>/`."""
     foreign = others(spec.build.platforms)
@@ -39,7 +40,7 @@ def build_variants(
     made = []
     for platform in foreign:
         started = time.monotonic()
-        base = foreign_base(platform)
+        base = foreign_base(platform, bases or base_source({}))
         pins = lock.pins_for(platform.name)
         if pins is None:
             raise BuildError(f"dockyard.lock pins no {platform.name} wheels; delete it to resolve")
