@@ -163,6 +163,16 @@ def test_the_venv_points_at_the_arm64_base_interpreter(built: Built) -> None:
     assert base["tmp"].mode & 0o1777 == 0o1777  # the runtime user's home stays writable
 
 
+def test_an_unchanged_rebuild_gives_the_same_arm64_manifest(built: Built) -> None:
+    layout = built.root / BUILD_DIR / ARM64.slug
+    before = read_variant(layout, ARM64).manifest.digest
+    started = time.monotonic()
+    again = build_image(built.root, BASE, built.tag, Console(quiet=True))
+    assert again.image_id == built.host_id
+    assert read_variant(layout, ARM64).manifest.digest == before
+    print(f"\nunchanged rebuild of both in {time.monotonic() - started:.1f}s")
+
+
 def test_push_publishes_one_index_of_both_platforms(built: Built, tmp_path: Path) -> None:
     registry = LocalRegistry(tmp_path / "registry")
     try:

@@ -93,7 +93,7 @@ def assemble_variant(
         history = [{"created": iso(0), "created_by": f"dockyard: {base.description}"}]
         config = image_config(plan, settings, history, [*own, *shared], epoch)
         layers = [(base.diff_id, base.layer), *((x.diff_id, x.path) for x in [*own, *shared])]
-        return _write_layout(layout, platform, config, layers, host_image)
+        return write_layout(layout, platform, config, layers, host_image)
 
 
 def read_variant(layout: Path, platform: Platform) -> Variant:
@@ -179,7 +179,7 @@ def _venv_layer(wheels: list[Path], base: ForeignBase, work: Path) -> OwnLayer:
     return OwnLayer(written.diff_id, f"dockyard: COPY dependencies in {VENV}", dest)
 
 
-def _write_layout(
+def write_layout(
     layout: Path,
     platform: Platform,
     config: bytes,
@@ -272,4 +272,5 @@ __all__ = [
     "assemble_variant",
     "blob_path",
     "read_variant",
+    "write_layout",
 ]
