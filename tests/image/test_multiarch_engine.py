@@ -173,12 +173,16 @@ def test_an_unchanged_rebuild_gives_the_same_arm64_manifest(built: Built) -> Non
     print(f"\nunchanged rebuild of both in {time.monotonic() - started:.1f}s")
 
 
-def test_push_publishes_one_index_of_both_platforms(built: Built, tmp_path: Path) -> None:
+def test_push_publishes_one_signed_index_of_both_platforms(built: Built, tmp_path: Path) -> None:
     registry = LocalRegistry(tmp_path / "registry")
     try:
         namespace = f"{registry.host}/t{uuid.uuid4().hex[:6]}"
-        assert cli("push", str(built.root), "--registry", namespace) == 0
+        assert cli("keygen", str(tmp_path / "release")) == 0
+        key = str(tmp_path / "release.key")
+        assert cli("push", str(built.root), "--registry", namespace, "--key", key) == 0
         reference = releases.load(built.root / ".dockyard" / "releases.json").latest().reference
+        # the index is what is signed and carries the SBOM
+        assert cli("verify", reference, "--key", str(tmp_path / "release.pub")) == 0
         repository, digest = reference.split("@")
         store = Registry(repository)
         try:
@@ -190,7 +194,10 @@ def test_push_publishes_one_index_of_both_platforms(built: Built, tmp_path: Path
             }
             assert set(listed) == {"linux/amd64", "linux/arm64"}
             layout = built.root / BUILD_DIR / ARM64.slug
-            assert listed["linux/arm64"]["digest"] == read_variant(layout, ARM64).manifest.digest
+            arm = read_variant(layout, ARM64).manifest.digest
+            assert listed["linux/arm64"]["digest"] == arm
+            image = releases.load(built.root / ".dockyard" / "releases.json").latest()
+            assert image.provenance["linux/arm64-manifest"] == arm
             for entry in listed.values():
                 found, manifest = store.manifest(entry["digest"])
                 assert found.digest == entry["digest"]

@@ -85,9 +85,11 @@ def push(
     bom = _sbom(engine, local, spec, root)
     # The SBOM's digest is signed with the rest: a swapped SBOM no longer matches the image.
     provenance = {**_provenance(engine, local, root), "sbom-sha256": sha256(bom.encode())}
+    variants = built_variants(spec, distribution.image_id(engine, local), root / BUILD_DIR)
+    # the other platforms' manifests are signed with the rest (the index names them too)
+    provenance.update({f"{v.platform.name}-manifest": v.manifest.digest for v in variants})
     if key is not None:
         signing.check_key(key)
-    variants = built_variants(spec, distribution.image_id(engine, local), root / BUILD_DIR)
     console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
     pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
     store = Registry(repository)
