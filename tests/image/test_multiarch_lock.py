@@ -21,7 +21,7 @@ from dockyard.image.lock import (
     parse_lock,
     render_lock,
 )
-from dockyard.image.multiarch.pins import resolve_pins
+from dockyard.image.multiarch.pins import download_pins, missing_files, resolve_pins
 from dockyard.image.multiarch.platform import AMD64, ARM64, others
 from dockyard.image.wheelhouse import entries_in
 
@@ -139,3 +139,22 @@ def test_only_an_sdist_for_arm64_is_refused_clearly(links: Path, tmp_path: Path)
     message = str(raised.value)
     assert "fastthing" in message and "no wheel for linux/arm64" in message
     assert "aarch64 wheel" in message and "build.platforms" in message
+
+
+def test_a_fresh_checkout_downloads_exactly_the_locked_arm64_files(
+    links: Path, tmp_path: Path
+) -> None:
+    native = "nativepkg-1.0-cp311-cp311-manylinux_2_17_{m}.manylinux2014_{m}.whl"
+    for machine in ("x86_64", "aarch64"):
+        _wheel(links, native.format(m=machine))
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / native.format(m="x86_64")).write_bytes(b"")
+    pins = resolve_pins(ARM64, ["nativepkg"], entries_in(host), "3.11", tmp_path / "arm")
+    fresh = tmp_path / "fresh"
+    assert missing_files(pins.entries, fresh) == list(pins.entries)
+    download_pins(ARM64, pins.entries, "3.11", fresh)
+    assert missing_files(pins.entries, fresh) == []
+    tampered = replace(pins.entries[0], sha256="0" * 64)  # a hash the file does not have
+    with pytest.raises(BuildError, match="pip download failed"):
+        download_pins(ARM64, (tampered,), "3.11", tmp_path / "other")
