@@ -39,6 +39,7 @@ INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 HOST_IMAGE = "dev.dockyard.host-image"  # the building machine's image this variant goes with
+BASE_LAYER = "dev.dockyard.base-layer"  # the foreign base's diff id
 _DIFF_IDS = "diff_ids.json"  # diff id -> compressed blob digest, so unchanged layers are reused
 
 
@@ -78,6 +79,9 @@ def assemble_variant(
             f"project asks for {plan.python} (project.python): use {base.python} to build for "
             f"{platform.name}"
         )
+    current = _unchanged(layout, platform, host_image, base.diff_id)
+    if current is not None:
+        return current
     shared_count = len(plan.baked) + 2  # artifacts, dockyard, app: the image's last layers
     with tempfile.TemporaryDirectory(prefix="dockyard-variant-") as tmp:
         work = Path(tmp)
@@ -93,7 +97,7 @@ def assemble_variant(
         history = [{"created": iso(0), "created_by": f"dockyard: {base.description}"}]
         config = image_config(plan, settings, history, [*own, *shared], epoch)
         layers = [(base.diff_id, base.layer), *((x.diff_id, x.path) for x in [*own, *shared])]
-        return write_layout(layout, platform, config, layers, host_image)
+        return write_layout(layout, platform, config, layers, host_image, base.diff_id)
 
 
 def read_variant(layout: Path, platform: Platform) -> Variant:
@@ -109,6 +113,20 @@ def read_variant(layout: Path, platform: Platform) -> Variant:
     body = json.loads(blob_path(layout, manifest.digest).read_bytes())
     size = sum(int(x["size"]) for x in body["layers"])
     return Variant(platform, layout, manifest, entry["annotations"][HOST_IMAGE], size)
+
+
+def _unchanged(
+    layout: Path, platform: Platform, host_image: str, base_layer: str
+) -> Variant | None:
+    """The variant in `layout` when it was made with this host image and base: the host image's
+    id covers the rest (the lock, so the wheels; the uid, the app, dockyard, the config)."""
+    try:
+        entry = json.loads((layout / "index.json").read_text(encoding="utf-8"))["manifests"][0]
+        variant = read_variant(layout, platform)
+    except (OSError, ValueError, KeyError, IndexError, BuildError):
+        return None
+    same = variant.host_image == host_image and entry["annotations"].get(BASE_LAYER) == base_layer
+    return variant if same else None
 
 
 def blob_path(layout: Path, digest: str) -> Path:
@@ -185,6 +203,7 @@ def write_layout(
     config: bytes,
     layers: list[tuple[str, Path | None]],
     host_image: str,
+    base_layer: str = "",
 ) -> Variant:
     """Blobs (gzip, no time or name in the header: the same layer, the same blob), manifest,
     index.json; blobs no longer referenced are removed."""
@@ -217,7 +236,7 @@ def write_layout(
             {
                 **described.as_json(),
                 "platform": variant.platform_json(),
-                "annotations": {HOST_IMAGE: host_image},
+                "annotations": {HOST_IMAGE: host_image, BASE_LAYER: base_layer},
             }
         ],
     }

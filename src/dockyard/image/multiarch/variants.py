@@ -57,7 +57,7 @@ def build_variants(
             epoch,
         )
         say(
-            f"{platform.name} image {variant.manifest.digest[:19]} assembled in "
+            f"{platform.name} image {variant.manifest.digest[:19]} ready in "
             f"{time.monotonic() - started:.1f}s ({variant.size / 1e6:.0f} MB compressed; "
             "not run here: no such machine or emulator)"
         )
