@@ -25,6 +25,7 @@ from dockyard.image.engine import Engine
 from dockyard.image.launch import Launched, launch, teardown
 from dockyard.image.measured import save_startup, startup_line
 from dockyard.image.memory import advise
+from dockyard.image.multiarch.base import base_source
 from dockyard.image.report import BuildReport, render_report
 from dockyard.image.secrets import find_secrets, require_all, secret_env, with_placeholders
 from dockyard.image.selfwheel import SelfWheel
@@ -104,6 +105,7 @@ def build_image(
         review=check_dockerfile,
         app_check=refuse_secrets,
         extras=_baseline,
+        bases=base_source(os.environ),
     )
 
 

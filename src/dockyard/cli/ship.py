@@ -24,8 +24,11 @@ from dockyard.deploy import ci as ci_docs
 from dockyard.deploy import releases
 from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
+from dockyard.image.builder import BUILD_DIR
 from dockyard.image.engine import Engine
 from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
+from dockyard.image.multiarch.publish import with_variants
+from dockyard.image.multiarch.variants import built_variants
 from dockyard.image.oci import Artifact, Registry, pinned, sha256
 from dockyard.spec import Spec, load_spec
 
@@ -82,14 +85,20 @@ def push(
     bom = _sbom(engine, local, spec, root)
     # The SBOM's digest is signed with the rest: a swapped SBOM no longer matches the image.
     provenance = {**_provenance(engine, local, root), "sbom-sha256": sha256(bom.encode())}
+    variants = built_variants(spec, distribution.image_id(engine, local), root / BUILD_DIR)
+    # the other platforms' manifests are signed with the rest (the index names them too)
+    provenance.update({f"{v.platform.name}-manifest": v.manifest.digest for v in variants})
     if key is not None:
         signing.check_key(key)
     console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
     pushed = distribution.push(engine, local, repository, spec.project.version, lambda _: None)
-    path = releases.record_path(root, record, os.environ)
-    stored = releases.store_sbom(path, pushed.digest, bom)
     store = Registry(repository)
     try:
+        if variants:
+            console.print(f"pushing {', '.join(v.platform.name for v in variants)} and the index")
+        pushed = with_variants(store, pushed, variants)
+        path = releases.record_path(root, record, os.environ)
+        stored = releases.store_sbom(path, pushed.digest, bom)
         store.attach(
             pushed.digest,
             "sbom",

@@ -28,6 +28,8 @@ from dockyard.image.dockerfile import STAGE_LABEL, build_stage, render_dockerfil
 from dockyard.image.dockerignore import render_dockerignore
 from dockyard.image.engine import Engine, Step
 from dockyard.image.lock import LOCK_FILE, Lock, render_lock
+from dockyard.image.multiarch.base import BaseSource
+from dockyard.image.multiarch.variants import build_variants, check_variants
 from dockyard.image.plan import BuildPlan, Overrides, choose_base, plan_for
 from dockyard.image.report import BuildReport, parse_du, parse_stripped
 from dockyard.image.resolve import WORK, ensure_lock, read_lock
@@ -69,12 +71,14 @@ def build_image(
     review: Review | None = None,
     app_check: AppCheck | None = None,
     extras: Extras | None = None,
+    bases: BaseSource | None = None,
 ) -> BuildReport:
     """Lock, download, stage, build, report.
 
     `review` may refuse the rendered Dockerfile, `app_check` the files bound for /app; `extras`
     adds generated files to the context. `epoch` (SOURCE_DATE_EPOCH) is the time every file and
-    the image carry; by default the last commit's.
+    the image carry; by default the last commit's. `bases`: where the other platforms' bases
+    (`build.platforms`) are cached and made from.
     """
     engine = Engine.connect()
     prepared = prepare(
@@ -90,6 +94,7 @@ def build_image(
         extras=extras,
     )
     _check_base(engine, prepared.plan.base_image)
+    check_variants(prepared.spec, prepared.plan)
     console.print(f"[bold]building[/] {prepared.plan.tag} from {prepared.plan.base_image}")
     started = time.monotonic()
     if reason := not_reproducible(prepared.plan):
@@ -98,6 +103,18 @@ def build_image(
     else:
         image_id = _assembled(engine, prepared, console)
     console.print(f"built in {time.monotonic() - started:.1f}s")
+    build_variants(
+        engine,
+        prepared.spec,
+        prepared.plan,
+        prepared.lock,
+        image_id,
+        root,
+        root / BUILD_DIR,
+        prepared.epoch,
+        lambda text: console.print(text),
+        bases,
+    )
     _record_base(root, prepared, engine)
     project = prepared.spec.project.name
     if removed := remove_superseded(engine, project, image_id, prepared.stage_key):

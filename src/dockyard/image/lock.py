@@ -3,6 +3,10 @@
 `dockyard.lock` is a pip requirements file (`pip install --require-hashes -r dockyard.lock`
 works), with a header recording what it was resolved from. It is reused while the digest of its
 inputs is unchanged, and records the base image's digest on the first build.
+
+The requirements are the building machine's platform's. Other platforms of `build.platforms`
+get the same versions, one wheel each, pinned in comment lines (`# linux/arm64: FILE sha256:HEX`)
+that pip skips: their images are assembled by Dockyard from those files, never by pip.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from packaging.utils import (
 
 LOCK_FILE = "dockyard.lock"
 _HEADER = re.compile(r"^# ([a-z0-9-]+): (.*)$")
+_PLATFORM_PIN = re.compile(r"^# (linux/[a-z0-9]+): (\S+) sha256:([0-9a-f]{64})$")
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,13 @@ class LockInputs:
     platforms: tuple[str, ...]
     indexes: tuple[str, ...] = ()
     torch: str | None = None
+    others: tuple[str, ...] = ()  # platforms besides the building machine's (`linux/arm64`)
 
     def digest(self) -> str:
         """A stable hash of the inputs, stored in the lock header (unset new fields left out,
         so locks written before they existed stay current)."""
-        data = {k: v for k, v in self.__dict__.items() if v or k not in ("indexes", "torch")}
+        newer = ("indexes", "torch", "others")
+        data = {k: v for k, v in self.__dict__.items() if v or k not in newer}
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -59,6 +66,14 @@ class LockEntry:
 
 
 @dataclass(frozen=True)
+class PlatformPins:
+    """The wheels of another platform (`linux/arm64`): the same versions, that platform's files."""
+
+    platform: str
+    entries: tuple[LockEntry, ...]
+
+
+@dataclass(frozen=True)
 class Lock:
     """The parsed lock file."""
 
@@ -68,11 +83,16 @@ class Lock:
     base: str | None = None
     torch: str | None = None
     indexes: tuple[str, ...] = ()
+    others: tuple[PlatformPins, ...] = ()
 
     @property
     def pins(self) -> tuple[str, ...]:
         """`name==version` for every entry."""
         return tuple(f"{e.name}=={e.version}" for e in self.entries)
+
+    def pins_for(self, platform: str) -> tuple[LockEntry, ...] | None:
+        """The entries locked for another platform, None when it has none."""
+        return next((p.entries for p in self.others if p.platform == platform), None)
 
     def with_base(self, base: str) -> Lock:
         """The same lock with the base image's digest recorded."""
@@ -109,6 +129,12 @@ def render_lock(lock: Lock) -> str:
             f"    --hash=sha256:{e.sha256}",
             f"    # file: {e.filename}",
         ]
+    for pins in lock.others:
+        lines.append(f"# {pins.platform} (assembled by dockyard from these wheels, not by pip):")
+        lines += [
+            f"# {pins.platform}: {e.filename} sha256:{e.sha256}"
+            for e in sorted(pins.entries, key=lambda e: e.name)
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -117,10 +143,13 @@ def parse_lock(text: str) -> Lock:
     header: dict[str, str] = {}
     indexes: list[str] = []
     entries: list[LockEntry] = []
+    others: dict[str, list[LockEntry]] = {}
     sha = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if line.startswith("# file: "):
+        if pin := _PLATFORM_PIN.match(line):
+            others.setdefault(pin.group(1), []).append(entry_for(pin.group(2), pin.group(3)))
+        elif line.startswith("# file: "):
             entries.append(entry_for(line.removeprefix("# file: "), sha))
         elif line.startswith("--hash=sha256:"):
             sha = line.removeprefix("--hash=sha256:")
@@ -137,6 +166,7 @@ def parse_lock(text: str) -> Lock:
         header.get("base"),
         header.get("torch"),
         tuple(indexes),
+        tuple(PlatformPins(name, tuple(found)) for name, found in others.items()),
     )
 
 

@@ -1,6 +1,8 @@
 """A small client of the registry HTTP API (OCI distribution) for what the engine cannot push.
 
-The engine pushes images; SBOMs and signatures are OCI artifacts that refer to an image by
+The engine pushes images; the other platforms' images of a multi-platform build (blobs from a
+file, a manifest, the image index over them) and SBOMs and signatures are pushed here. SBOMs and
+signatures are OCI artifacts that refer to an image by
 digest (`subject`), stored under the tag `sha256-<hex>.<kind>` so registries without the
 referrers API (most of those in use, Distribution 2.x included) can still find them. This is
 the layout cosign uses for its signatures.
@@ -19,7 +21,7 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker.auth
 import httpx
@@ -150,17 +152,38 @@ class Registry:
         layer = manifest["layers"][0]
         return self.blob(str(layer["digest"])), dict(layer.get("annotations", {}))
 
+    def put_manifest(self, reference: str, body: bytes, media_type: str) -> str:
+        """Store a manifest or index at a tag or its digest; return its digest."""
+        self._call(
+            "PUT", f"/manifests/{reference}", content=body, headers={"Content-Type": media_type}
+        )
+        return sha256(body)
+
+    def upload_file(self, path: Path, digest: str) -> None:
+        """Upload the blob in `path` (its digest known), streamed, unless the registry has it."""
+        if self._has(digest):
+            return
+        with path.open("rb") as handle:
+            size = str(path.stat().st_size)
+            self._put_blob(digest, handle, {"Content-Length": size})
+
     def _upload(self, data: bytes) -> None:
         digest = sha256(data)
-        if self._call("HEAD", f"/blobs/{digest}", ok=(200, 404)).status_code == 200:
-            return
+        if not self._has(digest):
+            self._put_blob(digest, data, {})
+
+    def _has(self, digest: str) -> bool:
+        return self._call("HEAD", f"/blobs/{digest}", ok=(200, 404)).status_code == 200
+
+    def _put_blob(self, digest: str, content: bytes | BinaryIO, headers: dict[str, str]) -> None:
+        """A monolithic upload: start a session, PUT the whole blob to it."""
         start = self._call("POST", "/blobs/uploads/", ok=(202,))
         location = start.headers["location"]
         if location.startswith("/"):
             location = f"{self.base.split('/v2/')[0]}{location}"
         joiner = "&" if "?" in location else "?"
-        headers = {"Content-Type": "application/octet-stream"}
-        self._call("PUT", f"{location}{joiner}digest={digest}", content=data, headers=headers)
+        sent = {"Content-Type": "application/octet-stream", **headers}
+        self._call("PUT", f"{location}{joiner}digest={digest}", content=content, headers=sent)
 
     def _call(
         self,
@@ -168,7 +191,7 @@ class Registry:
         path: str,
         ok: tuple[int, ...] = (200, 201, 202),
         headers: dict[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | BinaryIO | None = None,
     ) -> httpx.Response:
         url = path if path.startswith("http") else f"{self.base}{path}"
         try:
@@ -186,7 +209,11 @@ class Registry:
         return response
 
     def _send(
-        self, method: str, url: str, headers: dict[str, str] | None, content: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | None,
+        content: bytes | BinaryIO | None,
     ) -> httpx.Response:
         sent = dict(headers or {})
         if self._authorization:

@@ -20,12 +20,16 @@ from dockyard.errors import BuildError
 from dockyard.image.lock import (
     LOCK_FILE,
     Lock,
+    LockEntry,
     LockInputs,
+    PlatformPins,
     check_torch,
     is_current,
     parse_lock,
     render_lock,
 )
+from dockyard.image.multiarch.pins import download_pins, missing_files, resolve_pins
+from dockyard.image.multiarch.platform import KNOWN, Platform, others
 from dockyard.image.selfwheel import runtime_requirements
 from dockyard.image.wheelhouse import download_locked, missing, resolve, target_platforms
 from dockyard.spec import Spec
@@ -46,6 +50,17 @@ def ensure_lock(spec: Spec, root: Path, say: Say) -> Lock:
             download_locked(
                 root / LOCK_FILE, inputs.python, inputs.platforms, wheelhouse, inputs.indexes
             )
+        for name in inputs.others:
+            entries = current.pins_for(name) or ()
+            if missing_files(entries, foreign_wheelhouse(root, KNOWN[name])):
+                say(f"downloading locked {name} wheels")
+                download_pins(
+                    KNOWN[name],
+                    entries,
+                    inputs.python,
+                    foreign_wheelhouse(root, KNOWN[name]),
+                    inputs.indexes,
+                )
         return current
     say(f"resolving dependencies for linux / Python {inputs.python}")
     fresh = root / WORK / "wheelhouse.new"
@@ -60,12 +75,39 @@ def ensure_lock(spec: Spec, root: Path, say: Say) -> Lock:
         check_torch(entries, inputs.torch)
     except ValueError as exc:
         raise BuildError(str(exc)) from exc
+    pins = tuple(
+        _resolve_other(root, KNOWN[name], requirements, entries, inputs, say)
+        for name in inputs.others
+    )
     shutil.rmtree(wheelhouse, ignore_errors=True)
     fresh.rename(wheelhouse)
     base = current.base if current else None
-    lock = Lock(inputs.digest(), inputs.python, entries, base, inputs.torch, inputs.indexes)
+    lock = Lock(inputs.digest(), inputs.python, entries, base, inputs.torch, inputs.indexes, pins)
     (root / LOCK_FILE).write_text(render_lock(lock), encoding="utf-8")
     return lock
+
+
+def foreign_wheelhouse(root: Path, platform: Platform) -> Path:
+    """Where the wheels of another platform are kept (`.dockyard/wheelhouse-linux-arm64`)."""
+    return root / WORK / f"wheelhouse-{platform.slug}"
+
+
+def _resolve_other(
+    root: Path,
+    platform: Platform,
+    requirements: list[str],
+    pinned: tuple[LockEntry, ...],
+    inputs: LockInputs,
+    say: Say,
+) -> PlatformPins:
+    say(f"resolving {platform.name} wheels at the same versions")
+    dest = foreign_wheelhouse(root, platform)
+    fresh = dest.with_name(dest.name + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    pins = resolve_pins(platform, requirements, pinned, inputs.python, fresh, inputs.indexes)
+    shutil.rmtree(dest, ignore_errors=True)
+    fresh.rename(dest)
+    return pins
 
 
 def lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
@@ -92,6 +134,7 @@ def lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
         target_platforms(),
         deps.indexes(),
         deps.torch,
+        tuple(p.name for p in others(spec.build.platforms)),
     )
     return inputs, args + list(runtime)
 
@@ -138,6 +181,7 @@ __all__ = [
     "REDIS_EXTRA",
     "WORK",
     "ensure_lock",
+    "foreign_wheelhouse",
     "host_pins",
     "lock_inputs",
     "read_lock",

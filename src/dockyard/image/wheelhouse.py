@@ -43,19 +43,19 @@ def resolve(
         *index_args(indexes),
     ]
     try:
-        _pip(["download", "-d", str(dest), *target, "-c", str(constraints), *requirements])
+        run_pip(["download", "-d", str(dest), *target, "-c", str(constraints), *requirements])
     except BuildError as wheels_only:
         if python != f"{sys.version_info.major}.{sys.version_info.minor}":
             raise BuildError(
                 f"{wheels_only}\nno wheel for the target and the host's Python is not {python}, "
                 "so sdists cannot be resolved here"
             ) from wheels_only
-        _pip(
+        run_pip(
             ["download", "-d", str(dest), "--prefer-binary", "-c", str(constraints), *requirements]
         )
     entries = entries_in(dest)
     if any(e.is_sdist for e in entries):
-        _pip(["download", "-d", str(dest / "build"), *target, *BUILD_BACKENDS])
+        run_pip(["download", "-d", str(dest / "build"), *target, *BUILD_BACKENDS])
     return entries
 
 
@@ -72,7 +72,7 @@ def download_locked(
         "--implementation=cp",
         *index_args(indexes),
     ]
-    _pip(
+    run_pip(
         [
             "download",
             "-d",
@@ -116,7 +116,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _pip(args: list[str]) -> None:
+def run_pip(args: list[str]) -> None:
+    """Run `pip ARGS` with the running interpreter; BuildError with pip's last lines on failure."""
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

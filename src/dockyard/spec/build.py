@@ -87,6 +87,11 @@ class Build(Section):
         description="Bytecode compiled into the image: 'runtime' (what the server imports on "
         "its way to ready), 'all' (every module: faster model imports, a bigger image), 'none'",
     )
+    platforms: tuple[Literal["linux/amd64", "linux/arm64"], ...] = Field(
+        default=(),
+        description="Platforms of the image; default: the building machine's only. Others are "
+        "assembled from wheels without running them and pushed as one multi-platform image",
+    )
     gate: Gate = Field(default=Gate(), description="Bars of `dockyard test`")
 
     @field_validator("cuda")
