@@ -6,6 +6,7 @@ points at its base's interpreter, and the pushed index lists both platforms."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import shutil
@@ -161,6 +162,21 @@ def test_the_venv_points_at_the_arm64_base_interpreter(built: Built) -> None:
     assert fields["version"].startswith("3.11.")
     assert "opt/venv/lib/python3.11/site-packages/numpy/__init__.py" in venv
     assert base["tmp"].mode & 0o1777 == 0o1777  # the runtime user's home stays writable
+
+
+def test_the_arm64_venv_has_the_hosts_start_up_bytecode(built: Built) -> None:
+    _, blobs = _layers(built.root)
+    files: dict[str, bytes] = {}
+    for info, tar in _files(blobs[2]):
+        if info.isfile() and info.name.endswith((".py", ".pyc")):
+            handle = tar.extractfile(info)
+            files[info.name] = handle.read() if handle else b""
+    pycs = [name for name in files if name.endswith(".pyc")]
+    assert any("/uvicorn/__pycache__/" in name for name in pycs), "no start-up bytecode"
+    for name in pycs:  # each compiled from the arm64 venv's own source file
+        source = importlib.util.source_from_cache(name)
+        assert files[name][8:16] == importlib.util.source_hash(files[source]), name
+    print(f"\n{len(pycs)} start-up modules precompiled in the arm64 venv")
 
 
 def test_an_unchanged_rebuild_gives_the_same_arm64_manifest(built: Built) -> None:

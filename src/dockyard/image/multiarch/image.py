@@ -30,7 +30,7 @@ from dockyard.image.engine import Engine
 from dockyard.image.layers import moved, normalize
 from dockyard.image.multiarch.base import ForeignBase
 from dockyard.image.multiarch.platform import Platform
-from dockyard.image.multiarch.venv import stage_venv
+from dockyard.image.multiarch.venv import copy_bytecode, stage_venv
 from dockyard.image.oci import MANIFEST, Descriptor
 from dockyard.image.plan import VENV, BuildPlan
 from dockyard.image.wheelhouse import sha256_file
@@ -85,8 +85,8 @@ def assemble_variant(
     shared_count = len(plan.baked) + 2  # artifacts, dockyard, app: the image's last layers
     with tempfile.TemporaryDirectory(prefix="dockyard-variant-") as tmp:
         work = Path(tmp)
-        shared = _host_layers(engine, host_image, shared_count, work)
-        own = [_user_layer(base, plan.uid, work), _venv_layer(wheels, base, work)]
+        host_venv, *shared = _host_layers(engine, host_image, shared_count + 1, work)
+        own = [_user_layer(base, plan.uid, work), _venv_layer(wheels, base, work, host_venv)]
         settings = {
             "Architecture": platform.architecture,
             "Os": "linux",
@@ -185,8 +185,12 @@ def _user_layer(base: ForeignBase, uid: int, work: Path) -> OwnLayer:
     return OwnLayer(written.diff_id, "dockyard: the runtime user in /etc/passwd", dest)
 
 
-def _venv_layer(wheels: list[Path], base: ForeignBase, work: Path) -> OwnLayer:
+def _venv_layer(wheels: list[Path], base: ForeignBase, work: Path, host_venv: OwnLayer) -> OwnLayer:
+    """The platform's venv, with the host venv's start-up bytecode where the sources match."""
     venv = stage_venv(wheels, base, work / "staging")
+    if host_venv.path is not None:
+        copy_bytecode(host_venv.path, work / "staging")
+        host_venv.path.unlink()
     raw = work / "venv-raw.tar"
     with tarfile.open(raw, "w") as tar:
         tar.add(venv, arcname="venv")

@@ -3,14 +3,17 @@ wheels with `installer` (which only unpacks: nothing of the wheel runs, so no em
 
 The venv is laid out as `python -m venv --without-pip` lays it out on the base (its python
 links to the base's interpreter), so the image's ENTRYPOINT finds the same paths on either
-platform. No bytecode is compiled: the host's compiler would do, but which modules start-up
-imports is learnt by running the server, which cannot run here (start-up compiles in memory).
+platform. Bytecode is not compiled here (which modules start-up imports is learnt by running
+the server, which cannot run here): `copy_bytecode` takes the building machine's compiled
+start-up modules instead, wherever the source is the same file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
+import tarfile
 from pathlib import Path
 
 from installer import install
@@ -56,4 +59,40 @@ def stage_venv(wheels: list[Path], base: ForeignBase, staging: Path) -> Path:
     return venv
 
 
-__all__ = ["stage_venv"]
+UNCHECKED_HASH = 0b01  # a pyc's flags: hash-based, never checked against its source
+
+
+def copy_bytecode(host_venv: Path, staging: Path) -> int:
+    """Copy the host image's pycs (the venv layer tar `host_venv`) into `staging`, each only
+    where the staged source is the one it was compiled from; how many were copied.
+
+    The build stage writes unchecked-hash pycs, whose header holds the source's hash, so that
+    check needs only the staged source. Pure Python is the same file on every platform; a module
+    whose source differs (or a host on another Python, whose hash key differs) gets no pyc.
+    """
+    copied = 0
+    with tarfile.open(host_venv) as tar:
+        for member in tar:
+            if not (member.isfile() and member.name.endswith(".pyc")):
+                continue
+            target = staging / member.name.removeprefix("./")
+            try:
+                source = Path(importlib.util.source_from_cache(str(target)))
+            except ValueError:  # not a __pycache__ file of this interpreter's tag
+                continue
+            handle = tar.extractfile(member)
+            if handle is None or not source.is_file():
+                continue
+            data = handle.read()
+            header_ok = data[:4] == importlib.util.MAGIC_NUMBER and len(data) > 16
+            if not header_ok or int.from_bytes(data[4:8], "little") != UNCHECKED_HASH:
+                continue
+            if data[8:16] != importlib.util.source_hash(source.read_bytes()):
+                continue
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data)
+            copied += 1
+    return copied
+
+
+__all__ = ["copy_bytecode", "stage_venv"]
