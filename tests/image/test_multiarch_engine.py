@@ -23,6 +23,7 @@ import pytest
 from rich.console import Console
 
 from dockyard.deploy import releases
+from dockyard.image import sbom
 from dockyard.image.builder import BUILD_DIR, build_image
 from dockyard.image.engine import Engine
 from dockyard.image.multiarch.base import base_source
@@ -162,6 +163,21 @@ def test_the_venv_points_at_the_arm64_base_interpreter(built: Built) -> None:
     assert fields["version"].startswith("3.11.")
     assert "opt/venv/lib/python3.11/site-packages/numpy/__init__.py" in venv
     assert base["tmp"].mode & 0o1777 == 0o1777  # the runtime user's home stays writable
+
+
+def test_the_arm64_base_has_the_dpkg_database_scanners_read(built: Built) -> None:
+    _, blobs = _layers(built.root)
+    status = b""
+    for info, tar in _files(blobs[0]):
+        if info.name == "var/lib/dpkg/status":
+            handle = tar.extractfile(info)
+            status = handle.read() if handle else b""
+    packages = {p.name: p.version for p in sbom.parse_dpkg(status.decode())}
+    assert {"python3.11-minimal", "ca-certificates", "libc6"} <= set(packages), sorted(packages)
+    stanzas = status.decode().strip().split("\n\n")
+    assert len(stanzas) == len(packages)
+    assert all("\nArchitecture: arm64\n" in s or "\nArchitecture: all\n" in s for s in stanzas)
+    print(f"\n{len(packages)} Debian packages recorded installed in the arm64 base")
 
 
 def test_the_arm64_venv_has_the_hosts_start_up_bytecode(built: Built) -> None:

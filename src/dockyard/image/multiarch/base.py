@@ -32,6 +32,7 @@ from dockyard.image.wheelhouse import sha256_file
 SUITE = "bookworm"
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+LAYOUT = 2  # the cached base's version: 2 added the dpkg database; older caches are remade
 _PYTHON_DEB = re.compile(r"^python(3\.\d+)-minimal_(3\.\d+\.\d+)")
 
 
@@ -91,7 +92,7 @@ def _apt_mirror() -> str:
 
 def foreign_base(platform: Platform, source: BaseSource) -> ForeignBase:
     """The cached base for `platform`, made first when missing (about half a minute)."""
-    folder = source.cache / f"debian-{SUITE}-{platform.debian}"
+    folder = source.cache / f"debian-{SUITE}-{platform.debian}-{LAYOUT}"
     record = folder / "base.json"
     if record.is_file():
         found = json.loads(record.read_text(encoding="utf-8"))
@@ -133,14 +134,29 @@ def _bootstrap(platform: Platform, rootfs: Path, mirror: str) -> tuple[str, str]
     )
     archives = rootfs / "var/cache/apt/archives"
     python = version = ""
+    stanzas = []
     for deb in sorted(archives.glob("*.deb")):
         _run(["dpkg-deb", "-x", str(deb), str(rootfs)], f"unpacking {deb.name}")
+        stanzas.append(_status_stanza(deb))
         if match := _PYTHON_DEB.match(deb.name):
             python, version = match.groups()
     if not python:
         raise BuildError(f"Debian {SUITE} {platform.debian} brought no python3.X-minimal")
     _finish(rootfs)
+    # dpkg never ran, so write the database it would have: image scanners and the SBOM read it
+    status = rootfs / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text("\n".join(sorted(stanzas)), encoding="utf-8")
     return python, version
+
+
+def _status_stanza(deb: Path) -> str:
+    """The package's dpkg status entry: its control fields, marked installed."""
+    done = subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BuildError(f"reading the control fields of {deb.name} failed: {done.stderr.strip()}")
+    fields = done.stdout.rstrip("\n").split("\n")
+    return "\n".join([fields[0], "Status: install ok installed", *fields[1:]]) + "\n"
 
 
 def _finish(rootfs: Path) -> None:
