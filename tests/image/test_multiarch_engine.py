@@ -6,6 +6,7 @@ points at its base's interpreter, and the pushed index lists both platforms."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
 import json
 import os
@@ -235,6 +236,16 @@ def test_push_publishes_one_signed_index_of_both_platforms(built: Built, tmp_pat
             assert listed["linux/arm64"]["digest"] == arm
             image = releases.load(built.root / ".dockyard" / "releases.json").latest()
             assert image.provenance["linux/arm64-manifest"] == arm
+            # arm64's own SBOM: its base's Debian packages, its wheels' hashes; signed
+            arm_bom, _ = store.attached(arm, "sbom")
+            signed_bom = image.provenance["linux/arm64-sbom-sha256"]
+            assert signed_bom == f"sha256:{hashlib.sha256(arm_bom).hexdigest()}"
+            parts = {c["name"]: c for c in json.loads(arm_bom)["components"]}
+            assert parts["python3.11-minimal"]["purl"].startswith("pkg:deb/debian/")
+            lock = read_lock(built.root)
+            assert lock is not None
+            numpy = next(e for e in lock.pins_for("linux/arm64") or () if e.name == "numpy")
+            assert parts["numpy"]["hashes"] == [{"alg": "SHA-256", "content": numpy.sha256}]
             for entry in listed.values():
                 found, manifest = store.manifest(entry["digest"])
                 assert found.digest == entry["digest"]

@@ -27,6 +27,7 @@ from dockyard.image import distribution, sbom, signing
 from dockyard.image.builder import BUILD_DIR
 from dockyard.image.engine import Engine
 from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
+from dockyard.image.multiarch.inventory import variant_sbom
 from dockyard.image.multiarch.publish import with_variants
 from dockyard.image.multiarch.variants import built_variants
 from dockyard.image.oci import Artifact, Registry, pinned, sha256
@@ -88,6 +89,15 @@ def push(
     variants = built_variants(spec, distribution.image_id(engine, local), root / BUILD_DIR)
     # the other platforms' manifests are signed with the rest (the index names them too)
     provenance.update({f"{v.platform.name}-manifest": v.manifest.digest for v in variants})
+    lock = _lock(root)
+    variant_boms = [
+        (v, variant_sbom(v, spec.project.name, spec.project.version, lock))
+        for v in variants
+        if lock is not None
+    ]
+    provenance.update(
+        {f"{v.platform.name}-sbom-sha256": sha256(b.encode()) for v, b in variant_boms}
+    )
     if key is not None:
         signing.check_key(key)
     console.print(f"[bold]pushing[/] {local} to {repository}:{spec.project.version}")
@@ -104,6 +114,12 @@ def push(
             "sbom",
             Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE, bom.encode(), SBOM_ANNOTATIONS),
         )
+        for variant, variant_bom in variant_boms:  # each platform's own packages and hashes
+            store.attach(
+                variant.manifest.digest,
+                "sbom",
+                Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE, variant_bom.encode(), SBOM_ANNOTATIONS),
+            )
         if key is not None:
             store.attach(
                 pushed.digest, "sig", signing.sign(key, repository, pushed.digest, provenance)
