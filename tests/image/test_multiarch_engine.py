@@ -30,7 +30,7 @@ from dockyard.image.engine import Engine
 from dockyard.image.multiarch.base import base_source
 from dockyard.image.multiarch.image import INDEX, blob_path, read_variant
 from dockyard.image.multiarch.platform import ARM64
-from dockyard.image.oci import Registry
+from dockyard.image.oci import Artifact, Registry
 from dockyard.image.resolve import read_lock
 from tests.ship.registry import LocalRegistry
 from tests.support.cli import cli
@@ -253,6 +253,10 @@ def test_push_publishes_one_signed_index_of_both_platforms(built: Built, tmp_pat
                 assert arch == entry["platform"]["architecture"]
                 for layer in manifest["layers"]:
                     store.blob(layer["digest"])  # fetched and checked against its digest
+            # another SBOM put on the arm64 image: verify no longer passes
+            forged = Artifact(sbom.MEDIA_TYPE, sbom.MEDIA_TYPE, b'{"bomFormat": "CycloneDX"}', {})
+            store.attach(arm, "sbom", forged)
+            assert cli("verify", reference, "--key", str(tmp_path / "release.pub")) == 9
         finally:
             store.close()
         print(f"\nindex {digest}; both built in {built.seconds:.0f}s")

@@ -194,10 +194,22 @@ def verify(
         body, annotations = _attached(store, digest, "sig")
         signed = signing.verify(key, repository, digest, body, annotations)
         bom, _ = _attached(store, digest, "sbom")
+        # each other platform's manifest (an index's) carries its own SBOM, signed by hash
+        platform_boms = {
+            name.removesuffix("-manifest"): _attached(store, value, "sbom")[0]
+            for name, value in signed.items()
+            if name.endswith("-manifest")
+            and f"{name.removesuffix('-manifest')}-sbom-sha256" in signed
+        }
     finally:
         store.close()
     if signed.get("sbom-sha256") not in (None, sha256(bom)):
         raise ReleaseError(f"the SBOM attached to {digest} is not the one that was signed")
+    for platform, platform_bom in platform_boms.items():
+        if signed[f"{platform}-sbom-sha256"] != sha256(platform_bom):
+            raise ReleaseError(
+                f"the SBOM attached to the {platform} image is not the one that was signed"
+            )
     typer.echo(
         f"verified {reference}: signature ok, sbom with "
         f"{len(sbom.components(bom.decode()))} components"
