@@ -76,5 +76,18 @@ def test_usage_counts_characters(client: openai.OpenAI) -> None:
     assert done.choices[0].finish_reason == "length"
 
 
+def test_a_prompt_the_model_refuses_is_a_400_naming_the_field(client: openai.OpenAI) -> None:
+    too_long = "x" * 65  # the example's Prompt type allows 64 characters
+    with pytest.raises(openai.BadRequestError) as text:
+        client.completions.create(model="generate", prompt=too_long, max_tokens=4)
+    assert text.value.param == "prompt"
+    assert "prompt: String should have at most 64 characters" in str(text.value)
+    with pytest.raises(openai.BadRequestError) as chat:
+        client.chat.completions.create(
+            model="generate", messages=[{"role": "user", "content": too_long}], max_tokens=4
+        )
+    assert chat.value.param == "messages"
+
+
 # Real processes, browsers or external tools: part of the full suite, not the fast one.
 pytestmark = pytest.mark.slow

@@ -46,13 +46,15 @@ class OpenAIError(Exception):
         return to_json(self.payload())
 
 
-def invalid(exc: ValidationError) -> OpenAIError:
-    """The first validation problem as OpenAI's 400 naming the parameter."""
+def invalid(exc: ValidationError, under: str = "") -> OpenAIError:
+    """The first validation problem as OpenAI's 400 naming the parameter (`under` names the
+    request field a value validated on its own came from)."""
     first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-    param = ".".join(str(p) for p in first["loc"]) or None
+    param = ".".join(str(p) for p in [under, *first["loc"]] if p != "") or None
     if first["type"] == "json_invalid":
         return OpenAIError(400, f"the body is not valid JSON: {first['msg']}")
-    return OpenAIError(400, f"{param}: {first['msg']}", param=param)
+    message = f"{param}: {first['msg']}" if param else str(first["msg"])
+    return OpenAIError(400, message, param=param)
 
 
 class Request(BaseModel):

@@ -137,6 +137,9 @@ class OpenAIService:
         assert self.generation is not None
         try:
             item = self.service.signature.inputs.validate_python(item)
+        except ValidationError as exc:  # the model's input type: blame the prompt, not "None"
+            raise invalid(exc, shape.prompt) from None
+        try:
             params = to_params(
                 self.generation.defaults, limit, request.temperature, request.seed, request.stop
             )
@@ -227,6 +230,7 @@ class _Shape:
 
     prefix = ""
     kind = ""
+    prompt = ""  # the request field the model's input comes from
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -276,7 +280,7 @@ class _Shape:
 
 
 class _Chat(_Shape):
-    prefix, kind = "chatcmpl", "chat.completion"
+    prefix, kind, prompt = "chatcmpl", "chat.completion", "messages"
 
     def choice(self, content: str, finish: str | None, delta: bool) -> dict[str, Any]:
         if delta:
@@ -291,7 +295,7 @@ class _Chat(_Shape):
 
 
 class _Text(_Shape):
-    prefix, kind = "cmpl", "text_completion"
+    prefix, kind, prompt = "cmpl", "text_completion", "prompt"
 
     def choice(self, content: str, finish: str | None, delta: bool) -> dict[str, Any]:
         return {"index": 0, "text": content, "finish_reason": finish, "logprobs": None}
