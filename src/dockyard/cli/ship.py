@@ -195,12 +195,8 @@ def verify(
         signed = signing.verify(key, repository, digest, body, annotations)
         bom, _ = _attached(store, digest, "sbom")
         # each other platform's manifest (an index's) carries its own SBOM, signed by hash
-        platform_boms = {
-            name.removesuffix("-manifest"): _attached(store, value, "sbom")[0]
-            for name, value in signed.items()
-            if name.endswith("-manifest")
-            and f"{name.removesuffix('-manifest')}-sbom-sha256" in signed
-        }
+        platforms = [n.removesuffix("-sbom-sha256") for n in signed if n.endswith("-sbom-sha256")]
+        platform_boms = {p: _attached(store, signed[f"{p}-manifest"], "sbom")[0] for p in platforms}
     finally:
         store.close()
     if signed.get("sbom-sha256") not in (None, sha256(bom)):

@@ -3,7 +3,8 @@
 Its layers: the foreign base, the runtime user (the base's passwd and group plus the line the
 Dockerfile adds), the venv staged from that platform's wheels, then the building machine's
 image's own top layers as they are (artifacts, dockyard, the app: files that are the same on
-every architecture, so both images share those blobs in the registry). The config is the one
+every architecture; the same diff ids, though not the same registry blobs, since the engine
+compresses the building machine's layers itself). The config is the one
 `image.assemble` writes for the building machine, with that platform's architecture.
 The engine never loads it (it could not run it); `dockyard push` sends it from the layout.
 """
