@@ -155,6 +155,22 @@ def test_metrics_show_first_chunk_time_chunks_and_batch_membership(served: Serve
     assert m["dockyard_generation_chunks_per_second"][()] > 0
 
 
+def test_predict_is_served_between_the_steps_of_a_running_generation(served: Served) -> None:
+    """A running generation does not hold the model thread: /predict, queued on the same
+    thread, is answered between two steps, and the generation goes on."""
+    with httpx.stream(
+        "POST", f"{served.url}/generate_stream", json={"input": "forever"}, timeout=30
+    ) as stream:
+        lines = (line for line in stream.iter_lines() if line.startswith("data:"))
+        next(lines)  # the generation is running
+        started = time.monotonic()
+        r = httpx.post(f"{served.url}/predict", json={"inputs": ["x y"]}, timeout=10)
+        assert r.status_code == 200 and r.json() == {"outputs": ["x y "]}
+        assert time.monotonic() - started < 2
+        for _ in range(3):
+            assert next(lines) == 'data: {"chunk":"x "}'  # still streaming after the predict
+
+
 def test_the_streaming_form_is_served_too(tmp_path: Path) -> None:
     with serve(write_project(tmp_path / "s", base="FakeStreamer", delay=0.002)) as s:
         r = httpx.post(f"{s.url}/generate", json={"input": "s t"})

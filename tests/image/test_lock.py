@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from dockyard.image.lock import Lock, LockInputs, entry_for, is_current, parse_lock, render_lock
+from dockyard.errors import BuildError
+from dockyard.image.lock import (
+    LOCK_FILE,
+    Lock,
+    LockInputs,
+    entry_for,
+    is_current,
+    parse_lock,
+    render_lock,
+)
+from dockyard.image.resolve import read_lock
 
 INPUTS = LockInputs(
     ("numpy",), ("pydantic>=2.6",), ("pydantic==2.13.4",), "3.11", ("manylinux2014_x86_64",)
@@ -49,3 +61,13 @@ def test_reused_only_while_inputs_unchanged() -> None:
 def test_rejects_foreign_files() -> None:
     with pytest.raises(ValueError):
         parse_lock("numpy==2.0\n")
+
+
+def test_a_foreign_lock_file_is_an_error_naming_it_and_the_fix(tmp_path: Path) -> None:
+    """build, push, sbom and save all read the lock through `read_lock`."""
+    (tmp_path / LOCK_FILE).write_text("numpy==2.0\n")
+    with pytest.raises(BuildError) as raised:
+        read_lock(tmp_path)
+    message = str(raised.value)
+    assert str(tmp_path / LOCK_FILE) in message and "no inputs-sha256 header" in message
+    assert "delete it to resolve again" in message

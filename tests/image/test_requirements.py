@@ -40,3 +40,13 @@ def test_wheel_and_sdist_names_are_normalised() -> None:
     assert (sdist.name, sdist.version, sdist.is_sdist) == ("my-pkg", "1.0", True)
     with pytest.raises(ValueError, match="not a wheel"):
         entry_for("notes.txt", "x")
+
+
+def test_a_package_the_project_keeps_off_the_local_version_is_not_pinned_to_it() -> None:
+    """The example gateway pins httpx==0.28.1; a machine with a newer httpx must still lock it."""
+    local = version("packaging")
+    assert host_pins(["packaging>=20"], ["packaging==1.0  # the project's own pin"]) == ()
+    assert host_pins(["packaging>=20"], [f"packaging>={local}", "-r other.txt"]) == (
+        f"packaging=={local}",
+    )
+    assert host_pins(["packaging>=20"], ["numpy==1.0"]) == (f"packaging=={local}",)

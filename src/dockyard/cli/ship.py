@@ -26,11 +26,12 @@ from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
 from dockyard.image.builder import BUILD_DIR
 from dockyard.image.engine import Engine
-from dockyard.image.lock import LOCK_FILE, Lock, parse_lock
+from dockyard.image.lock import LOCK_FILE, Lock
 from dockyard.image.multiarch.inventory import variant_sbom
 from dockyard.image.multiarch.publish import with_variants
 from dockyard.image.multiarch.variants import built_variants
 from dockyard.image.oci import Artifact, Registry, pinned, sha256
+from dockyard.image.resolve import read_lock
 from dockyard.spec import Spec, load_spec
 
 Dir = Annotated[Path, typer.Argument(help="Project directory (holds dockyard.toml)")]
@@ -83,13 +84,13 @@ def push(
     engine = Engine.connect()
     repository = f"{registry.rstrip('/')}/{spec.project.name}"
     # Everything that can fail before the push does: nothing is pushed half-described.
-    bom = _sbom(engine, local, spec, root)
+    lock = read_lock(root)
+    bom = _sbom(engine, local, spec, root, lock)
     # The SBOM's digest is signed with the rest: a swapped SBOM no longer matches the image.
-    provenance = {**_provenance(engine, local, root), "sbom-sha256": sha256(bom.encode())}
+    provenance = {**_provenance(engine, local, root, lock), "sbom-sha256": sha256(bom.encode())}
     variants = built_variants(spec, distribution.image_id(engine, local), root / BUILD_DIR)
     # the other platforms' manifests are signed with the rest (the index names them too)
     provenance.update({f"{v.platform.name}-manifest": v.manifest.digest for v in variants})
-    lock = _lock(root)
     variant_boms = [
         (v, variant_sbom(v, spec.project.name, spec.project.version, lock))
         for v in variants
@@ -151,7 +152,7 @@ def sbom_command(
     """Write the CycloneDX SBOM of the built image (installed packages + the lock's hashes)."""
     root = root.resolve()
     spec = load_spec(root)
-    text = _sbom(Engine.connect(), image or _local(spec), spec, root)
+    text = _sbom(Engine.connect(), image or _local(spec), spec, root, read_lock(root))
     if out is None:
         typer.echo(text)
     else:
@@ -226,7 +227,7 @@ def save(
     spec = load_spec(root)
     local = image or _local(spec)
     engine = Engine.connect()
-    bom = _sbom(engine, local, spec, root).encode()
+    bom = _sbom(engine, local, spec, root, read_lock(root)).encode()
     with tempfile.TemporaryFile() as saved:
         digest = _save_hashed(engine, local, saved)
         manifest = {
@@ -293,7 +294,7 @@ def releases_command(
         typer.echo(f"{env}: {last.digest} ({last.action} {last.at} by {last.by})")
 
 
-def _sbom(engine: Engine, local: str, spec: Spec, root: Path) -> str:
+def _sbom(engine: Engine, local: str, spec: Spec, root: Path, lock: Lock | None) -> str:
     found = engine.image(local)
     if found is None:
         raise EngineError(f"no image {local} here: run `dockyard build {root}` first")
@@ -305,16 +306,15 @@ def _sbom(engine: Engine, local: str, spec: Spec, root: Path) -> str:
         str(found["Id"]),
         str(found["Created"]),
         packages,
-        _lock(root),
+        lock,
     )
 
 
-def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
+def _provenance(engine: Engine, local: str, root: Path, lock: Lock | None) -> dict[str, str]:
     """Spec hash, lock hash, base digest, source commit and build time of the image."""
     found = engine.image(local) or {}
     labels = dict((found.get("Config") or {}).get("Labels") or {})
     lock_file = root / LOCK_FILE
-    lock = _lock(root)
     named = labels.get("dev.dockyard.base") or (lock.base if lock and lock.base else "") or ""
     base = engine.image(named) if named else None
     return {
@@ -330,11 +330,6 @@ def _provenance(engine: Engine, local: str, root: Path) -> dict[str, str]:
         "created": labels.get("org.opencontainers.image.created", str(found.get("Created", ""))),
         "image-id": str(found.get("Id", "")),
     }
-
-
-def _lock(root: Path) -> Lock | None:
-    path = root / LOCK_FILE
-    return parse_lock(path.read_text()) if path.is_file() else None
 
 
 def _attached(store: Registry, digest: str, kind: str) -> tuple[bytes, dict[str, str]]:

@@ -129,7 +129,7 @@ def lock_inputs(spec: Spec, root: Path) -> tuple[LockInputs, list[str]]:
     inputs = LockInputs(
         tuple(text),
         runtime,
-        host_pins(runtime),
+        host_pins(runtime, text),
         spec.project.python,
         target_platforms(),
         deps.indexes(),
@@ -145,26 +145,40 @@ def requirement_names(lines: Iterable[str]) -> list[str]:
     A line that is not a requirement (`-r other.txt`, `--index-url`) names nothing; a malformed
     one is refused rather than dropped, since a silently missing pin is the worse outcome.
     """
-    names: list[str] = []
+    return [canonicalize_name(r.name) for r in _requirements(lines)]
+
+
+def _requirements(lines: Iterable[str]) -> list[Requirement]:
+    found: list[Requirement] = []
     for raw in lines:
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
         try:
-            names.append(canonicalize_name(Requirement(line).name))
+            found.append(Requirement(line))
         except InvalidRequirement as exc:
             raise BuildError(f"cannot read the requirement {line!r}: {exc}") from exc
-    return names
+    return found
 
 
-def host_pins(requirements: Iterable[str]) -> tuple[str, ...]:
-    """The versions the local `dockyard serve` runs with, so the container serves the same."""
+def host_pins(requirements: Iterable[str], project: Iterable[str] = ()) -> tuple[str, ...]:
+    """The versions the local `dockyard serve` runs with, so the container serves the same.
+
+    A package the project's own requirement lines keep off the local version (say `httpx==0.28.1`
+    where this machine runs 0.29) is not pinned: the project's choice wins, where a pin would only
+    make the resolution impossible.
+    """
+    wanted: dict[str, list[Requirement]] = {}
+    for req in _requirements(project):
+        wanted.setdefault(canonicalize_name(req.name), []).append(req)
     pins = []
     for name in requirement_names(requirements):
         try:
-            pins.append(f"{name}=={version(name)}")
+            local = version(name)
         except PackageNotFoundError:
             continue
+        if all(r.specifier.contains(local, prereleases=True) for r in wanted.get(name, [])):
+            pins.append(f"{name}=={local}")
     return tuple(pins)
 
 

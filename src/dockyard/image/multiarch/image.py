@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dockyard.errors import BuildError
 from dockyard.image.assemble import OwnLayer, image_config, iso
@@ -34,7 +34,6 @@ from dockyard.image.multiarch.platform import Platform
 from dockyard.image.multiarch.venv import copy_bytecode, stage_venv
 from dockyard.image.oci import MANIFEST, Descriptor
 from dockyard.image.plan import VENV, BuildPlan
-from dockyard.image.wheelhouse import sha256_file
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -151,17 +150,24 @@ def _host_layers(engine: Engine, image: str, count: int, work: Path) -> list[Own
             zip(diff_ids, manifest["Layers"][-count:], created, strict=True)
         ):
             dest = work / f"host-{index}.tar"
-            with dest.open("wb") as out:
-                handle = tar.extractfile(path)
-                if handle is None:
-                    raise BuildError(f"`docker save` of {image} lacks {path}")
-                shutil.copyfileobj(handle, out)
+            handle = tar.extractfile(path)
+            if handle is None:
+                raise BuildError(f"`docker save` of {image} lacks {path}")
+            if _copy_hashed(handle, dest) != diff_id:
+                raise BuildError(f"a layer of {image} does not match its diff id {diff_id}")
             made.append(OwnLayer(diff_id, str(entry.get("created_by", "")), dest))
     archive.unlink()
-    for layer in made:
-        if layer.path is None or f"sha256:{sha256_file(layer.path)}" != layer.diff_id:
-            raise BuildError(f"a layer of {image} does not match its diff id {layer.diff_id}")
     return made
+
+
+def _copy_hashed(source: IO[bytes], dest: Path) -> str:
+    """Copy `source` into `dest`; its digest, hashed on the way (one pass over the layer)."""
+    digest = hashlib.sha256()
+    with dest.open("wb") as out:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _member(tar: tarfile.TarFile, name: str) -> bytes:
