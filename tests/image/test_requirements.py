@@ -50,3 +50,11 @@ def test_a_package_the_project_keeps_off_the_local_version_is_not_pinned_to_it()
         f"packaging=={local}",
     )
     assert host_pins(["packaging>=20"], ["numpy==1.0"]) == (f"packaging=={local}",)
+
+
+def test_a_hashed_pinned_file_of_the_project_is_read_for_its_pins() -> None:
+    """`dependencies.lock` keeps hashes: continuation lines and `--hash` options (pip-compile's
+    output) must not stop the build, and its pin still wins over the local version."""
+    hashed = ["packaging==1.0 \\", "    --hash=sha256:" + "a" * 64, "    # via -r in.txt"]
+    assert host_pins(["packaging>=20"], hashed) == ()
+    assert host_pins(["packaging>=20"], ["not a requirement ==="]) != ()  # pip names that one

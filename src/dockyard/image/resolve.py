@@ -6,6 +6,7 @@ read as pip reads them.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tomllib
 from collections.abc import Callable, Iterable
@@ -169,7 +170,7 @@ def host_pins(requirements: Iterable[str], project: Iterable[str] = ()) -> tuple
     make the resolution impossible.
     """
     wanted: dict[str, list[Requirement]] = {}
-    for req in _requirements(project):
+    for req in _stated(project):
         wanted.setdefault(canonicalize_name(req.name), []).append(req)
     pins = []
     for name in requirement_names(requirements):
@@ -180,6 +181,19 @@ def host_pins(requirements: Iterable[str], project: Iterable[str] = ()) -> tuple
         if all(r.specifier.contains(local, prereleases=True) for r in wanted.get(name, [])):
             pins.append(f"{name}=={local}")
     return tuple(pins)
+
+
+def _stated(lines: Iterable[str]) -> list[Requirement]:
+    """The requirements the project's own lines state, read leniently: continuation lines are
+    joined and `--hash` options dropped (a `dependencies.lock` file keeps hashes), and what does
+    not parse is left to pip, which reads these lines too and names the problem."""
+    found: list[Requirement] = []
+    for raw in "\n".join(lines).replace("\\\n", " ").splitlines():
+        line = raw.split(" #", 1)[0].split(" --", 1)[0].strip()
+        if line and not line.startswith(("#", "-")):
+            with contextlib.suppress(InvalidRequirement):
+                found.append(Requirement(line))
+    return found
 
 
 def read_lock(root: Path) -> Lock | None:
