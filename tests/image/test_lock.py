@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from dockyard.image.lock import (
     is_current,
     parse_lock,
     render_lock,
+    why_stale,
 )
 from dockyard.image.resolve import read_lock
 
@@ -71,3 +73,15 @@ def test_a_foreign_lock_file_is_an_error_naming_it_and_the_fix(tmp_path: Path) -
     message = str(raised.value)
     assert str(tmp_path / LOCK_FILE) in message and "no inputs-sha256 header" in message
     assert "delete it to resolve again" in message
+
+
+def test_the_lock_records_the_local_versions_and_says_why_it_is_stale() -> None:
+    """A committed lock resolved again on another machine says why (its diff alone does not)."""
+    lock = replace(_lock(), host=("uvicorn==0.54.0", "httpx==0.28.1"))
+    assert parse_lock(render_lock(lock)).host == ("httpx==0.28.1", "uvicorn==0.54.0")
+    moved = replace(INPUTS, constraints=("httpx==0.28.1", "uvicorn==0.55.0"))
+    assert why_stale(lock, moved) == "this machine runs uvicorn 0.55.0 (locked with 0.54.0)"
+    same = replace(INPUTS, constraints=lock.host)
+    assert "dependencies or build settings changed" in why_stale(lock, same)
+    assert "Python 3.11, the project asks for 3.12" in why_stale(lock, replace(same, python="3.12"))
+    assert "runtime packages" in why_stale(replace(lock, host=()), moved)  # an older lock

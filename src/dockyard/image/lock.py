@@ -84,6 +84,7 @@ class Lock:
     torch: str | None = None
     indexes: tuple[str, ...] = ()
     others: tuple[PlatformPins, ...] = ()
+    host: tuple[str, ...] = ()  # the local versions it was resolved with (`name==version`)
 
     @property
     def pins(self) -> tuple[str, ...]:
@@ -123,6 +124,7 @@ def render_lock(lock: Lock) -> str:
     if lock.torch:
         lines.append(f"# torch: {lock.torch}")
     lines += [f"# index: {url}" for url in lock.indexes]
+    lines += [f"# host: {pin}" for pin in sorted(lock.host)]
     for e in sorted(lock.entries, key=lambda e: e.name):
         lines += [
             f"{e.name}=={e.version} \\",
@@ -142,6 +144,7 @@ def parse_lock(text: str) -> Lock:
     """Inverse of render_lock; raises ValueError on a file it did not write."""
     header: dict[str, str] = {}
     indexes: list[str] = []
+    host: list[str] = []
     entries: list[LockEntry] = []
     others: dict[str, list[LockEntry]] = {}
     sha = ""
@@ -157,6 +160,8 @@ def parse_lock(text: str) -> Lock:
             header[match.group(1)] = match.group(2)
             if match.group(1) == "index":
                 indexes.append(match.group(2))
+            elif match.group(1) == "host":
+                host.append(match.group(2))
     if "inputs-sha256" not in header:
         raise ValueError("not a dockyard lock (no inputs-sha256 header)")
     return Lock(
@@ -167,6 +172,7 @@ def parse_lock(text: str) -> Lock:
         header.get("torch"),
         tuple(indexes),
         tuple(PlatformPins(name, tuple(found)) for name, found in others.items()),
+        tuple(host),
     )
 
 
@@ -190,6 +196,26 @@ def check_torch(entries: tuple[LockEntry, ...], variant: str | None) -> None:
             f"({found}); pin a version that the torch index has for {variant}, or check "
             "dependencies.torch_index_url"
         )
+
+
+def why_stale(lock: Lock, inputs: LockInputs) -> str:
+    """Why a lock that is not current must be resolved again, as far as the lock can tell (the
+    most common cause: this machine has other versions of Dockyard's own runtime packages)."""
+    if lock.python != inputs.python:
+        return f"it was made for Python {lock.python}, the project asks for {inputs.python}"
+    was = dict(pin.split("==", 1) for pin in lock.host)
+    now = dict(pin.split("==", 1) for pin in inputs.constraints)
+    moved = [
+        f"{n} {now[n]} (locked with {was[n]})" for n in sorted(now) if was.get(n, now[n]) != now[n]
+    ]
+    if moved:
+        return f"this machine runs {', '.join(moved)}"
+    if not lock.host:  # written before locks recorded the local versions
+        return (
+            "its inputs changed (the project's dependencies, build settings, or this machine's "
+            "versions of Dockyard's runtime packages)"
+        )
+    return "the project's dependencies or build settings changed since it was made"
 
 
 def is_current(lock: Lock | None, inputs: LockInputs) -> bool:

@@ -28,6 +28,7 @@ from dockyard.image.lock import (
     is_current,
     parse_lock,
     render_lock,
+    why_stale,
 )
 from dockyard.image.multiarch.pins import download_pins, missing_files, resolve_pins
 from dockyard.image.multiarch.platform import KNOWN, Platform, others
@@ -63,6 +64,8 @@ def ensure_lock(spec: Spec, root: Path, say: Say) -> Lock:
                     inputs.indexes,
                 )
         return current
+    if current is not None:
+        say(f"{LOCK_FILE} is out of date: {why_stale(current, inputs)}")
     say(f"resolving dependencies for linux / Python {inputs.python}")
     fresh = root / WORK / "wheelhouse.new"
     shutil.rmtree(fresh, ignore_errors=True)
@@ -83,7 +86,16 @@ def ensure_lock(spec: Spec, root: Path, say: Say) -> Lock:
     shutil.rmtree(wheelhouse, ignore_errors=True)
     fresh.rename(wheelhouse)
     base = current.base if current else None
-    lock = Lock(inputs.digest(), inputs.python, entries, base, inputs.torch, inputs.indexes, pins)
+    lock = Lock(
+        inputs.digest(),
+        inputs.python,
+        entries,
+        base,
+        inputs.torch,
+        inputs.indexes,
+        pins,
+        inputs.constraints,
+    )
     (root / LOCK_FILE).write_text(render_lock(lock), encoding="utf-8")
     return lock
 
