@@ -26,6 +26,7 @@ from dockyard.errors import EngineError, ReleaseError
 from dockyard.image import distribution, sbom, signing
 from dockyard.image.builder import BUILD_DIR
 from dockyard.image.engine import Engine
+from dockyard.image.layers import Hashing, copy_hashed
 from dockyard.image.lock import LOCK_FILE, Lock
 from dockyard.image.multiarch.inventory import variant_sbom
 from dockyard.image.multiarch.publish import with_variants
@@ -258,7 +259,7 @@ def load(
             raise ReleaseError(f"{bundle}: the SBOM does not match its recorded digest")
         image = _member(archive, "image.tar")
         with tempfile.TemporaryFile() as copy:
-            if _copy_hashed(image, copy) != manifest["image_sha256"]:
+            if copy_hashed(image, copy) != manifest["image_sha256"]:
                 raise ReleaseError(f"{bundle}: the image does not match its recorded digest")
             copy.seek(0)
             engine = Engine.connect()
@@ -340,31 +341,9 @@ def _attached(store: Registry, digest: str, kind: str) -> tuple[bytes, dict[str,
 
 
 def _save_hashed(engine: Engine, ref: str, out: IO[bytes]) -> str:
-    hasher = _HashingWriter(out)
-    distribution.save(engine, ref, hasher)
-    return hasher.hexdigest()
-
-
-def _copy_hashed(source: IO[bytes], out: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    while chunk := source.read(1 << 20):
-        digest.update(chunk)
-        out.write(chunk)
-    return digest.hexdigest()
-
-
-class _HashingWriter:
-    """A write-only file that hashes what passes through it."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out, self.digest = out, hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.out.write(data)
-
-    def hexdigest(self) -> str:
-        return self.digest.hexdigest()
+    hashing = Hashing(out)
+    distribution.save(engine, ref, hashing)
+    return hashing.digest.hexdigest()
 
 
 def _add(bundle: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import shutil
 import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def moved(source: str, dest: str) -> Rename:
 
 def normalize(src: IO[bytes], out: IO[bytes], rename: Rename, mtime: int = FILE_TIME) -> Written:
     """Copy the tar in `src` (seekable) to `out` as a normalized layer; return its diff id."""
-    hashed = _Hashing(out)
+    hashed = Hashing(out)
     with tarfile.open(fileobj=src, mode="r:") as tar:
         members: dict[str, tarfile.TarInfo] = {}
         for info in tar.getmembers():
@@ -93,7 +94,14 @@ def _header(name: str, source: tarfile.TarInfo | None, mtime: int) -> tarfile.Ta
     return info
 
 
-class _Hashing:
+def copy_hashed(source: IO[bytes], out: IO[bytes]) -> str:
+    """Copy `source` into `out`; the hex sha256 of what was copied, hashed on the way."""
+    hashing = Hashing(out)
+    shutil.copyfileobj(source, hashing, 1 << 20)
+    return hashing.digest.hexdigest()
+
+
+class Hashing:
     """A write-only file that digests and counts what passes through it."""
 
     def __init__(self, out: IO[bytes]) -> None:
@@ -107,5 +115,8 @@ class _Hashing:
     def tell(self) -> int:
         return self.size
 
+    def flush(self) -> None:
+        self.out.flush()
 
-__all__ = ["FILE_TIME", "Rename", "Written", "moved", "normalize"]
+
+__all__ = ["FILE_TIME", "Hashing", "Rename", "Written", "copy_hashed", "moved", "normalize"]

@@ -6,7 +6,6 @@ read as pip reads them.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tomllib
 from collections.abc import Callable, Iterable
@@ -161,16 +160,20 @@ def requirement_names(lines: Iterable[str]) -> list[str]:
     return [canonicalize_name(r.name) for r in _requirements(lines)]
 
 
-def _requirements(lines: Iterable[str]) -> list[Requirement]:
+def _requirements(lines: Iterable[str], strict: bool = True) -> list[Requirement]:
+    """The requirements `lines` state, as pip reads them: continuation lines joined, options
+    (`-r`, `--hash`) and comments skipped. A line that does not parse is refused when `strict`;
+    otherwise it is left to pip, which reads those lines too and names the problem."""
     found: list[Requirement] = []
-    for raw in lines:
-        line = raw.split(" #", 1)[0].strip()
+    for raw in "\n".join(lines).replace("\\\n", " ").splitlines():
+        line = raw.split(" #", 1)[0].split(" --", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
             continue
         try:
             found.append(Requirement(line))
         except InvalidRequirement as exc:
-            raise BuildError(f"cannot read the requirement {line!r}: {exc}") from exc
+            if strict:
+                raise BuildError(f"cannot read the requirement {line!r}: {exc}") from exc
     return found
 
 
@@ -182,7 +185,7 @@ def host_pins(requirements: Iterable[str], project: Iterable[str] = ()) -> tuple
     make the resolution impossible.
     """
     wanted: dict[str, list[Requirement]] = {}
-    for req in _stated(project):
+    for req in _requirements(project, strict=False):  # a hashed `dependencies.lock` too
         wanted.setdefault(canonicalize_name(req.name), []).append(req)
     pins = []
     for name in requirement_names(requirements):
@@ -193,19 +196,6 @@ def host_pins(requirements: Iterable[str], project: Iterable[str] = ()) -> tuple
         if all(r.specifier.contains(local, prereleases=True) for r in wanted.get(name, [])):
             pins.append(f"{name}=={local}")
     return tuple(pins)
-
-
-def _stated(lines: Iterable[str]) -> list[Requirement]:
-    """The requirements the project's own lines state, read leniently: continuation lines are
-    joined and `--hash` options dropped (a `dependencies.lock` file keeps hashes), and what does
-    not parse is left to pip, which reads these lines too and names the problem."""
-    found: list[Requirement] = []
-    for raw in "\n".join(lines).replace("\\\n", " ").splitlines():
-        line = raw.split(" #", 1)[0].split(" --", 1)[0].strip()
-        if line and not line.startswith(("#", "-")):
-            with contextlib.suppress(InvalidRequirement):
-                found.append(Requirement(line))
-    return found
 
 
 def read_lock(root: Path) -> Lock | None:

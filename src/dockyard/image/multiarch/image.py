@@ -21,14 +21,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from dockyard.errors import BuildError
 from dockyard.image.assemble import OwnLayer, image_config, iso
 from dockyard.image.context import Entry, write_tar
 from dockyard.image.dockerfile import user_lines
 from dockyard.image.engine import Engine
-from dockyard.image.layers import moved, normalize
+from dockyard.image.layers import Hashing, copy_hashed, moved, normalize
 from dockyard.image.multiarch.base import ForeignBase
 from dockyard.image.multiarch.platform import Platform
 from dockyard.image.multiarch.venv import copy_bytecode, stage_venv
@@ -153,21 +153,13 @@ def _host_layers(engine: Engine, image: str, count: int, work: Path) -> list[Own
             handle = tar.extractfile(path)
             if handle is None:
                 raise BuildError(f"`docker save` of {image} lacks {path}")
-            if _copy_hashed(handle, dest) != diff_id:
+            with dest.open("wb") as out:
+                copied = f"sha256:{copy_hashed(handle, out)}"  # one pass over the layer
+            if copied != diff_id:
                 raise BuildError(f"a layer of {image} does not match its diff id {diff_id}")
             made.append(OwnLayer(diff_id, str(entry.get("created_by", "")), dest))
     archive.unlink()
     return made
-
-
-def _copy_hashed(source: IO[bytes], dest: Path) -> str:
-    """Copy `source` into `dest`; its digest, hashed on the way (one pass over the layer)."""
-    digest = hashlib.sha256()
-    with dest.open("wb") as out:
-        while chunk := source.read(1 << 20):
-            digest.update(chunk)
-            out.write(chunk)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def _member(tar: tarfile.TarFile, name: str) -> bytes:
@@ -271,20 +263,13 @@ def _known(layout: Path) -> dict[str, dict[str, Any]]:
 
 def _compress(path: Path, blobs: Path) -> dict[str, Any]:
     tmp = blobs / "incoming.gz"
-    digest, size = hashlib.sha256(), 0
-    with (
-        tmp.open("wb") as raw,
-        path.open("rb") as src,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-    ):
-        shutil.copyfileobj(src, gz, 1 << 20)
-    with tmp.open("rb") as done:
-        while chunk := done.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    name = digest.hexdigest()
+    with tmp.open("wb") as raw, path.open("rb") as src:
+        hashing = Hashing(raw)  # the compressed blob, digested as it is written
+        with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=6) as gz:
+            shutil.copyfileobj(src, gz, 1 << 20)
+    name = hashing.digest.hexdigest()
     tmp.rename(blobs / name)
-    return {"digest": f"sha256:{name}", "size": size}
+    return {"digest": f"sha256:{name}", "size": hashing.size}
 
 
 def _put(blobs: Path, data: bytes) -> str:
