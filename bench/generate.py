@@ -253,10 +253,15 @@ async def load(
 
 
 def rss_kb(pid: int) -> int:
+    """The resident memory of `pid` and every process under it (the model's process too)."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+            total += int(line.split()[1])
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += rss_kb(int(child))
+    return total
 
 
 def gauge(port: int, name: str) -> float:

@@ -48,6 +48,9 @@ class Served:
 def write_project(
     root: Path, base: str = "FakeGenerator", delay: float = 0.0, **serving: Any
 ) -> Path:
+    """A project serving the fake; on the model thread here, where a test can read its record,
+    unless `executor="auto"` (the model in its own process, test_process.py)."""
+    serving.setdefault("executor", "thread")
     root.mkdir(parents=True, exist_ok=True)
     (root / "fake_model.py").write_text(MODEL.format(base=base, delay=delay))
     lines = ["[project]", 'name = "fake"', "", "[model]", 'entrypoint = "fake_model:Fake"', ""]

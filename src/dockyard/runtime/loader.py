@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import importlib
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,20 @@ def instantiate(
     model.artifacts = dict(artifacts)
     model.secrets = dict(secrets or {})
     return model
+
+
+def set_up(
+    spec: Spec, root: Path, cls: type[Model[Any, Any]], in_container: bool
+) -> tuple[Model[Any, Any], float]:
+    """Check the artifacts, create the model and run its `setup()`; the model and setup's time.
+
+    `in_container`: artifacts are at their container paths (an image's entry point says).
+    """
+    paths = artifact_paths(spec, root, in_container)
+    problems = verify_artifacts(spec, paths)
+    if problems:
+        raise ModelError("; ".join(problems))
+    model = instantiate(cls, paths, secret_paths(spec))
+    started = time.perf_counter()
+    model.setup()
+    return model, time.perf_counter() - started

@@ -51,6 +51,14 @@ def configure_logging(level: str = "info", service: str | None = None) -> None:
         logger.propagate = True
 
 
+def json_level() -> str | None:
+    """The root logger's level when `configure_logging` set it up, else None (left alone)."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return logging.getLevelName(root.level).lower()
+    return None
+
+
 class _ServiceFilter(logging.Filter):
     """Stamp every record with the service name, so merged stack logs stay readable."""
 

@@ -100,12 +100,11 @@ class ModelRunner:
 
     def classes_of(self, values: list[Any]) -> tuple[list[object], list[float]]:
         """Labels and confidences of classifier outputs, for the prediction distribution."""
-        if self.classifier is None:
-            return [], []
-        label_field, conf_field = self.classifier
-        labels = [_field(v, label_field) for v in values]
-        confidences = [float(_field(v, conf_field)) for v in values] if conf_field else []
-        return labels, confidences
+        return classes_of(self.classifier, values)
+
+    def health(self) -> bool:
+        """The model's own health(); readiness asks it on every probe."""
+        return bool(self.model.health())
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -133,6 +132,18 @@ def classifier_fields(output_type: Any) -> tuple[str, str | None] | None:
     if label is None:
         return None
     return label, next((f for f in CONFIDENCE_FIELDS if f in names), None)
+
+
+def classes_of(
+    classifier: tuple[str, str | None] | None, values: list[Any]
+) -> tuple[list[object], list[float]]:
+    """Labels and confidences of outputs with `classifier`'s fields (none when it is None)."""
+    if classifier is None:
+        return [], []
+    label_field, conf_field = classifier
+    labels = [_field(v, label_field) for v in values]
+    confidences = [float(_field(v, conf_field)) for v in values] if conf_field else []
+    return labels, confidences
 
 
 def _field(value: Any, name: str) -> Any:

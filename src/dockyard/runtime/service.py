@@ -11,18 +11,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from dockyard.errors import DockyardError
 from dockyard.runtime.batching import Batcher, Outcome, Pending
 from dockyard.runtime.contract import Model, signature_of
+from dockyard.runtime.generate.process import Launch, ModelProcess, ProcessRunner
 from dockyard.runtime.golden import GoldenSample, load_golden, mismatch
 from dockyard.runtime.lifecycle import Lifecycle, State
-from dockyard.runtime.loader import (
-    artifact_paths,
-    instantiate,
-    load_model_class,
-    secret_paths,
-    verify_artifacts,
-)
+from dockyard.runtime.loader import load_model_class, set_up
+from dockyard.runtime.logs import json_level
 from dockyard.runtime.metrics import Metrics
 from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.startup import StartupClock
@@ -45,7 +40,10 @@ class Service:
         self.outputs_json = TypeAdapter(list[self.signature.output_type])  # type: ignore[name-defined]
         self.metrics = Metrics(spec.model_name)
         self.lifecycle = Lifecycle()
-        self.runner: ModelRunner | None = None
+        self.runner: ModelRunner | ProcessRunner | None = None
+        # A generative model runs in a process of its own unless the spec keeps it on a thread
+        # here (docs/generate.md, "Where it runs").
+        self.own_process = self.signature.generative and spec.serving.executor == "auto"
         serving = spec.serving
         self.batcher = Batcher(
             self._run_batch,
@@ -64,7 +62,10 @@ class Service:
 
     async def _load(self) -> None:
         try:
-            await asyncio.to_thread(self._setup_model)
+            if self.own_process:
+                await self._start_process()
+            else:
+                await asyncio.to_thread(self._setup_model)
         except Exception as exc:  # a model that cannot start must be restarted, not waited for
             self.set_state(State.FAILED, f"setup failed: {type(exc).__name__}: {exc}", fatal=True)
             log.error(
@@ -78,18 +79,33 @@ class Service:
         self._tasks.append(asyncio.create_task(self._canary_loop(), name="dockyard-canary"))
 
     def _setup_model(self) -> None:
-        paths = artifact_paths(self.spec, self.root, self.in_container)
-        problems = verify_artifacts(self.spec, paths)
-        if problems:
-            raise DockyardError("; ".join(problems))
-        model = instantiate(self.model_cls, paths, secret_paths(self.spec))
-        started = time.perf_counter()
-        model.setup()
-        self.metrics.load_seconds.set(time.perf_counter() - started)
+        model, seconds = set_up(self.spec, self.root, self.model_cls, self.in_container)
+        self.metrics.load_seconds.set(seconds)
         # A generative model is stepped on the model thread, so predict must never run inline.
         inline = self.spec.serving.executor == "auto" and not self.signature.generative
         self.runner = ModelRunner(model, self.signature, inline)
         self.startup.mark("setup")
+
+    async def _start_process(self) -> None:
+        """Load the model in its own process; this one never holds it."""
+        launch = Launch(
+            self.spec,
+            str(self.root),
+            self.in_container,
+            self.spec.serving.max_batch_size,
+            json_level(),
+        )
+        process = ModelProcess(launch)
+        process.exit_hooks.append(self._model_exited)
+        ready = await process.start()
+        self.metrics.load_seconds.set(ready.setup_seconds)
+        self.runner = ProcessRunner(process, self.signature, ready.defaults)
+        self.startup.mark("setup")
+
+    def _model_exited(self, reason: str) -> None:
+        if self.lifecycle.state is not State.DRAINING:
+            self.set_state(State.FAILED, reason, fatal=True)
+            log.error("the model process exited", extra={"reason": reason})
 
     async def stop(self, grace: float) -> None:
         """Shutdown, in order: 1. refuse new work, 2. finish queued inputs, 3. release the model."""
@@ -106,7 +122,9 @@ class Service:
                 )
         for task in self._tasks:
             task.cancel()
-        if self.runner is not None:
+        if isinstance(self.runner, ProcessRunner):
+            await self.runner.process.stop()
+        elif self.runner is not None:
             await asyncio.to_thread(self.runner.close)
 
     def set_state(self, state: State, reason: str = "", fatal: bool = False) -> None:
@@ -160,7 +178,7 @@ class Service:
         if not self.lifecycle.ready:
             return False, f"{self.lifecycle.state.value}: {self.lifecycle.reason}"
         try:
-            healthy = self.runner is not None and self.runner.model.health()
+            healthy = self.runner is not None and self.runner.health()
         except Exception as exc:
             return False, f"model health() raised {type(exc).__name__}: {exc}"
         return (True, "ready") if healthy else (False, "model health() returned False")

@@ -49,12 +49,15 @@ class Serving(Section):
     access_log: bool = Field(
         default=True, description="One JSON line per request (never the payload)"
     )
-    # Where predict(batch) runs: "auto" calls a fast model (batches under ~1 ms) directly on the
-    # event loop, which saves two thread hops per batch, and a slower one on the model thread so
-    # probes and new requests are served meanwhile; "thread" always uses the model thread.
+    # Where the model runs: "auto" calls a fast model (batches under ~1 ms) directly on the
+    # event loop, which saves two thread hops per batch, a slower one on the model thread so
+    # probes and new requests are served meanwhile, and a generative model in a process of its
+    # own, so its steps never wait for the GIL behind the server's per-chunk work; "thread"
+    # always uses the model thread in the server's process.
     executor: Literal["auto", "thread"] = Field(
         default="auto",
-        description="auto: fast models run on the event loop; thread: always the model thread",
+        description="auto: fast models run on the event loop, generative models in their own "
+        "process; thread: always the model thread in the server's process",
     )
     graceful_timeout_s: float = Field(
         default=30.0, ge=0, description="SIGTERM: how long in-flight work may finish"

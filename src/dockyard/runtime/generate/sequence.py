@@ -76,8 +76,8 @@ class Sequence:
     request_id: str = ""
     submitted: float = 0.0
     buffer_limit: int = STREAM_BUFFER
+    key: int = 0  # the engine's name for it in messages to the model side
     phase: Phase = Phase.WAITING
-    state: Any = None  # the model's own per-sequence state (from start/join)
     produced: int = 0  # chunks the model made for it (usage: completion tokens)
     finish_reason: str | None = None  # stop | length | cancelled | error
     error: GenerationFailed | None = None

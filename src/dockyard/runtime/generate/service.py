@@ -1,7 +1,8 @@
 """The generation routes on the API service: /generate, /generate_stream and V2 generate.
 
-The engine starts once the model is loaded and runs on the model's thread, the same thread
-that serves /predict, so the model is never called from two threads at once.
+The engine starts once the model is loaded. Its model side runs in the model's own process, or
+on the model's thread here (`serving.executor = "thread"`); either way /predict is served
+between two steps, so the model is never called from two threads at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dockyard.runtime.generate import transport
 from dockyard.runtime.generate.engine import Engine
 from dockyard.runtime.generate.metrics import GenerationMetrics
 from dockyard.runtime.generate.params import Parameters
+from dockyard.runtime.generate.process import ProcessRunner
 from dockyard.runtime.generate.sequence import GenerationFailed, Sequence
 from dockyard.runtime.generate.stepper import stepper_for
 from dockyard.runtime.http import (
@@ -90,9 +92,13 @@ class GenerationService:
         while self.service.runner is None:
             await asyncio.sleep(ATTACH_POLL)
         runner = self.service.runner
-        assert isinstance(runner.model, GenerativeModel)
         try:
-            await self.engine.run(stepper_for(runner.model, runner.signature), runner.executor)
+            if isinstance(runner, ProcessRunner):
+                await self.engine.run_remote(runner.process)
+            else:
+                assert isinstance(runner.model, GenerativeModel)
+                stepper = stepper_for(runner.model, runner.signature)
+                await self.engine.run(stepper, runner.executor)
         except Exception:  # a bug here must not leave clients waiting forever
             log.exception("the generation engine stopped")
             self.engine.close()
@@ -118,6 +124,8 @@ class GenerationService:
     @property
     def defaults(self) -> GenerationParams:
         runner = self.service.runner
+        if isinstance(runner, ProcessRunner):
+            return runner.defaults
         model = runner.model if runner is not None else None
         return model.default_params if isinstance(model, GenerativeModel) else GenerationParams()
 

@@ -25,6 +25,7 @@ from dockyard.runtime.batching import QueueFull
 from dockyard.runtime.contract import GenerativeModel, join_chunks, strip_annotated
 from dockyard.runtime.generate import transport
 from dockyard.runtime.generate.params import to_params
+from dockyard.runtime.generate.process import ProcessRunner
 from dockyard.runtime.generate.sequence import GenerationFailed, Sequence
 from dockyard.runtime.generate.service import GenerationService
 from dockyard.runtime.http import HTTPError, Receive, Scope, Send, read_body, send_bytes
@@ -37,6 +38,7 @@ from dockyard.runtime.openai_api.schemas import (
     Sampling,
     invalid,
 )
+from dockyard.runtime.runner import ModelRunner
 from dockyard.runtime.service import Service
 
 R = TypeVar("R", bound=BaseModel)
@@ -97,9 +99,12 @@ class OpenAIService:
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         """POST /v1/chat/completions (stream true or false)."""
         request = await self._parse(scope, receive, ChatRequest)
-        model = self._generator(request.model)
+        runner = self._generator(request.model)
         messages = [{"role": m.role, "content": m.text()} for m in request.messages]
-        item = model.chat_prompt(messages)
+        if isinstance(runner, ProcessRunner):
+            item = await runner.chat_prompt(messages)
+        else:
+            item = _generative(runner).chat_prompt(messages)
         await self._generate(request, request.limit, item, _Chat(self.name), receive, send)
 
     async def completions(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +114,7 @@ class OpenAIService:
         item = request.text()
         await self._generate(request, request.max_tokens, item, _Text(self.name), receive, send)
 
-    def _generator(self, model: str) -> GenerativeModel[Any, Any, Any]:
+    def _generator(self, model: str) -> ModelRunner | ProcessRunner:
         """The served model when it is a text generator (else a 404 saying what it is)."""
         self._check_model(model)
         sig = self.service.signature
@@ -121,9 +126,9 @@ class OpenAIService:
                 "use /predict or /v1/embeddings",
                 code="unsupported_model",
             )
-        if runner is None or not isinstance(runner.model, GenerativeModel):
+        if runner is None:
             raise OpenAIError(503, "the model is still loading; retry", "server_error")
-        return runner.model
+        return runner
 
     async def _generate(
         self,
@@ -150,7 +155,7 @@ class OpenAIService:
             raise OpenAIError(400, str(exc), param="stop") from None
         except HTTPError as exc:
             raise _from_http(exc) from None
-        prompt = self._prompt_tokens(item)
+        prompt = await self._prompt_tokens(item)
         if request.stream:
             framing = shape.framing(prompt, request.include_usage)
             engine = self.generation.engine
@@ -160,8 +165,10 @@ class OpenAIService:
         body = shape.whole(join_chunks(chunks, self.text), seq, prompt)
         await send_bytes(send, 200, to_json(body), shape.id)
 
-    def _prompt_tokens(self, item: Any) -> int:
+    async def _prompt_tokens(self, item: Any) -> int:
         runner = self.service.runner
+        if isinstance(runner, ProcessRunner):
+            return await runner.prompt_tokens(item)
         model = runner.model if runner is not None else None
         return model.prompt_tokens(item) if isinstance(model, GenerativeModel) else 0
 
@@ -353,3 +360,8 @@ def _encoded(vector: list[float], encoding: str) -> list[float] | str:
     if encoding == "float":
         return vector
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+def _generative(runner: ModelRunner) -> GenerativeModel[Any, Any, Any]:
+    assert isinstance(runner.model, GenerativeModel), "checked by _generator's signature test"
+    return runner.model
