@@ -7,7 +7,9 @@
   of C sequences (tokens/s = C / step time; at C = 1 the single-sequence step), and the same
   model running the clients' workload in-process (continuous batching with no server: each
   sequence is released and a new prompt started after --tokens characters, so prefills count);
-- dockyard: `dockyard serve examples/generate`, POST /generate_stream (SSE);
+- dockyard: `dockyard serve examples/generate`, POST /generate_stream (SSE), the model in its own
+  process (the default); dockyard-thread: the same with `executor = "thread"` (the model on the
+  server's thread);
 - fastapi: plain FastAPI StreamingResponse, one generation per request (bench/generate_peers.py);
 - litserve: LitServe stream=True, max_batch_size 64 (needs `pip install litserve`).
 Each of C clients streams generations of --tokens characters back to back for --duration s.
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -135,9 +138,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def thread_example() -> Path:
+    """A copy of the example with the model on the server's thread (`executor = "thread"`)."""
+    copy = Path(tempfile.mkdtemp(prefix="generate-thread-")) / "generate"
+    shutil.copytree(EXAMPLE, copy)
+    spec = copy / "dockyard.toml"
+    spec.write_text(spec.read_text().replace("[serving]\n", '[serving]\nexecutor = "thread"\n'))
+    return copy
+
+
 def start(system: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    if system == "dockyard":
-        command = [sys.executable, "-m", "dockyard.runtime", "serve", str(EXAMPLE),
+    if system.startswith("dockyard"):
+        project = thread_example() if system == "dockyard-thread" else EXAMPLE
+        command = [sys.executable, "-m", "dockyard.runtime", "serve", str(project),
                    "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]  # fmt: skip
     else:
         python = os.environ.get("PEER_PYTHON", sys.executable)
@@ -152,7 +165,7 @@ def start(system: str, port: int, log: Path) -> subprocess.Popen[bytes]:
             raise RuntimeError(f"{system} exited:\n{log.read_text()[-3000:]}")
         try:
             body = {"input": "The ", "max_tokens": 2, "parameters": {"max_tokens": 2}}
-            if system == "dockyard":
+            if system.startswith("dockyard"):
                 body.pop("max_tokens")
             else:
                 body.pop("parameters")
@@ -182,7 +195,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def body_for(system: str, prompt: str, tokens: int) -> dict[str, Any]:
-    if system == "dockyard":
+    if system.startswith("dockyard"):
         return {"input": prompt, "parameters": {"max_tokens": tokens}}
     return {"input": prompt, "max_tokens": tokens}
 
@@ -354,7 +367,7 @@ def print_table(report: dict[str, Any], conns: list[int]) -> None:
           "| TTFT p50 in steps | per-token ms |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in conns:
-        for system in ("dockyard", "fastapi", "litserve"):
+        for system in ("dockyard", "dockyard-thread", "fastapi", "litserve"):
             row = report.get(system, {}).get(c)
             if not row:
                 continue
