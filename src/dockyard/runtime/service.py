@@ -96,8 +96,12 @@ class Service:
             json_level(),
         )
         process = ModelProcess(launch)
+        try:
+            ready = await process.start()
+        except BaseException:
+            await process.stop()  # reap it: its setup failed, or the server stopped meanwhile
+            raise
         process.exit_hooks.append(self._model_exited)
-        ready = await process.start()
         self.metrics.load_seconds.set(ready.setup_seconds)
         self.runner = ProcessRunner(process, self.signature, ready.defaults)
         self.startup.mark("setup")
