@@ -6,6 +6,7 @@ in the other process: who was stepped, and that a dropped stream got no further 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,7 +23,10 @@ import uvicorn
 from openai import OpenAI
 
 from dockyard.runtime.app import create_app
-from dockyard.runtime.generate.process import ProcessRunner
+from dockyard.runtime.contract import GenerationParams
+from dockyard.runtime.generate.engine import Engine
+from dockyard.runtime.generate.process import Launch, ModelProcess, ProcessRunner
+from dockyard.runtime.generate.sequence import GenerationFailed
 from dockyard.spec import load_spec
 from tests.conftest import free_port
 from tests.generate.conftest import Served, serve
@@ -47,7 +51,9 @@ class Fake(FakeGenerator):
 
     def step(self, states: list[FakeSequence]) -> list[str | None]:
         self.log.write(json.dumps([s.prompt for s in states]) + "\\n")
-        return super().step(states)
+        chunks = super().step(states)
+        odd = (c for c in "x")  # a chunk pickle refuses (a generator), for who asks for one
+        return [odd if s.prompt == "unpicklable" else c for s, c in zip(states, chunks)]
 
     def prompt_tokens(self, item):
         return len(item.split())
@@ -125,6 +131,39 @@ def test_a_dropped_stream_gets_no_more_steps_in_the_model_process(
         assert steps(root)["forever gone"] <= at_close + 2
     # the keeper dropped too: the batch is empty and the gauge says so (no step runs to say it)
     served.wait_for(lambda: _gauge(served, "dockyard_generation_active_sequences") == 0.0)
+
+
+def test_a_chunk_that_cannot_leave_the_model_process_fails_only_its_own_stream(
+    served: Served, root: Path
+) -> None:
+    url = f"{served.url}/generate_stream"
+    with httpx.Client(timeout=10).stream("POST", url, json={"input": "forever beside"}) as beside:
+        lines = beside.iter_lines()
+        assert next(lines).startswith("data:")
+        bad = httpx.post(url, json={"input": "unpicklable"}, timeout=10).text
+        assert "event: error" in bad and "generation_failed" in bad
+        assert [next(lines) for _ in range(4)][1::2] == ['data: {"chunk":"x "}'] * 2
+    served.wait_for(lambda: _gauge(served, "dockyard_generation_active_sequences") == 0.0)
+    assert steps(root)["unpicklable"] == 1  # out of the batch at once: no second step
+
+
+async def test_an_input_that_cannot_reach_the_model_process_fails_alone(root: Path) -> None:
+    spec = load_spec(root)
+    process = ModelProcess(Launch(spec, str(root), False, 8, None))
+    await process.start()
+    engine = Engine(8, 100, 30.0, expose_errors=True)
+    task = asyncio.create_task(engine.run_remote(process))
+    try:
+        lost = engine.submit(threading.Lock(), GenerationParams())  # no pickle for a lock
+        kept = engine.submit("one two", GenerationParams())
+        with pytest.raises(GenerationFailed, match="cannot be sent to the model process"):
+            [c async for batch in lost.batches() for c in batch]
+        assert [c async for batch in kept.batches() for c in batch] == ["one ", "two "]
+    finally:
+        engine.close()
+        await asyncio.wait_for(task, 10)
+        await process.stop()
+    assert process.process.exitcode == 0
 
 
 def test_a_model_whose_setup_fails_in_its_process_is_not_ready_and_says_why(

@@ -97,6 +97,12 @@ class Batch:
             events, joined, len(stepped), len(self.active), len(left) + len(ended), seconds
         )
 
+    def end(self, keys: list[int]) -> None:
+        """Take these sequences out now, wherever they are (their output could not be sent)."""
+        for key in keys:
+            self.waiting.pop(key, None)
+        self._release([self.active.pop(k).state for k in keys if k in self.active])
+
     def _apply(self, messages: list[Message]) -> list[_Live]:
         left: list[_Live] = []
         for message in messages:

@@ -137,6 +137,7 @@ class Engine:
         each report as it arrives; returns once closed and empty, or when the process exits."""
         self._remote = process
         process.on_report = self._apply
+        process.on_refused = self._refused
         process.exit_hooks.append(self._model_exited)
         for message in self._outbox:
             process.send(message)
@@ -144,6 +145,10 @@ class Engine:
         while not (self._closed and not self.live) and not process.exited:
             self._wake.clear()
             await self._wake.wait()
+
+    def _refused(self, key: int, reason: str) -> None:
+        if (seq := self.live.get(key)) is not None:
+            self._fail(seq, "generation_failed", reason)
 
     def _model_exited(self, reason: str) -> None:
         self.close()

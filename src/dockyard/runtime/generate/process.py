@@ -19,11 +19,12 @@ import contextlib
 import itertools
 import logging
 import multiprocessing
+import pickle
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from dockyard.errors import DockyardError
 from dockyard.runtime.batching import Outcome
 from dockyard.runtime.contract import GenerationParams, GenerativeModel, Signature, signature_of
-from dockyard.runtime.generate.batch import Batch, Message, Report
+from dockyard.runtime.generate.batch import Batch, Event, Join, Message, Report
 from dockyard.runtime.generate.stepper import stepper_for
 from dockyard.runtime.loader import load_model_class, set_up
 from dockyard.runtime.logs import configure_logging
@@ -125,11 +126,47 @@ def _serve(
                 return
             for message in received:
                 if isinstance(message, Call):
-                    outbox.send(_answer(model, runner, message))
+                    reply = _answer(model, runner, message)
+                    if problem := _sent(outbox, reply):
+                        outbox.send(Reply(reply.ident, error=problem))
                 else:
                     messages.append(message)
         if messages or batch.active or batch.waiting:
-            outbox.send(batch.advance(messages))
+            _step(batch, messages, outbox)
+
+
+def _step(batch: Batch, messages: list[Message], outbox: Connection) -> None:
+    """One step, reported; a chunk that will not pickle fails its own sequence only."""
+    report = batch.advance(messages)
+    problem = _sent(outbox, report)
+    if not problem:
+        return
+    bad = {event.key for event in report.events if not _picklable(event)}
+    batch.end(list(bad))
+    events = [
+        Event(e.key, produced=e.produced, end="error", error=problem) if e.key in bad else e
+        for e in report.events
+    ]
+    outbox.send(replace(report, events=events, active=len(batch.active)))
+
+
+def _sent(outbox: Connection, message: Reply | Report) -> str:
+    """Send; "" when sent, else why it would not pickle (the model's output, a user type)."""
+    try:
+        outbox.send(message)
+    except OSError:
+        raise
+    except Exception as exc:
+        return f"the model's output cannot be sent to the server: {type(exc).__name__}: {exc}"
+    return ""
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
 
 
 def _answer(model: GenerativeModel[Any, Any, Any], runner: ModelRunner, call: Call) -> Reply:
@@ -163,6 +200,7 @@ class ModelProcess:
             daemon=True,
         )
         self.on_report: Callable[[Report], None] = lambda report: None
+        self.on_refused: Callable[[int, str], None] = lambda key, reason: None  # a lost Join
         self.exit_hooks: list[Callable[[str], None]] = []  # called once, with the reason
         self._pending: list[Message | Call] = []
         self._calls: dict[int, asyncio.Future[Any]] = {}
@@ -212,9 +250,28 @@ class ModelProcess:
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
-        if pending and not self.exited:
-            with contextlib.suppress(OSError):  # the child died; the reader reports why
-                self._to_child.send(pending)
+        if not pending or self.exited:
+            return
+        try:
+            self._to_child.send(pending)
+        except OSError:  # the child died; the reader reports why
+            return
+        except Exception:  # something would not pickle: find it, send the others
+            for message in pending:
+                try:
+                    self._to_child.send([message])
+                except OSError:
+                    return
+                except Exception as exc:
+                    self._refuse(message, f"cannot be sent to the model process: {exc}")
+
+    def _refuse(self, message: Message | Call, reason: str) -> None:
+        if isinstance(message, Call):
+            future = self._calls.pop(message.ident, None)
+            if future is not None and not future.done():
+                future.set_exception(DockyardError(f"{message.name}: {reason}"))
+        elif isinstance(message, Join):
+            self.on_refused(message.key, f"the input {reason}")
 
     def _read(self) -> None:
         """On a thread of its own: each message to the event loop, in order."""
