@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dockyard.runtime.contract import GenerationParams, signature_of
 from dockyard.runtime.generate.batch import Batch, Join, Leave
-from dockyard.runtime.generate.fake import FakeGenerator
+from dockyard.runtime.generate.fake import FakeGenerator, FakeSequence
 from dockyard.runtime.generate.stepper import stepper_for
 
 
@@ -65,3 +65,18 @@ def test_a_failing_start_fails_only_its_own_sequence() -> None:
     ends = {e.key: (e.end, e.error) for e in report.events}
     assert ends[1] == ("error", "ValueError: the fake refuses this prompt")
     assert ends[2] == (None, "") and report.joined == [2]
+
+
+def test_a_step_that_breaks_the_contract_fails_its_sequences_and_says_how() -> None:
+    class Short(FakeGenerator):
+        def step(self, states: list[FakeSequence]) -> list[str | None]:
+            return super().step(states)[:1]  # one chunk, whatever the batch
+
+    model = Short()
+    model.setup()
+    b = Batch(stepper_for(model, signature_of(Short)), 8)
+    report = b.advance([Join(1, "a b", GenerationParams()), Join(2, "c d", GenerationParams())])
+    assert {(e.end, e.error) for e in report.events} == {
+        ("error", "step returned 1 chunks for 2 sequences")
+    }
+    assert report.active == 0 and sorted(model.record.released) == ["a b", "c d"]

@@ -131,12 +131,11 @@ class Batch:
     def _step(self, keys: list[int]) -> list[Event]:
         try:
             chunks = self.stepper.step([self.active[key].state for key in keys])
-            if len(chunks) != len(keys):
-                raise _Mismatch(f"step returned {len(chunks)} chunks for {len(keys)} sequences")
-        except _Mismatch as exc:
-            return [Event(key, end="error", error=str(exc)) for key in keys]
         except Exception as exc:  # a step that raised cannot tell whose input was at fault
             return [Event(key, end="error", error=_described(exc)) for key in keys]
+        if len(chunks) != len(keys):  # the model broke the contract: one chunk per state
+            problem = f"step returned {len(chunks)} chunks for {len(keys)} sequences"
+            return [Event(key, end="error", error=problem) for key in keys]
         return [self._chunk(key, chunk) for key, chunk in zip(keys, chunks, strict=True)]
 
     def _chunk(self, key: int, chunk: Any) -> Event:
@@ -177,10 +176,6 @@ class Batch:
             self.stepper.release(states)
         except Exception:  # a failing release must not stop the others' generations
             log.exception("release() raised")
-
-
-class _Mismatch(Exception):
-    """The model's step broke the contract (one chunk per state)."""
 
 
 def _described(exc: BaseException) -> str:

@@ -189,7 +189,6 @@ class ModelProcess:
     """The running child, seen from the event loop: send messages, await calls, get reports."""
 
     def __init__(self, launch: Launch) -> None:
-        self.launch = launch
         context = multiprocessing.get_context("spawn")  # fork would copy the server's threads
         self._inbox, self._to_child = context.Pipe(duplex=False)
         self._from_child, self._outbox = context.Pipe(duplex=False)

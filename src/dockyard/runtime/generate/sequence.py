@@ -85,11 +85,7 @@ class Sequence:
     last_chunk_at: float | None = None
     buffer: deque[Any] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    stop: StopFilter | None = None
     deadline: asyncio.TimerHandle | None = None
-
-    def __post_init__(self) -> None:
-        self.stop = StopFilter(self.params.stop)
 
     @property
     def ended(self) -> bool:
